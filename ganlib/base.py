@@ -1,0 +1,131 @@
+"""The base every variant stands on: a keras.Model holding a generator and a discriminator.
+
+A variant subclasses `GAN`, builds its two networks, and writes `train_step` as its paper's
+algorithm. Everything the variants share lives here: one optimizer per network, Mean trackers for
+the losses and for the discriminator's accuracy on real and fake images, sampling latents, and
+`generate(n, seed)` with fixed, seeded noise.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganlib.errors import check_positive, check_range
+
+
+def validate_common(config: dict) -> None:
+    """Checks of the hyperparameters every variant has (its own are checked by the variant)."""
+    check_positive("latent_dim", config["latent_dim"], integer=True)
+    check_range("latent_dim", config["latent_dim"], 1, 1024)
+    check_positive("batch_size", config["batch_size"], integer=True)
+    for name in ("g_lr", "d_lr"):
+        check_range(name, config[name], 0.0, 1.0, low_open=True)
+    for name in ("beta1", "beta2"):
+        if name in config:
+            check_range(name, config[name], 0.0, 1.0, high_open=True)
+    check_range("width", config["width"], 0.0, 4.0, low_open=True)
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channel count under a width multiplier: 1.0 is the paper's network, small ones for smoke runs."""
+    return max(1, int(round(channels * width)))
+
+
+def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
+
+
+class GAN(keras.Model):
+    """Generator + discriminator, trained by the subclass's `train_step`.
+
+    `real_batches_per_step` tells the input pipeline how many fresh real batches one train_step
+    consumes (WGAN's critic takes n_critic of them), so one "batch" of the dataset is that many
+    minibatches laid end to end.
+    """
+
+    real_batches_per_step = 1
+    conditional = False
+    # Where D's output separates "real" from "fake" for the accuracy trackers. None: the midpoint of
+    # the batch's mean real and mean fake score, for critics whose scale means nothing by itself.
+    decision_threshold: float | None = 0.0
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        # Training noise comes from a seeded generator, so a run is repeatable from its recorded seed.
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_acc_real_tracker = keras.metrics.Mean(name="d_acc_real")
+        self.d_acc_fake_tracker = keras.metrics.Mean(name="d_acc_fake")
+        self.extra_trackers: dict[str, keras.metrics.Mean] = {}
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    def add_tracker(self, name: str) -> keras.metrics.Mean:
+        """A further per-epoch mean a variant logs (the penalty, the mutual information, ...)."""
+        tracker = keras.metrics.Mean(name=name)
+        self.extra_trackers[name] = tracker
+        return tracker
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_acc_real_tracker,
+            self.d_acc_fake_tracker,
+            *self.extra_trackers.values(),
+        ]
+
+    def call(self, latents, training: bool = False):
+        return self.generator(latents, training=training)
+
+    def sample_latents(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def split_real_batches(self, images):
+        """The dataset's batch as `real_batches_per_step` equal minibatches (see the class doc)."""
+        return tf.split(images, self.real_batches_per_step, axis=0)
+
+    def track(self, d_loss, g_loss, real_outputs, fake_outputs, **extra):
+        """Update the trackers and return the logs Keras prints and callbacks see."""
+        real_outputs = tf.cast(tf.reshape(real_outputs, [-1]), tf.float32)
+        fake_outputs = tf.cast(tf.reshape(fake_outputs, [-1]), tf.float32)
+        if self.decision_threshold is None:
+            threshold = 0.5 * (tf.reduce_mean(real_outputs) + tf.reduce_mean(fake_outputs))
+        else:
+            threshold = tf.constant(self.decision_threshold, tf.float32)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_acc_real_tracker.update_state(tf.cast(real_outputs > threshold, tf.float32))
+        self.d_acc_fake_tracker.update_state(tf.cast(fake_outputs <= threshold, tf.float32))
+        for name, value in extra.items():
+            self.extra_trackers[name].update_state(value)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    # ---- sampling outside training -------------------------------------------------------------
+    def latents_for(self, n: int, seed: int) -> np.ndarray:
+        """Fixed noise: the same (n, seed) gives the same latents on every machine."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def generate(self, n: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:
+        """n images in [-1, 1], shape (n, 28, 28, 1), from noise fixed by `seed`."""
+        check_positive("n", n, integer=True)
+        latents = self.latents_for(n, seed)
+        out = [
+            np.asarray(self.generator(latents[i : i + batch_size], training=False), dtype=np.float32)
+            for i in range(0, n, batch_size)
+        ]
+        return np.concatenate(out, axis=0)
+
+    def grid_images(self, seed: int = 0):
+        """100 images for a 10x10 grid and the grid's row labels (None: rows mean nothing)."""
+        return self.generate(100, seed), None

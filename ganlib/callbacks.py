@@ -1,0 +1,120 @@
+"""Keras callbacks for a training run: sample grids, loss logs and plots, a NaN stop, and
+per-epoch generator export that never overwrites a good generator with a diverged one."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from ganlib import export, plotting
+
+LOSS_KEYS = ("d_loss", "g_loss")
+
+
+def _finite(logs: dict | None) -> bool:
+    return all(math.isfinite(float(value)) for key, value in (logs or {}).items() if key.endswith("loss"))
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """A grid from the same fixed noise after every `every` epochs: the seed's per-epoch image."""
+
+    def __init__(self, out_dir, seed: int = 0, every: int = 1):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.seed = seed
+        self.every = every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0 and _finite(logs):
+            save_model_grid(self.model, self.out_dir / f"samples_epoch_{epoch + 1:03d}.png", self.seed, f"epoch {epoch + 1}")
+
+
+def save_model_grid(model, path, seed: int = 0, title: str | None = None):
+    images, row_labels = model.grid_images(seed)
+    return plotting.save_grid(images, path, ncols=10, title=title, row_labels=row_labels)
+
+
+class LossLog(keras.callbacks.Callback):
+    """Per-step losses to `losses_steps.csv`, per-epoch logs to `history.csv`, and `losses.png`.
+
+    Keras hands callbacks the epoch's running means; the step's own value is recovered exactly as
+    t*m_t - (t-1)*m_(t-1), so the plot shows what each step did rather than a sawtooth of means.
+    """
+
+    def __init__(self, out_dir):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.steps_path = self.out_dir / "losses_steps.csv"
+        self.history_path = self.out_dir / "history.csv"
+        self.global_step = 0
+        self._previous_means: dict[str, float] = {}
+
+    def on_train_begin(self, logs=None):
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for path in (self.steps_path, self.history_path):
+            if path.exists():
+                path.unlink()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self._previous_means = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self.global_step += 1
+        row = {"step": self.global_step, "epoch": self.epoch}
+        for key, mean in logs.items():
+            mean = float(mean)
+            previous = self._previous_means.get(key, 0.0)
+            row[key] = (batch + 1) * mean - batch * previous
+            self._previous_means[key] = mean
+        self._append(self.steps_path, row)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._append(self.history_path, {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        if self.steps_path.exists():
+            plotting.plot_losses(pd.read_csv(self.steps_path), self.out_dir / "losses.png")
+
+    @staticmethod
+    def _append(path: Path, row: dict):
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops at the first step whose loss is NaN or infinite and remembers where it happened."""
+
+    def __init__(self):
+        super().__init__()
+        self.diverged: str | None = None
+        self.step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.diverged is None and not _finite(logs):
+            bad = {k: float(v) for k, v in logs.items() if k.endswith("loss") and not math.isfinite(float(v))}
+            self.diverged = f"step {self.step}: " + ", ".join(f"{k}={v}" for k, v in bad.items())
+            self.model.stop_training = True
+
+
+class GeneratorCheckpoint(keras.callbacks.Callback):
+    """The generator in both formats after each epoch whose losses are finite."""
+
+    def __init__(self, out_dir, variant: str):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.variant = variant
+        self.saved_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _finite(logs):
+            export.save_generator(self.model.generator, self.out_dir, self.variant)
+            self.saved_epoch = epoch + 1

@@ -1,0 +1,52 @@
+"""Generators out to disk and back: the seed's `gan_generator.h5`, a `.keras` file, and the
+config and seed that made them, side by side."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+CONFIG_NAME = "config.json"
+
+
+def generator_paths(out_dir, variant: str) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    return {"h5": out_dir / f"{variant}_generator.h5", "keras": out_dir / f"{variant}_generator.keras"}
+
+
+def versions() -> dict:
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": numpy.__version__}
+
+
+def write_config(out_dir, variant: str, config: dict, **extra) -> Path:
+    """config.json: what a run was asked to do, its seed and the software that did it."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record = {"variant": variant, "seed": config.get("seed"), "config": config, "versions": versions(), **extra}
+    path = out_dir / CONFIG_NAME
+    path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+    return path
+
+
+def save_generator(generator, out_dir, variant: str) -> dict[str, Path]:
+    """Both formats; written to temporary names first so a crash never leaves half a file."""
+    paths = generator_paths(out_dir, variant)
+    paths["h5"].parent.mkdir(parents=True, exist_ok=True)
+    for kind, path in paths.items():
+        partial = path.with_name(f".partial-{time.time_ns()}-{path.name}")
+        generator.save(partial)
+        partial.replace(path)
+    return paths
+
+
+def load_generator(path):
+    """A saved generator (either format), ready to call on latents."""
+    import keras
+
+    return keras.models.load_model(path, compile=False)

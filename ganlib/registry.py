@@ -1,0 +1,162 @@
+"""The one place that names the variants: builder, paper defaults and search space for each.
+
+Adding a variant means writing its module under `ganlib/variants/` and one `VariantSpec` here.
+Builders are imported lazily, so reading the registry (as the sweep driver does) never starts
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ganlib.errors import ConfigError
+from ganlib.space import Choice, Distribution, IntUniform, LogUniform, Uniform
+
+# Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's).
+COMMON_DEFAULTS = {"latent_dim": 100, "batch_size": 128, "width": 1.0}
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    name: str
+    builder: str  # "module:function", imported on first use
+    paper: str
+    defaults: dict
+    search_space: dict[str, Distribution] = field(default_factory=dict)
+    conditional: bool = False
+
+    def build_function(self) -> Callable:
+        module_name, function_name = self.builder.split(":")
+        return getattr(importlib.import_module(module_name), function_name)
+
+
+ADAM_LR = LogUniform(1e-5, 1e-3)
+LATENT_DIM = Choice((32, 64, 100, 128))
+
+VARIANTS: dict[str, VariantSpec] = {
+    spec.name: spec
+    for spec in [
+        VariantSpec(
+            name="gan",
+            builder="ganlib.variants.gan:build",
+            paper="Goodfellow et al. 2014, with the seed paper's networks (TensorFlow DCGAN tutorial)",
+            defaults={
+                **COMMON_DEFAULTS,
+                "g_lr": 1e-4,
+                "d_lr": 1e-4,
+                "beta1": 0.9,
+                "beta2": 0.999,
+                "dropout": 0.3,
+                "generator_loss": "non_saturating",
+            },
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": Uniform(0.0, 0.95),
+                "latent_dim": LATENT_DIM,
+                "dropout": Uniform(0.0, 0.5),
+            },
+        ),
+        VariantSpec(
+            name="dcgan",
+            builder="ganlib.variants.dcgan:build",
+            paper="Radford, Metz and Chintala 2016 (arXiv 1511.06434)",
+            defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": Uniform(0.0, 0.9),
+                "latent_dim": LATENT_DIM,
+                "batch_size": Choice((64, 128)),
+            },
+        ),
+        VariantSpec(
+            name="wgan",
+            builder="ganlib.variants.wgan:build",
+            paper="Arjovsky, Chintala and Bottou 2017 (arXiv 1701.07875), Algorithm 1",
+            defaults={**COMMON_DEFAULTS, "batch_size": 64, "g_lr": 5e-5, "d_lr": 5e-5, "n_critic": 5, "clip_value": 0.01},
+            search_space={
+                "g_lr": LogUniform(1e-5, 5e-4),
+                "d_lr": LogUniform(1e-5, 5e-4),
+                "n_critic": IntUniform(1, 10),
+                "clip_value": LogUniform(0.001, 0.1),
+                "latent_dim": LATENT_DIM,
+            },
+        ),
+        VariantSpec(
+            name="wgan_gp",
+            builder="ganlib.variants.wgan_gp:build",
+            paper="Gulrajani et al. 2017 (arXiv 1704.00028), Algorithm 1",
+            defaults={
+                **COMMON_DEFAULTS,
+                "batch_size": 64,
+                "g_lr": 1e-4,
+                "d_lr": 1e-4,
+                "beta1": 0.0,
+                "beta2": 0.9,
+                "n_critic": 5,
+                "gp_weight": 10.0,
+            },
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": Choice((0.0, 0.5)),
+                "n_critic": IntUniform(1, 10),
+                "gp_weight": LogUniform(0.1, 100.0),
+                "latent_dim": LATENT_DIM,
+            },
+        ),
+        VariantSpec(
+            name="lsgan",
+            builder="ganlib.variants.lsgan:build",
+            paper="Mao et al. 2017 (arXiv 1611.04076), eq. (2) with the 0-1 coding",
+            defaults={
+                **COMMON_DEFAULTS,
+                "g_lr": 2e-4,
+                "d_lr": 2e-4,
+                "beta1": 0.5,
+                "beta2": 0.999,
+                "coding": "0-1",
+            },
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": Uniform(0.0, 0.9),
+                "coding": Choice(("0-1", "-1-1-0")),
+                "latent_dim": LATENT_DIM,
+            },
+        ),
+    ]
+}
+
+
+def names() -> list[str]:
+    return list(VARIANTS)
+
+
+def get(name: str) -> VariantSpec:
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown variant {name!r}: choose one of {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def resolve_config(name: str, overrides: dict | None = None, seed: int = 0) -> dict:
+    """The variant's paper defaults with `overrides` laid over them; unknown keys are refused."""
+    spec = get(name)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(spec.defaults) - {"seed"})
+    if unknown:
+        raise ConfigError(
+            f"unknown hyperparameter(s) {', '.join(unknown)} for variant {name!r}: "
+            f"allowed are {', '.join(sorted(spec.defaults))}"
+        )
+    config = {**spec.defaults, "seed": seed, **overrides}
+    return config
+
+
+def build(name: str, overrides: dict | None = None, seed: int = 0):
+    """A compiled model of variant `name`, ready for `fit`."""
+    config = resolve_config(name, overrides, seed)
+    return get(name).build_function()(config)

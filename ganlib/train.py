@@ -1,0 +1,152 @@
+"""Train one variant on MNIST: `python -m ganlib.train --variant gan --epochs 1 --data mnist.npz --out runs/x`.
+
+Writes into --out: a sample grid per epoch from fixed noise, the losses (per step and per epoch,
+CSV) and their plot, the generator as `<variant>_generator.h5` and `.keras`, `config.json` with
+the seed and versions, and `run.json` with timings (and metrics, when evaluation runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ganlib import registry
+from ganlib.errors import ConfigError, GanlibError, TrainingDiverged, check_positive
+
+
+def parse_assignments(pairs: list[str]) -> dict:
+    """`--set key=value` pairs, values parsed as JSON where they can be (numbers, true, strings)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r} is not allowed: write --set name=value, e.g. --set g_lr=2e-4")
+        try:
+            overrides[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key] = raw
+    return overrides
+
+
+def train(
+    variant: str,
+    out_dir,
+    *,
+    epochs: int = 1,
+    steps_per_epoch: int | None = None,
+    data=None,
+    overrides: dict | None = None,
+    seed: int = 0,
+    per_class: int | None = None,
+    verbose: int | str = "auto",
+    eval_every: int | None = None,
+    eval_samples: int = 10_000,
+    extra_callbacks: list | None = None,
+) -> dict:
+    """Train and export; returns the run record also written to run.json.
+
+    Raises GanlibError for bad input before any training, TrainingDiverged after keeping the last
+    finite epoch's outputs.
+    """
+    check_positive("epochs", epochs, integer=True)
+    if steps_per_epoch is not None:
+        check_positive("steps", steps_per_epoch, integer=True)
+    config = registry.resolve_config(variant, overrides, seed)
+    out_dir = Path(out_dir)
+
+    from ganlib import data as mnist  # loads before TensorFlow builds anything: bad data fails fast
+
+    digits = mnist.load_digits(data, "train")
+    if per_class is not None:
+        digits = mnist.balanced_subset(digits, per_class, seed)
+
+    import keras
+
+    from ganlib import callbacks, export
+
+    keras.utils.set_random_seed(seed)
+    model = registry.get(variant).build_function()(config)
+    images_per_step = config["batch_size"] * model.real_batches_per_step
+    dataset = mnist.make_dataset(digits, images_per_step, seed=seed)
+
+    export.write_config(out_dir, variant, config, data=digits.source, per_class=per_class)
+    nan_stop = callbacks.StopOnNonFinite()
+    checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
+    run_callbacks = [nan_stop, callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
+    run_callbacks.extend(extra_callbacks or [])
+    if eval_every:
+        from ganlib.metrics.callback import PeriodicEvaluation
+
+        run_callbacks.append(PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
+
+    start = time.perf_counter()
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose, shuffle=False)
+    wall_time = time.perf_counter() - start
+    steps_done = nan_stop.step
+    record = {
+        "variant": variant,
+        "seed": seed,
+        "epochs": epochs,
+        "generator_steps": steps_done,
+        "training_images": steps_done * images_per_step,
+        "wall_time_s": wall_time,
+        "images_per_s": steps_done * images_per_step / wall_time if wall_time > 0 else None,
+        "diverged": nan_stop.diverged,
+        "generator_saved_at_epoch": checkpoint.saved_epoch,
+    }
+    (out_dir / "run.json").write_text(json.dumps(record, indent=2))
+    if nan_stop.diverged:
+        kept = f"kept the generator of epoch {checkpoint.saved_epoch}" if checkpoint.saved_epoch else "no generator was saved before it"
+        raise TrainingDiverged(f"training diverged at {nan_stop.diverged}; {kept} and the logs in {out_dir}")
+    return record
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ganlib.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="gan", help=f"one of: {', '.join(registry.names())}")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=None, help="generator steps per epoch (default: a full pass)")
+    parser.add_argument("--data", default=None, help="mnist.npz or a folder of IDX files (default: $GANLIB_MNIST, then Keras's download)")
+    parser.add_argument("--out", default="runs/latest", help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--per-class", type=int, default=None, help="train on a class-balanced subset of this many images per digit")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter (repeatable)")
+    parser.add_argument("--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)")
+    parser.add_argument("--eval-samples", type=int, default=10_000)
+    parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = parse_assignments(args.set)
+        if args.batch_size is not None:
+            overrides["batch_size"] = args.batch_size
+        record = train(
+            args.variant,
+            args.out,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps,
+            data=args.data,
+            overrides=overrides,
+            seed=args.seed,
+            per_class=args.per_class,
+        )
+    except GanlibError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    print(f"trained {record['variant']}: {record['training_images']} images in {record['wall_time_s']:.1f} s "
+          f"({record['images_per_s']:.0f} images/s); outputs in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

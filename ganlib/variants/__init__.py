@@ -1,0 +1,1 @@
+"""One module per GAN variant; `ganlib.registry` maps names to them."""

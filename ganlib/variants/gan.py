@@ -1,0 +1,104 @@
+"""The seed paper's GAN: the TensorFlow DCGAN-tutorial networks trained as Goodfellow et al. 2014.
+
+Generator: Dense(7*7*256) -> reshape -> Conv2DTranspose 128, 64, 1 (5x5) with BatchNorm and
+LeakyReLU, tanh out. Discriminator: Conv2D 64, 128 (5x5, stride 2), LeakyReLU, Dropout 0.3,
+Dense logit. BCE from logits, Adam 1e-4 for both, one D and one G update per step on the same
+noise, as the seed's code does.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from ganlib import losses
+from ganlib.base import GAN, adam, scaled, validate_common
+from ganlib.errors import check_range, require
+
+GENERATOR_LOSSES = {
+    "non_saturating": losses.non_saturating_generator_loss,
+    "minimax": losses.minimax_generator_loss,
+}
+
+
+def seed_generator(latent_dim: int, width: float = 1.0) -> keras.Model:
+    c256, c128, c64 = scaled(256, width), scaled(128, width), scaled(64, width)
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(7 * 7 * c256, use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Reshape((7, 7, c256)),
+            layers.Conv2DTranspose(c128, 5, strides=1, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(c64, 5, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
+        ],
+        name="generator",
+    )
+
+
+def seed_discriminator(width: float = 1.0, dropout: float = 0.3) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(scaled(64, width), 5, strides=2, padding="same"),
+            layers.LeakyReLU(),
+            layers.Dropout(dropout),
+            layers.Conv2D(scaled(128, width), 5, strides=2, padding="same"),
+            layers.LeakyReLU(),
+            layers.Dropout(dropout),
+            layers.Flatten(),
+            layers.Dense(1),
+        ],
+        name="discriminator",
+    )
+
+
+class VanillaGAN(GAN):
+    """Goodfellow et al. 2014, Algorithm 1 with k = 1 and the non-saturating G loss by default."""
+
+    def __init__(self, generator, discriminator, latent_dim, generator_loss="non_saturating", **kwargs):
+        super().__init__(generator, discriminator, latent_dim, **kwargs)
+        self.generator_loss = GENERATOR_LOSSES[generator_loss]
+
+    def train_step(self, data):
+        real_images, _ = data
+        latents = self.sample_latents(tf.shape(real_images)[0])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = self.generator(latents, training=True)
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
+            g_loss = self.generator_loss(fake_logits)
+        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        return self.track(d_loss, g_loss, real_logits, fake_logits)
+
+
+def build(config: dict) -> VanillaGAN:
+    validate_common(config)
+    check_range("dropout", config["dropout"], 0.0, 1.0, high_open=True)
+    require(
+        config["generator_loss"] in GENERATOR_LOSSES,
+        f"generator_loss={config['generator_loss']!r} is not allowed: choose one of {', '.join(GENERATOR_LOSSES)}",
+    )
+    model = VanillaGAN(
+        seed_generator(config["latent_dim"], config["width"]),
+        seed_discriminator(config["width"], config["dropout"]),
+        config["latent_dim"],
+        generator_loss=config["generator_loss"],
+        seed=config.get("seed", 0),
+    )
+    model.compile(
+        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
+        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
+    )
+    return model

@@ -1,0 +1,41 @@
+"""Shared fixtures: the real MNIST file (never downloaded in tests) and small real subsets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    path = Path(os.environ.get("GANLIB_MNIST") or DEFAULT_MNIST)
+    if not path.is_file():
+        pytest.exit(f"real MNIST not found at {path}: set GANLIB_MNIST to a Keras-layout mnist.npz", returncode=2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def train_digits(mnist_path):
+    from ganlib.data import load_digits
+
+    return load_digits(mnist_path, "train")
+
+
+@pytest.fixture(scope="session")
+def test_digits(mnist_path):
+    from ganlib.data import load_digits
+
+    return load_digits(mnist_path, "test")
+
+
+@pytest.fixture(scope="session")
+def small_digits(train_digits):
+    """1,000 real training digits, 100 of each class."""
+    from ganlib.data import balanced_subset
+
+    return balanced_subset(train_digits, 100, seed=0)

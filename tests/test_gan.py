@@ -1,0 +1,120 @@
+"""The base model and the seed paper's GAN: architecture, training steps, sampling, validation."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ganlib import registry
+from ganlib.data import make_dataset
+from ganlib.errors import ConfigError
+
+TINY = {"width": 0.25, "batch_size": 32}
+
+
+def weights_of(network):
+    return [np.array(w) for w in network.trainable_weights]
+
+
+def changed(before, network) -> bool:
+    return all(not np.allclose(b, np.array(a)) for b, a in zip(before, network.trainable_weights))
+
+
+def test_seed_defaults_are_the_papers():
+    defaults = registry.get("gan").defaults
+    assert defaults["latent_dim"] == 100 and defaults["batch_size"] == 128
+    assert defaults["g_lr"] == defaults["d_lr"] == 1e-4 and defaults["dropout"] == 0.3
+
+
+def test_seed_networks_are_the_papers():
+    from ganlib.variants.gan import seed_discriminator, seed_generator
+
+    generator, discriminator = seed_generator(100), seed_discriminator()
+    kinds = [type(layer).__name__ for layer in generator.layers]
+    assert kinds == [
+        "Dense", "BatchNormalization", "LeakyReLU", "Reshape",
+        "Conv2DTranspose", "BatchNormalization", "LeakyReLU",
+        "Conv2DTranspose", "BatchNormalization", "LeakyReLU",
+        "Conv2DTranspose",
+    ]
+    assert generator.layers[0].units == 7 * 7 * 256
+    assert [layer.filters for layer in generator.layers if hasattr(layer, "filters")] == [128, 64, 1]
+    assert generator.layers[-1].activation.__name__ == "tanh"
+    assert generator.output_shape == (None, 28, 28, 1)
+    kinds = [type(layer).__name__ for layer in discriminator.layers]
+    assert kinds == ["Conv2D", "LeakyReLU", "Dropout", "Conv2D", "LeakyReLU", "Dropout", "Flatten", "Dense"]
+    assert [layer.strides for layer in discriminator.layers if hasattr(layer, "strides")] == [(2, 2), (2, 2)]
+    assert discriminator.layers[2].rate == 0.3 and discriminator.output_shape == (None, 1)
+
+
+def test_training_steps_change_both_networks(small_digits):
+    model = registry.build("gan", TINY, seed=0)
+    g_before, d_before = weights_of(model.generator), weights_of(model.discriminator)
+    history = model.fit(make_dataset(small_digits, 32, seed=0), epochs=1, steps_per_epoch=3, verbose=0)
+    logs = {key: values[-1] for key, values in history.history.items()}
+    assert set(logs) >= {"d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
+    assert all(np.isfinite(value) for value in logs.values())
+    assert 0.0 <= logs["d_acc_real"] <= 1.0 and 0.0 <= logs["d_acc_fake"] <= 1.0
+    assert changed(g_before, model.generator) and changed(d_before, model.discriminator)
+    assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3
+
+
+def test_generate_is_fixed_by_its_seed():
+    model = registry.build("gan", TINY, seed=0)
+    first, again, other = model.generate(16, seed=5), model.generate(16, seed=5), model.generate(16, seed=6)
+    assert first.shape == (16, 28, 28, 1) and first.dtype == np.float32
+    assert np.abs(first).max() <= 1.0
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_minimax_generator_loss_is_selectable():
+    model = registry.build("gan", {**TINY, "generator_loss": "minimax"})
+    assert model.generator_loss.__name__ == "minimax_generator_loss"
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"g_lr": -1.0}, ["g_lr=-1.0", "(0.0, 1.0]"]),
+        ({"d_lr": 0}, ["d_lr=0", "(0.0, 1.0]"]),
+        ({"batch_size": 0}, ["batch_size=0", "positive integer"]),
+        ({"latent_dim": 2.5}, ["latent_dim=2.5", "positive integer"]),
+        ({"dropout": 1.0}, ["dropout=1.0", "[0.0, 1.0)"]),
+        ({"generator_loss": "hinge"}, ["hinge", "non_saturating, minimax"]),
+        ({"n_critic": 5}, ["n_critic", "allowed are"]),
+    ],
+)
+def test_bad_hyperparameters_are_refused_in_one_line(overrides, words):
+    with pytest.raises(ConfigError) as error:
+        registry.build("gan", overrides)
+    message = str(error.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_unknown_variant_names_the_allowed_ones():
+    with pytest.raises(ConfigError) as error:
+        registry.get("bestgan")
+    assert "bestgan" in str(error.value) and "gan" in str(error.value)
+
+
+def test_registry_defaults_lie_in_their_search_spaces():
+    for spec in registry.VARIANTS.values():
+        for name, distribution in spec.search_space.items():
+            assert name in spec.defaults, (spec.name, name)
+            assert distribution.contains(spec.defaults[name]), (spec.name, name, spec.defaults[name])
+
+
+def test_save_and_load_give_the_same_samples(tmp_path):
+    from ganlib import export
+
+    model = registry.build("gan", TINY, seed=0)
+    paths = export.save_generator(model.generator, tmp_path, "gan")
+    latents = model.latents_for(8, seed=3)
+    expected = np.asarray(model.generator(latents, training=False))
+    for path in paths.values():
+        loaded = export.load_generator(path)
+        np.testing.assert_allclose(np.asarray(loaded(latents, training=False)), expected, atol=1e-6)
