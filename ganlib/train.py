@@ -44,6 +44,7 @@ def train(
     verbose: int | str = "auto",
     eval_every: int | None = None,
     eval_samples: int = 10_000,
+    evaluate_at_end: bool = True,
     extra_callbacks: list | None = None,
 ) -> dict:
     """Train and export; returns the run record also written to run.json.
@@ -97,10 +98,16 @@ def train(
         "diverged": nan_stop.diverged,
         "generator_saved_at_epoch": checkpoint.saved_epoch,
     }
-    (out_dir / "run.json").write_text(json.dumps(record, indent=2))
     if nan_stop.diverged:
+        (out_dir / "run.json").write_text(json.dumps(record, indent=2))
         kept = f"kept the generator of epoch {checkpoint.saved_epoch}" if checkpoint.saved_epoch else "no generator was saved before it"
         raise TrainingDiverged(f"training diverged at {nan_stop.diverged}; {kept} and the logs in {out_dir}")
+    if evaluate_at_end:
+        from ganlib.metrics import evaluate
+
+        check_positive("eval_samples", eval_samples, integer=True)
+        record["metrics"] = evaluate(model, eval_samples, seed, data=data)
+    (out_dir / "run.json").write_text(json.dumps(record, indent=2))
     return record
 
 
@@ -136,6 +143,9 @@ def main(argv=None) -> int:
             overrides=overrides,
             seed=args.seed,
             per_class=args.per_class,
+            eval_every=args.eval_every,
+            eval_samples=args.eval_samples,
+            evaluate_at_end=not args.no_eval,
         )
     except GanlibError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -143,6 +153,10 @@ def main(argv=None) -> int:
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
+    if "metrics" in record:
+        from ganlib.evaluate import format_table
+
+        print(format_table(record["metrics"]))
     print(f"trained {record['variant']}: {record['training_images']} images in {record['wall_time_s']:.1f} s "
           f"({record['images_per_s']:.0f} images/s); outputs in {args.out}")
     return 0

@@ -39,3 +39,18 @@ def small_digits(train_digits):
     from ganlib.data import balanced_subset
 
     return balanced_subset(train_digits, 100, seed=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_metric_cache(tmp_path_factory):
+    """Reference statistics are computed afresh in every test session, not read from ~/.cache."""
+    os.environ["GANLIB_CACHE"] = str(tmp_path_factory.mktemp("ganlib-cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def test_features(test_digits):
+    from ganlib.data import to_unit_range
+    from ganlib.metrics import features_and_probabilities
+
+    return features_and_probabilities(to_unit_range(test_digits.images))

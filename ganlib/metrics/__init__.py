@@ -1,0 +1,20 @@
+"""Evaluation of generators on MNIST with a shipped MNIST classifier as the feature extractor.
+
+Public names: features(images), fid(a, b), kid(a, b), prdc(real, fake), classifier_score(probs),
+class_coverage(probs), conditional_accuracy(probs, labels), classification_accuracy_score(...),
+evaluate(generator, n, seed), score_images(images, labels).
+"""
+
+from ganlib.metrics.cas import classification_accuracy_score
+from ganlib.metrics.classes import class_coverage, classifier_score, conditional_accuracy
+from ganlib.metrics.evaluate import evaluate, sample, score_images
+from ganlib.metrics.features import features, features_and_probabilities
+from ganlib.metrics.fid import fid, frechet_distance, statistics
+from ganlib.metrics.kid import kid
+from ganlib.metrics.prdc import prdc
+
+__all__ = [
+    "class_coverage", "classification_accuracy_score", "classifier_score", "conditional_accuracy", "evaluate",
+    "features", "features_and_probabilities", "fid", "frechet_distance", "kid", "prdc", "sample", "score_images",
+    "statistics",
+]

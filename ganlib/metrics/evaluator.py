@@ -37,8 +37,12 @@ def file_sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def build_classifier():
-    """Three conv blocks and a 128-unit feature layer: about 0.25 M weights, 99.4-99.6% on MNIST."""
+def build_classifier(bn_momentum: float = 0.99):
+    """Three conv blocks and a 128-unit feature layer: about 0.25 M weights, 99.4-99.6% on MNIST.
+
+    Short trainings (the CAS's few hundred steps) need a lower BatchNorm momentum, or the moving
+    statistics used at test time lag far behind the weights.
+    """
     import keras
     from keras import layers
 
@@ -46,7 +50,7 @@ def build_classifier():
     x = inputs
     for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
@@ -91,7 +95,9 @@ def checksum() -> str:
     return read_record()["weights_sha256"][:16]
 
 
-def train_classifier(digits, *, epochs: int, seed: int, batch_size: int = 128, augment: bool = True, verbose=2):
+def train_classifier(
+    digits, *, epochs: int, seed: int, batch_size: int = 128, augment: bool = True, bn_momentum: float = 0.99, verbose=2
+):
     """A fresh classifier trained on `digits` (a ganlib.data.Digits or (images in [-1,1], labels))."""
     import keras
     import numpy as np
@@ -104,7 +110,7 @@ def train_classifier(digits, *, epochs: int, seed: int, batch_size: int = 128, a
     else:
         images, labels = digits
     keras.utils.set_random_seed(seed)
-    model = build_classifier()
+    model = build_classifier(bn_momentum)
     if augment:
         augmenter = keras.Sequential([keras.layers.RandomTranslation(0.08, 0.08, fill_value=-1.0, seed=seed)])
         inputs = keras.Input((28, 28, 1))
@@ -138,7 +144,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=None)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(HERE), help="folder for the weights and record (default: the package's own)")
     args = parser.parse_args(argv)
+    weights_path, record_path = Path(args.out) / WEIGHTS_PATH.name, Path(args.out) / RECORD_PATH.name
     try:
         import tensorflow as tf
 
@@ -154,11 +162,12 @@ def main(argv=None) -> int:
     classifier = train_classifier(train, epochs=args.epochs, seed=args.seed)
     seconds = time.perf_counter() - start
     test_accuracy = accuracy(classifier, to_unit_range(test.images), test.labels)
-    classifier.save_weights(WEIGHTS_PATH)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    classifier.save_weights(weights_path)
     import keras
 
     record = {
-        "weights_sha256": file_sha256(WEIGHTS_PATH),
+        "weights_sha256": file_sha256(weights_path),
         "test_accuracy": round(test_accuracy, 5),
         "epochs": args.epochs,
         "seed": args.seed,
@@ -169,8 +178,8 @@ def main(argv=None) -> int:
         "keras": keras.__version__,
         "command": "python -m ganlib.metrics.evaluator --epochs %d --seed %d" % (args.epochs, args.seed),
     }
-    RECORD_PATH.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"evaluator test accuracy {test_accuracy:.4%}; weights sha256 {record['weights_sha256']}; wrote {WEIGHTS_PATH}")
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"evaluator test accuracy {test_accuracy:.4%}; weights sha256 {record['weights_sha256']}; wrote {weights_path}")
     return 0
 
 

@@ -1,0 +1,74 @@
+"""WGAN-GP (Gulrajani et al. 2017, arXiv 1704.00028), Algorithm 1.
+
+    for t = 1, ..., n_critic:
+        for each sample: x real, z noise, eps ~ U[0, 1]
+            x_hat <- eps x + (1 - eps) G(z)
+            L <- D(G(z)) - D(x) + lambda (||grad D(x_hat)||_2 - 1)^2
+        w <- Adam(grad_w mean L, alpha, beta1, beta2)
+    theta <- Adam(grad_theta mean -D(G(z)), alpha, beta1, beta2)
+
+Defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0, beta2 = 0.9 (the paper's
+Algorithm 1); the critic has no BatchNorm, since the penalty is per sample and BatchNorm couples
+the samples of a batch.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ganlib import losses
+from ganlib.base import GAN, adam, validate_common
+from ganlib.blocks import dcgan_discriminator, dcgan_generator
+from ganlib.errors import check_range
+from ganlib.variants.wgan import validate_critic_schedule
+
+
+class WGANGP(GAN):
+    decision_threshold = None
+
+    def __init__(self, generator, critic, latent_dim, n_critic: int = 5, gp_weight: float = 10.0, **kwargs):
+        super().__init__(generator, critic, latent_dim, **kwargs)
+        self.real_batches_per_step = int(n_critic)
+        self.gp_weight = float(gp_weight)
+        self.penalty_tracker = self.add_tracker("gradient_penalty")
+        self.wasserstein_tracker = self.add_tracker("wasserstein_estimate")
+
+    def train_step(self, data):
+        real_images, _ = data
+        for real_batch in self.split_real_batches(real_images):
+            latents = self.sample_latents(tf.shape(real_batch)[0])
+            with tf.GradientTape() as tape:
+                fake_images = self.generator(latents, training=True)
+                real_scores = self.discriminator(real_batch, training=True)
+                fake_scores = self.discriminator(fake_images, training=True)
+                wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
+                penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images)
+                d_loss = wasserstein + self.gp_weight * penalty
+            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+
+        latents = self.sample_latents(tf.shape(real_batch)[0])
+        with tf.GradientTape() as tape:
+            g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        return self.track(d_loss, g_loss, real_scores, fake_scores, gradient_penalty=penalty, wasserstein_estimate=-wasserstein)
+
+
+def build(config: dict) -> WGANGP:
+    validate_common(config)
+    validate_critic_schedule(config)
+    check_range("gp_weight", config["gp_weight"], 0.0, 1000.0, low_open=True)
+    model = WGANGP(
+        dcgan_generator(config["latent_dim"], config["width"]),
+        dcgan_discriminator(config["width"], norm="none", name="critic"),
+        config["latent_dim"],
+        n_critic=config["n_critic"],
+        gp_weight=config["gp_weight"],
+        seed=config.get("seed", 0),
+    )
+    model.compile(
+        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
+        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
+    )
+    return model

@@ -1,0 +1,119 @@
+"""Metrics against known answers, on real MNIST and the shipped evaluator."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from ganlib import metrics
+from ganlib.data import balanced_subset, to_unit_range
+from ganlib.metrics import evaluator
+from ganlib.metrics.fid import frechet_distance, frechet_distance_sqrtm, statistics
+
+
+@pytest.fixture(scope="session")
+def real_train_features(train_digits):
+    chosen = np.random.default_rng(1).choice(len(train_digits), 5000, replace=False)
+    return metrics.features_and_probabilities(to_unit_range(train_digits.images[chosen]))
+
+
+def test_evaluator_reaches_its_recorded_accuracy(test_digits, test_features):
+    _, probs = test_features
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == test_digits.labels))
+    assert accuracy >= 0.993
+    assert accuracy == pytest.approx(evaluator.read_record()["test_accuracy"], abs=2e-4)
+
+
+def test_evaluator_refuses_changed_weights(tmp_path, monkeypatch):
+    changed = tmp_path / "evaluator.weights.h5"
+    shutil.copy(evaluator.WEIGHTS_PATH, changed)
+    data = bytearray(changed.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
+    changed.write_bytes(bytes(data))
+    monkeypatch.setattr(evaluator, "WEIGHTS_PATH", changed)
+    evaluator.load_evaluator.cache_clear()
+    try:
+        with pytest.raises(evaluator.EvaluatorError, match="checksum"):
+            evaluator.load_evaluator()
+    finally:
+        monkeypatch.undo()
+        evaluator.load_evaluator.cache_clear()
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_real_vs_noise_is_large(test_features):
+    feats, _ = test_features
+    assert metrics.fid(feats, feats) == pytest.approx(0.0, abs=1e-6)
+    noise = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype("float32")
+    noise_fid = metrics.fid(metrics.features(noise), feats)
+    real_fid = metrics.fid(feats[:5000], feats[5000:])
+    assert noise_fid > 100 * real_fid and noise_fid > 100
+
+
+def test_fid_grows_with_noise_strength(test_digits, test_features):
+    images = to_unit_range(test_digits.images[:3000])
+    rng = np.random.default_rng(0)
+    values = []
+    for sigma in (0.0, 0.1, 0.25, 0.5, 1.0):
+        noisy = np.clip(images + sigma * rng.standard_normal(images.shape).astype("float32"), -1, 1)
+        values.append(metrics.fid(metrics.features(noisy), test_features[0]))
+    assert all(a < b for a, b in zip(values, values[1:])), values
+
+
+def test_fid_matches_the_standard_formula_and_stays_real_when_singular(real_train_features, test_features):
+    a, b = real_train_features[0], test_features[0]
+    stats_a, stats_b = statistics(a), statistics(b)
+    assert frechet_distance(*stats_a, *stats_b) == pytest.approx(frechet_distance_sqrtm(*stats_a, *stats_b), rel=1e-4)
+    few = statistics(a[:40])  # 40 samples in 128 dimensions: a singular covariance
+    value = frechet_distance(*few, *stats_b)
+    assert np.isfinite(value) and value >= 0.0 and isinstance(value, float)
+
+
+def test_kid_of_two_halves_of_the_test_split_is_zero_within_its_std(test_features):
+    # random halves: the split's first 5,000 digits come from other writers than its last 5,000
+    feats = np.random.default_rng(0).permutation(test_features[0])
+    mean, std = metrics.kid(feats[:5000], feats[5000:])
+    assert abs(mean) <= std
+    noise_mean, _ = metrics.kid(metrics.features(np.random.default_rng(0).uniform(-1, 1, (1000, 28, 28, 1))), feats)
+    assert noise_mean > 100 * std
+
+
+def test_a_single_digit_covers_one_class_and_scores_far_worse(train_digits, test_features, real_train_features):
+    ones = to_unit_range(train_digits.images[train_digits.labels == 1][:2000])
+    feats, probs = metrics.features_and_probabilities(ones)
+    coverage = metrics.class_coverage(probs)
+    assert coverage["classes_covered"] == 1 and coverage["class_kl_uniform"] > 2.0
+    assert metrics.classifier_score(probs) < 1.5
+    real_feats, real_probs = real_train_features
+    assert metrics.class_coverage(real_probs)["classes_covered"] == 10
+    assert metrics.class_coverage(real_probs)["class_kl_uniform"] < 0.01
+    assert metrics.classifier_score(real_probs) > 9.0
+    assert metrics.fid(feats, test_features[0]) > 20 * metrics.fid(real_feats, test_features[0])
+
+
+def test_precision_recall_density_coverage(real_train_features, test_features, train_digits):
+    real = test_features[0][:5000]
+    good = metrics.prdc(real, real_train_features[0])
+    assert good["precision"] > 0.6 and good["recall"] > 0.6 and good["coverage"] > 0.8
+    assert 0.7 < good["density"] < 1.3
+    ones = metrics.features(to_unit_range(train_digits.images[train_digits.labels == 1][:2000]))
+    collapsed = metrics.prdc(real, ones)
+    assert collapsed["recall"] < 0.2 and collapsed["coverage"] < 0.2 and collapsed["precision"] > 0.5
+
+
+def test_cas_of_real_digits_and_of_shuffled_labels(train_digits, test_digits):
+    subset = balanced_subset(train_digits, 1000, seed=0)
+    images, labels = to_unit_range(subset.images), subset.labels.astype(np.int32)
+    test_images = to_unit_range(test_digits.images)
+    real = metrics.classification_accuracy_score(images, labels, test_images, test_digits.labels, epochs=5)
+    shuffled = metrics.classification_accuracy_score(
+        images, np.random.default_rng(0).permutation(labels), test_images, test_digits.labels, epochs=4
+    )
+    assert real >= 0.98
+    assert 0.03 < shuffled < 0.2
+
+
+def test_conditional_accuracy_counts_intended_labels():
+    probs = np.eye(10)[[0, 1, 2, 3]]
+    assert metrics.conditional_accuracy(probs, [0, 1, 2, 9]) == 0.75
