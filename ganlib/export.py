@@ -50,3 +50,44 @@ def load_generator(path):
     import keras
 
     return keras.models.load_model(path, compile=False)
+
+
+# ---- training state, for checkpoints that a sweep can resume from ----------------------------
+STATE_NAME = "training_state.npz"
+
+
+def _optimizer_pairs(model):
+    return [(model.g_optimizer, model.generator), (model.d_optimizer, model.discriminator)]
+
+
+def save_training_state(model, directory, **extra) -> Path:
+    """Every weight, optimizer slot and the noise generator's state, plus `extra` scalars."""
+    import numpy as np
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
+    for index, (optimizer, _) in enumerate(_optimizer_pairs(model)):
+        arrays.update({f"opt{index}_{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+    path = directory / STATE_NAME
+    np.savez(path, **arrays)
+    (directory / "state.json").write_text(json.dumps(extra, default=str))
+    return path
+
+
+def load_training_state(model, directory) -> dict:
+    """Restore what save_training_state wrote into a freshly built model of the same config."""
+    import numpy as np
+
+    directory = Path(directory)
+    with np.load(directory / STATE_NAME) as arrays:
+        for i, variable in enumerate(model.variables):
+            variable.assign(arrays[f"model_{i}"])
+        for index, (optimizer, network) in enumerate(_optimizer_pairs(model)):
+            if f"opt{index}_0" not in arrays:
+                continue
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
+            for i, variable in enumerate(optimizer.variables):
+                variable.assign(arrays[f"opt{index}_{i}"])
+    return json.loads((directory / "state.json").read_text())

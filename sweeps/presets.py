@@ -1,0 +1,99 @@
+"""Sweep budgets: how many trials, how long each may train, how big the models are.
+
+Time is counted in training images (what ASHA's rungs are measured in), so a budget means the
+same on a laptop and on a GPU cluster; only the wall time differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ganlib.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    num_samples: int  # trials per variant
+    max_concurrent: int  # per variant; small enough that TPE learns between suggestions
+    tpe_startup_trials: int  # random trials before TPE models the results
+    eval_every_images: int  # a report (FID + checkpoint) after this many training images
+    max_rounds: int  # reports per trial: the budget is max_rounds * eval_every_images
+    grace_rounds: int  # ASHA: no trial is stopped before this many reports
+    reduction_factor: int  # ASHA: keep the best 1/eta at each rung
+    eval_samples: int  # samples for the FID at each report
+    final_eval_samples: int  # samples for the re-evaluation of the top trials
+    top_k: int  # trials per variant re-evaluated before picking the best
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    per_class: int | None = None  # train on a class-balanced subset (smoke runs)
+    fixed: dict = field(default_factory=dict)  # hyperparameters every trial shares (model width)
+
+    @property
+    def max_training_images(self) -> int:
+        return self.max_rounds * self.eval_every_images
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    preset.name: preset
+    for preset in [
+        Preset(
+            name="smoke",
+            description="minutes on 2 CPU cores: quarter-width models, 1,000 training digits, 3 trials a variant",
+            num_samples=3,
+            max_concurrent=2,
+            tpe_startup_trials=2,
+            eval_every_images=1600,
+            max_rounds=4,
+            grace_rounds=1,
+            reduction_factor=2,
+            eval_samples=1000,
+            final_eval_samples=2000,
+            top_k=2,
+            per_class=100,
+            fixed={"width": 0.25, "batch_size": 32},
+        ),
+        Preset(
+            name="cpu",
+            description="about two hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant",
+            num_samples=6,
+            max_concurrent=2,
+            tpe_startup_trials=3,
+            eval_every_images=12_800,
+            max_rounds=6,
+            grace_rounds=2,
+            reduction_factor=3,
+            eval_samples=2000,
+            final_eval_samples=10_000,
+            top_k=2,
+            fixed={"width": 0.5},
+        ),
+        Preset(
+            name="gpu",
+            description="a GPU cluster: full-size models, 30 epochs a trial, 32 trials a variant, 4 trials per GPU",
+            num_samples=32,
+            max_concurrent=8,
+            tpe_startup_trials=8,
+            eval_every_images=60_000,
+            max_rounds=30,
+            grace_rounds=3,
+            reduction_factor=3,
+            eval_samples=5000,
+            final_eval_samples=10_000,
+            top_k=3,
+            cpus_per_trial=2.0,
+            gpus_per_trial=0.25,
+            fixed={"width": 1.0},
+        ),
+    ]
+}
+
+
+def get(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]

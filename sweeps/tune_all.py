@@ -1,0 +1,292 @@
+"""Search every GAN variant's hyperparameters on MNIST and say which wins.
+
+    python sweeps/tune_all.py [--preset smoke|cpu|gpu] [--variants gan,wgan] [--data mnist.npz]
+
+Per variant: OptunaSearch (seeded TPE, the paper's defaults as the first trial, concurrency
+limited) proposes hyperparameters, ASHA stops poor trials early on FID with time counted in
+training images, and trials that fail are retried from their last checkpoint. Then the top
+trials are re-evaluated at full sample size and the best of each variant is exported, with a
+leaderboard across variants. Connects to a running Ray cluster (--address or $RAY_ADDRESS),
+otherwise starts Ray on this machine bound to 127.0.0.1 with the dashboard off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the checkout importable without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
+from ganlib.errors import ConfigError, GanlibError, check_positive, check_range  # noqa: E402
+from ganlib.train import parse_assignments  # noqa: E402
+from sweeps import presets  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python sweeps/tune_all.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="all", help=f"comma-separated, or all: {', '.join(registry.names())}")
+    parser.add_argument("--preset", default="smoke", help=f"one of: {', '.join(presets.PRESETS)}")
+    parser.add_argument("--num-samples", type=int, default=None, help="trials per variant (default: the preset's)")
+    parser.add_argument("--max-concurrent", type=int, default=None, help="trials of one variant at once (default: the preset's)")
+    parser.add_argument("--cpus-per-trial", type=float, default=None)
+    parser.add_argument("--gpus-per-trial", type=float, default=None, help="a fraction in (0, 1] shares a GPU, e.g. 0.25")
+    parser.add_argument("--gpu-memory-mb", type=int, default=None, help="GPU memory; with a fraction, caps each trial at fraction x this")
+    parser.add_argument("--data", default=None, help="mnist.npz or IDX folder, readable on every node (default: $GANLIB_MNIST, then Keras's download)")
+    parser.add_argument("--storage", default="results", help="a local folder or a URI (s3://bucket/path) for trials and checkpoints")
+    parser.add_argument("--export-dir", default=None, help="where best configs, generators and the leaderboard go (default: STORAGE/NAME, or results/NAME for a URI)")
+    parser.add_argument("--name", default=None, help="sweep name (default: the preset's name)")
+    parser.add_argument("--resume", action="store_true", help="continue the sweep NAME: finished trials are kept, unfinished ones continue")
+    parser.add_argument("--seed", type=int, default=0, help="seeds TPE and every trial's data order, noise and initial weights")
+    parser.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else start Ray here)")
+    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs Ray may use when started here (default: all)")
+    parser.add_argument("--num-gpus", type=int, default=None, help="GPUs Ray declares when started here")
+    parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
+    return parser
+
+
+def resolve_variants(text: str) -> list[str]:
+    if text == "all":
+        return registry.names()
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(f"--variants {text!r} names no variant: give all or some of {', '.join(registry.names())}")
+    for name in names:
+        registry.get(name)
+    return names
+
+
+def is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def plan(args) -> dict:
+    """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
+    preset = presets.get(args.preset)
+    variants = resolve_variants(args.variants)
+    num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
+    check_positive("--num-samples", num_samples, integer=True)
+    max_concurrent = args.max_concurrent if args.max_concurrent is not None else preset.max_concurrent
+    check_positive("--max-concurrent", max_concurrent, integer=True)
+    cpus = args.cpus_per_trial if args.cpus_per_trial is not None else preset.cpus_per_trial
+    check_positive("--cpus-per-trial", cpus)
+    gpus = args.gpus_per_trial if args.gpus_per_trial is not None else preset.gpus_per_trial
+    if gpus != 0:
+        check_range("--gpus-per-trial", gpus, 0.0, 1.0, low_open=True)
+    from ganlib.data import load_digits, resolve_path
+
+    data = resolve_path(args.data)
+    if data is not None:
+        load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
+        data = str(data.resolve())
+    fixed = dict(preset.fixed)
+    fixed_by_user = parse_assignments(args.set)
+    for key in fixed_by_user:
+        if not any(key in registry.get(v).defaults for v in variants):
+            raise ConfigError(f"--set {key}: no selected variant has a hyperparameter {key!r}")
+    fixed.update(fixed_by_user)
+    for variant in variants:
+        registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
+    storage = args.storage if is_uri(args.storage) else str(Path(args.storage).expanduser().resolve())
+    name = args.name or preset.name
+    export_dir = Path(args.export_dir or (Path("results") / name if is_uri(storage) else Path(storage) / name)).resolve()
+    run = {
+        "data": data,
+        "seed": args.seed,
+        "per_class": preset.per_class,
+        "fixed": fixed,
+        "eval_every_images": preset.eval_every_images,
+        "max_rounds": preset.max_rounds,
+        "eval_samples": preset.eval_samples,
+        "cpus_per_trial": cpus,
+        "gpus_per_trial": gpus,
+        "gpu_memory_mb": args.gpu_memory_mb,
+    }
+    return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
+            "storage": storage, "name": name, "export_dir": export_dir, "run": run}
+
+
+def connect_ray(args, gpus_per_trial: float):
+    import ray
+
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    started_here = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address)
+        else:
+            ray.init(
+                num_cpus=args.num_cpus,
+                num_gpus=args.num_gpus,
+                include_dashboard=args.dashboard,
+                dashboard_host="127.0.0.1",
+                _node_ip_address="127.0.0.1",
+                log_to_driver=True,
+            )
+            started_here = True
+    gpus = ray.cluster_resources().get("GPU", 0.0)
+    if gpus_per_trial > 0 and gpus < gpus_per_trial and not address:
+        if started_here:
+            ray.shutdown()
+        raise ConfigError(
+            f"--gpus-per-trial {gpus_per_trial} is not allowed: this Ray has {gpus:g} GPU(s); "
+            f"use 0 on a CPU machine, or declare GPUs with --num-gpus"
+        )
+    return started_here
+
+
+def variant_run(setup: dict, variant: str) -> dict:
+    """The sweep's fixed settings as one variant's trials see them."""
+    run = {**setup["run"], "variant": variant}
+    run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
+    return run
+
+
+def sweep_variant(variant: str, setup: dict, resume: bool):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+    import optuna
+
+    from sweeps import spaces
+    from sweeps.trainable import train_gan
+
+    preset, run = setup["preset"], variant_run(setup, variant)
+    trainable = tune.with_resources(train_gan, {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]})
+    experiment = f"{setup['name']}-{variant}"
+    path = f"{setup['storage'].rstrip('/')}/{experiment}"
+    if resume and tune.Tuner.can_restore(path):
+        print(f"[{variant}] resuming {path}", flush=True)
+        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True).fit()
+    if not is_uri(path) and Path(path).exists():
+        raise ConfigError(f"sweep {experiment!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
+
+    searcher = OptunaSearch(
+        space=spaces.optuna_space(variant, run["fixed"]),
+        metric="fid",
+        mode="min",
+        points_to_evaluate=[spaces.paper_defaults_point(variant, run["fixed"])],
+        sampler=optuna.samplers.TPESampler(seed=run["seed"], n_startup_trials=preset.tpe_startup_trials),
+    )
+    scheduler = ASHAScheduler(
+        time_attr="training_images",
+        metric="fid",
+        mode="min",
+        max_t=preset.max_training_images,
+        grace_period=preset.grace_rounds * preset.eval_every_images,
+        reduction_factor=preset.reduction_factor,
+    )
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"run": run},
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=setup["max_concurrent"]),
+            scheduler=scheduler,
+            num_samples=setup["num_samples"],
+            reuse_actors=False,
+            trial_dirname_creator=lambda trial: f"{variant}_{trial.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=experiment,
+            storage_path=setup["storage"],
+            failure_config=tune.FailureConfig(max_failures=2),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min"),
+            verbose=1,
+        ),
+    )
+    return tuner.fit()
+
+
+class Interrupted(Exception):
+    """The sweep was stopped (Ctrl-C) with trials unfinished; Ray saved its state for --resume."""
+
+
+def check_finished(variant: str, grid, setup: dict) -> None:
+    finished = grid.num_terminated + grid.num_errors
+    if finished < len(grid) or len(grid) < setup["num_samples"]:
+        raise Interrupted(
+            f"sweep interrupted during {variant!r} ({finished} of {setup['num_samples']} trials finished); "
+            f"run the same command with --resume to continue"
+        )
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        setup = plan(args)
+        started_here = connect_ray(args, setup["run"]["gpus_per_trial"])
+    except GanlibError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    import ray
+
+    from sweeps import export_best
+
+    start = time.time()
+    export_dir = setup["export_dir"]
+    export_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for variant in setup["variants"]:
+            variant_start = time.time()
+            try:
+                grid = sweep_variant(variant, setup, args.resume)
+                check_finished(variant, grid, setup)
+            except GanlibError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            except Interrupted as interruption:
+                print(f"stopped: {interruption}", file=sys.stderr)
+                return 130
+            row = export_best.export_variant(variant, grid, variant_run(setup, variant), setup["preset"], export_dir)
+            row["sweep_seconds"] = time.time() - variant_start
+            rows.append(row)
+            print(f"[{variant}] best FID {row.get('fid', float('nan')):.3f} after re-evaluation; "
+                  f"{row['trials']} trials, {row['stopped_early']} stopped early by ASHA, {row['diverged']} diverged", flush=True)
+        board = export_best.write_leaderboard(rows, export_dir)
+        sweep = {
+            "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "preset": setup["preset"].to_dict(),
+            "variants": setup["variants"],
+            "num_samples": setup["num_samples"],
+            "seed": args.seed,
+            "storage": setup["storage"],
+            "wall_seconds": time.time() - start,
+            "versions": _versions(),
+        }
+        (export_dir / "sweep.json").write_text(json.dumps(sweep, indent=2, default=str))
+        if not args.no_report:
+            _report(export_dir)
+    finally:
+        if started_here:
+            ray.shutdown()
+    print(board.to_string(index=False, columns=[c for c in ("variant", "fid", "kid", "precision", "recall", "classes_covered", "trials", "stopped_early") if c in board]))
+    print(f"sweep finished in {time.time() - start:.0f} s; results in {export_dir}")
+    return 0
+
+
+def _versions() -> dict:
+    from importlib.metadata import version
+
+    return {pkg: version(pkg) for pkg in ("tensorflow", "keras", "ray", "optuna", "pandas", "numpy")}
+
+
+def _report(export_dir: Path) -> None:
+    try:
+        from sweeps import report
+    except ImportError:
+        return
+    report.build_report(export_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
