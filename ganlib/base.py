@@ -12,7 +12,46 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib.errors import check_positive, check_range
+from ganlib.errors import ConfigError, check_positive, check_range
+
+NUM_CLASSES = 10
+
+
+def generator_inputs(generator, n: int, seed: int, labels=None, category=None, continuous=None):
+    """The inputs a generator takes, by input name, fixed by `seed`: what `generate` and the
+    evaluation of an exported generator file both feed, so both score the same samples.
+
+    latents ~ N(0, 1) from rng(seed); labels: given, else 0..9 in turn; InfoGAN's category: given,
+    else uniform from rng(seed + 1); its continuous codes: given, else U(-1, 1) from rng(seed + 2).
+    """
+    arrays = []
+    for tensor in generator.inputs:
+        name, shape = tensor.name, tuple(tensor.shape[1:])
+        if name == "labels":
+            value = np.arange(n) % NUM_CLASSES if labels is None else labels
+            value = np.asarray(value, np.int32)
+            if value.shape != (n,) or value.min() < 0 or value.max() >= NUM_CLASSES:
+                raise ConfigError(f"labels of shape {value.shape} are not allowed: need {n} digits in 0..9")
+        elif name == "category":
+            value = np.random.default_rng(seed + 1).integers(0, NUM_CLASSES, n) if category is None else category
+            value = np.broadcast_to(np.asarray(value, np.int32), (n,))
+        elif name == "continuous":
+            value = np.random.default_rng(seed + 2).uniform(-1.0, 1.0, (n,) + shape) if continuous is None else continuous
+            value = np.broadcast_to(np.asarray(value, np.float32), (n,) + shape)
+        else:  # the noise, whatever the input is called
+            value = np.random.default_rng(seed).standard_normal((n,) + shape).astype(np.float32)
+        arrays.append(value)
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def run_generator(generator, inputs, batch_size: int = 500) -> np.ndarray:
+    """The generator over `inputs` in batches, inference mode, as float32 numpy."""
+    n = len(inputs[0] if isinstance(inputs, list) else inputs)
+    out = []
+    for start in range(0, n, batch_size):
+        batch = [a[start : start + batch_size] for a in inputs] if isinstance(inputs, list) else inputs[start : start + batch_size]
+        out.append(np.asarray(generator(batch, training=False), dtype=np.float32))
+    return np.concatenate(out, axis=0)
 
 
 def validate_common(config: dict) -> None:
@@ -88,6 +127,11 @@ class GAN(keras.Model):
     def call(self, latents, training: bool = False):
         return self.generator(latents, training=training)
 
+    @property
+    def generator_side_weights(self):
+        """What the generator's optimizer updates (BiGAN adds its encoder)."""
+        return self.generator.trainable_weights
+
     def sample_latents(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
@@ -116,16 +160,32 @@ class GAN(keras.Model):
         """Fixed noise: the same (n, seed) gives the same latents on every machine."""
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
-    def generate(self, n: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:
-        """n images in [-1, 1], shape (n, 28, 28, 1), from noise fixed by `seed`."""
+    def generate(self, n: int, seed: int = 0, labels=None, batch_size: int = 500, **codes) -> np.ndarray:
+        """n images in [-1, 1], shape (n, 28, 28, 1), from inputs fixed by `seed` (see generator_inputs)."""
         check_positive("n", n, integer=True)
-        latents = self.latents_for(n, seed)
-        out = [
-            np.asarray(self.generator(latents[i : i + batch_size], training=False), dtype=np.float32)
-            for i in range(0, n, batch_size)
-        ]
-        return np.concatenate(out, axis=0)
+        inputs = generator_inputs(self.generator, n, seed, labels=labels, **codes)
+        return run_generator(self.generator, inputs, batch_size)
 
     def grid_images(self, seed: int = 0):
         """100 images for a 10x10 grid and the grid's row labels (None: rows mean nothing)."""
         return self.generate(100, seed), None
+
+    def extra_grids(self, seed: int = 0) -> dict:
+        """Further named grids a variant draws each epoch (InfoGAN's code sweeps): name -> (images, row_labels)."""
+        return {}
+
+
+class ConditionalGAN(GAN):
+    """A GAN whose generator takes [latents, labels]: `generate(n, seed, labels)` and per-class grids."""
+
+    conditional = True
+
+    def call(self, inputs, training: bool = False):
+        return self.generator(inputs, training=training)
+
+    def sample_labels(self, batch_size):
+        return keras.random.randint((batch_size,), 0, NUM_CLASSES, seed=self.seed_generator, dtype="int32")
+
+    def grid_images(self, seed: int = 0):
+        """Row d shows ten samples of digit d."""
+        return self.generate(100, seed, labels=np.repeat(np.arange(NUM_CLASSES), 10)), list(range(NUM_CLASSES))

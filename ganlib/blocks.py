@@ -50,20 +50,54 @@ def _normalisation(kind: str):
     return []
 
 
-def dcgan_discriminator(width: float = 1.0, norm: str = "batch", name: str = "discriminator") -> keras.Model:
-    """Two strided convolutions and a linear output: a logit, a critic score or an LSGAN output."""
+def discriminator_features(width: float = 1.0, norm: str = "batch") -> list:
+    """The DCGAN discriminator's layers up to its flattened features: two strided convolutions."""
     init = dcgan_init()
+    return [
+        # No normalisation on the input layer (Radford et al.): it destabilises the samples.
+        layers.Conv2D(scaled(64, width), 4, strides=2, padding="same", kernel_initializer=init),
+        layers.LeakyReLU(0.2),
+        layers.Conv2D(scaled(128, width), 4, strides=2, padding="same", kernel_initializer=init),
+        *_normalisation(norm),
+        layers.LeakyReLU(0.2),
+        layers.Flatten(),
+    ]
+
+
+def dcgan_discriminator(width: float = 1.0, norm: str = "batch", name: str = "discriminator") -> keras.Model:
+    """Features and a linear output: a logit, a critic score or an LSGAN output."""
     return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            # No normalisation on the input layer (Radford et al.): it destabilises the samples.
-            layers.Conv2D(scaled(64, width), 4, strides=2, padding="same", kernel_initializer=init),
-            layers.LeakyReLU(0.2),
-            layers.Conv2D(scaled(128, width), 4, strides=2, padding="same", kernel_initializer=init),
-            *_normalisation(norm),
-            layers.LeakyReLU(0.2),
-            layers.Flatten(),
-            layers.Dense(1, kernel_initializer=init),
-        ],
+        [keras.Input((28, 28, 1)), *discriminator_features(width, norm), layers.Dense(1, kernel_initializer=dcgan_init())],
         name=name,
     )
+
+
+def conditional_generator(latent_dim: int, width: float = 1.0, embedding_dim: int = 50, name: str = "generator") -> keras.Model:
+    """The DCGAN generator fed [latents, labels]: the label's embedding joins the noise (Mirza and
+    Osindero feed y to the first layer; an embedding is the learned form of their one-hot y)."""
+    latents = keras.Input((latent_dim,), name="latents")
+    labels = keras.Input((), dtype="int32", name="labels")
+    joined = layers.Concatenate()([latents, layers.Embedding(10, embedding_dim)(labels)])
+    body = dcgan_generator(latent_dim + embedding_dim, width, name=f"{name}_body")
+    return keras.Model([latents, labels], body(joined), name=name)
+
+
+def label_plane(labels, name: str):
+    """A label as a learned 28x28 plane, stacked onto the image as a second channel."""
+    plane = layers.Embedding(10, 28 * 28, name=f"{name}_label_embedding")(labels)
+    return layers.Reshape((28, 28, 1))(plane)
+
+
+def conditional_discriminator(width: float = 1.0, norm: str = "batch", name: str = "discriminator") -> keras.Model:
+    """D(x, y): the DCGAN discriminator on the image with its label plane as a second channel."""
+    images = keras.Input((28, 28, 1), name="images")
+    labels = keras.Input((), dtype="int32", name="labels")
+    x = layers.Concatenate()([images, label_plane(labels, name)])
+    for layer in discriminator_features(width, norm):
+        x = layer(x)
+    return keras.Model([images, labels], layers.Dense(1, kernel_initializer=dcgan_init())(x), name=name)
+
+
+def discriminator_body(width: float = 1.0, norm: str = "batch", name: str = "body") -> keras.Model:
+    """The DCGAN discriminator without its output layer, for variants that put several heads on it."""
+    return keras.Sequential([keras.Input((28, 28, 1)), *discriminator_features(width, norm)], name=name)

@@ -34,7 +34,12 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 def save_model_grid(model, path, seed: int = 0, title: str | None = None):
+    """The model's main grid at `path`, and its extra grids (if any) beside it as path_<name>.png."""
+    path = Path(path)
     images, row_labels = model.grid_images(seed)
+    for name, (extra_images, extra_rows) in model.extra_grids(seed).items():
+        extra_title = f"{title}, {name}" if title else name
+        plotting.save_grid(extra_images, path.with_name(f"{path.stem}_{name}.png"), ncols=10, title=extra_title, row_labels=extra_rows)
     return plotting.save_grid(images, path, ncols=10, title=title, row_labels=row_labels)
 
 

@@ -49,6 +49,8 @@ def load_generator(path):
     """A saved generator (either format), ready to call on latents."""
     import keras
 
+    import ganlib.layers  # noqa: F401  (registers the custom layers StyleGAN's generator is made of)
+
     return keras.models.load_model(path, compile=False)
 
 
@@ -57,7 +59,7 @@ STATE_NAME = "training_state.npz"
 
 
 def _optimizer_pairs(model):
-    return [(model.g_optimizer, model.generator), (model.d_optimizer, model.discriminator)]
+    return [(model.g_optimizer, model.generator_side_weights), (model.d_optimizer, model.discriminator.trainable_weights)]
 
 
 def save_training_state(model, directory, **extra) -> Path:
@@ -83,11 +85,11 @@ def load_training_state(model, directory) -> dict:
     with np.load(directory / STATE_NAME) as arrays:
         for i, variable in enumerate(model.variables):
             variable.assign(arrays[f"model_{i}"])
-        for index, (optimizer, network) in enumerate(_optimizer_pairs(model)):
+        for index, (optimizer, weights) in enumerate(_optimizer_pairs(model)):
             if f"opt{index}_0" not in arrays:
                 continue
             if not optimizer.built:
-                optimizer.build(network.trainable_variables)
+                optimizer.build(weights)
             for i, variable in enumerate(optimizer.variables):
                 variable.assign(arrays[f"opt{index}_{i}"])
     return json.loads((directory / "state.json").read_text())

@@ -75,5 +75,5 @@ def r1_penalty(discriminator, real_images, real_inputs_extra=None):
         tape.watch(real_images)
         inputs = real_images if real_inputs_extra is None else [real_images, real_inputs_extra]
         logits = discriminator(inputs, training=True)
-    grads = tape.gradient(tf.reduce_sum(tf.cast(logits, tf.float32)), real_images)
+    grads = tf.cast(tape.gradient(logits, real_images), tf.float32)  # of the sum of logits over the batch
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))

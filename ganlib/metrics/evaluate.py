@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ganlib.base import generator_inputs, run_generator
 from ganlib.errors import check_positive
 from ganlib.metrics.cas import classification_accuracy_score
 from ganlib.metrics.classes import class_coverage, classifier_score, conditional_accuracy
@@ -17,30 +18,20 @@ from ganlib.metrics.reference import reference
 
 
 def is_conditional(generator) -> bool:
-    if hasattr(generator, "generate"):
-        return bool(getattr(generator, "conditional", False))
-    return len(generator.inputs) == 2
+    network = getattr(generator, "generator", generator)
+    return any(tensor.name == "labels" for tensor in network.inputs)
 
 
 def sample(generator, n: int, seed: int, batch_size: int = 500):
     """(images, intended labels or None) from a GAN model or a bare saved generator.
 
-    Both draw the same latents for the same seed (see GAN.latents_for), so a run's model and its
-    exported file score the same. Conditional generators get the labels 0..9 in turn.
+    Both feed the same inputs for the same seed (ganlib.base.generator_inputs), so a run's model
+    and its exported file score the same. Conditional generators get the labels 0..9 in turn.
     """
-    labels = np.arange(n, dtype=np.int32) % 10 if is_conditional(generator) else None
-    if hasattr(generator, "generate"):
-        images = generator.generate(n, seed, labels=labels) if labels is not None else generator.generate(n, seed)
-        return np.asarray(images, np.float32), labels
-    latent_dim = generator.inputs[0].shape[-1]
-    latents = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
-    out = []
-    for start in range(0, n, batch_size):
-        inputs = latents[start : start + batch_size]
-        if labels is not None:
-            inputs = [inputs, labels[start : start + batch_size]]
-        out.append(np.asarray(generator(inputs, training=False), np.float32))
-    return np.concatenate(out), labels
+    network = getattr(generator, "generator", generator)
+    labels = np.arange(n, dtype=np.int32) % 10 if is_conditional(network) else None
+    images = run_generator(network, generator_inputs(network, n, seed, labels=labels), batch_size)
+    return images, labels
 
 
 def quick_scores(generator, n: int, seed: int = 0, *, data=None) -> dict:

@@ -1,0 +1,149 @@
+"""The sweep on real Ray, real Optuna and real MNIST: smoke run and export, shared GPUs,
+interruption and --resume, a diverging trial, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TUNE_ALL = REPO / "sweeps" / "tune_all.py"
+
+
+def sweep(*args, timeout=900, **popen):
+    return subprocess.run([sys.executable, str(TUNE_ALL), *args], capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def histories(export_dir: Path, variant: str) -> pd.DataFrame:
+    return pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
+
+
+def test_smoke_sweep_searches_stops_early_and_exports_the_best(tmp_path, mnist_path):
+    result = sweep("--preset", "smoke", "--variants", "gan,lsgan", "--num-samples", "4", "--data", str(mnist_path),
+                   "--storage", str(tmp_path / "store"), "--no-report")
+    assert result.returncode == 0, result.stderr[-3000:]
+    export_dir = tmp_path / "store" / "smoke"
+    board = pd.read_csv(export_dir / "leaderboard.csv")
+    assert sorted(board["variant"]) == ["gan", "lsgan"]
+    assert (board["fid"] > 0).all() and (board["fid"] < 1e6).all() and (board["trials"] == 4).all()
+    assert board["stopped_early"].sum() >= 1, "ASHA stopped no trial"
+    for variant in ("gan", "lsgan"):
+        best = export_dir / "best" / variant
+        for name in ("config.json", "config.yaml", "metrics.json", "samples.png", f"{variant}_generator.keras", f"{variant}_generator.h5"):
+            assert (best / name).is_file(), name
+        record = json.loads((best / "config.json").read_text())
+        metrics = json.loads((best / "metrics.json").read_text())
+        assert record["seed"] == 0 and metrics["n"] == 2000  # the preset's full re-evaluation size
+        row = board.set_index("variant").loc[variant]
+        assert row["fid"] == pytest.approx(metrics["fid"])
+        assert len(record["reevaluated"]) == 2  # the preset's top_k
+        history = histories(export_dir, variant)
+        first = history.sort_values("timestamp").groupby("trial_id").first()
+        # the paper's defaults are among the trials (OptunaSearch's first point)
+        trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv")
+        from ganlib import registry
+
+        defaults = registry.get(variant).defaults
+        searched = [json.loads(h) for h in trials["hyperparameters"]]
+        assert any(all(point[k] == defaults[k] for k in point) for point in searched)
+        assert (first["training_images"] == 1600).all()
+    sweep_record = json.loads((export_dir / "sweep.json").read_text())
+    assert sweep_record["seed"] == 0 and sweep_record["versions"]["ray"].startswith("2.")
+
+
+def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
+    import ray
+
+    ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, _node_ip_address="127.0.0.1")
+    try:
+        from sweeps.tune_all import main
+
+        code = main(["--preset", "smoke", "--variants", "gan", "--num-samples", "4", "--max-concurrent", "4",
+                     "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--data", str(mnist_path),
+                     "--storage", str(tmp_path / "store"), "--no-report"])
+        assert code == 0
+    finally:
+        ray.shutdown()
+    history = histories(tmp_path / "store" / "smoke", "gan")
+    # Ray's own records: each report's wall-clock timestamp and the trial's running time at it
+    spans = history.groupby("trial_id").agg(
+        end=("timestamp", "max"),
+        start=("timestamp", lambda t: t.min()),
+        first_iter=("time_this_iter_s", "first"),
+    )
+    spans["start"] = spans["start"] - spans["first_iter"]
+    assert len(spans) == 4
+    assert spans["start"].max() < spans["end"].min(), spans
+    assert set(history["gpu_ids"].astype(str)) == {"0"}  # each trial held a share of GPU 0
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mnist_path):
+    args = ["--preset", "smoke", "--variants", "gan,dcgan", "--num-samples", "2", "--data", str(mnist_path),
+            "--storage", str(tmp_path / "store"), "--no-report"]
+    process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    gan_trials = tmp_path / "store" / "smoke" / "trials" / "gan.csv"
+
+    def dcgan_reported():
+        return any(path.stat().st_size for path in (tmp_path / "store" / "smoke-dcgan").glob("dcgan_*/result.json"))
+
+    deadline = time.time() + 600
+    while not dcgan_reported() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert gan_trials.exists() and dcgan_reported(), "the sweep never reached the second variant"
+    process.send_signal(signal.SIGINT)  # a dcgan trial has reported once: the second variant is mid-way
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode != 0, output[-3000:]
+
+    gan_results = sorted((tmp_path / "store" / "smoke-gan").glob("gan_*/result.json"))
+    before = {path: path.read_text() for path in gan_results}
+    assert len(before) == 2
+    resumed = sweep(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = {path: path.read_text() for path in sorted((tmp_path / "store" / "smoke-gan").glob("gan_*/result.json"))}
+    assert after == before, "a finished trial was run again"
+    board = pd.read_csv(tmp_path / "store" / "smoke" / "leaderboard.csv")
+    assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["trials"] == 2).all()
+
+
+def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, mnist_path):
+    result = sweep("--preset", "smoke", "--variants", "wgan_gp,gan", "--num-samples", "2", "--set", "g_lr=1.0",
+                   "--set", "d_lr=1.0", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
+    assert result.returncode == 0, result.stderr[-3000:]
+    export_dir = tmp_path / "store" / "smoke"
+    history = histories(export_dir, "wgan_gp")
+    last = history.sort_values("timestamp").groupby("trial_id").last()
+    assert last["diverged"].all() and (last["fid"] == 1e6).all()
+    board = pd.read_csv(export_dir / "leaderboard.csv").set_index("variant")
+    assert board.loc["wgan_gp", "diverged"] == 2 and pd.isna(board.loc["wgan_gp", "fid"])
+    assert board.loc["gan", "fid"] > 0  # the sweep went on to the next variant
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--variants", "gan,bestgan"], ["unknown variant 'bestgan'"]),
+        (["--preset", "huge"], ["unknown preset 'huge'", "smoke"]),
+        (["--gpus-per-trial", "1.5"], ["--gpus-per-trial=1.5", "(0.0, 1.0]"]),
+        (["--gpus-per-trial", "-0.25"], ["--gpus-per-trial=-0.25"]),
+        (["--gpus-per-trial", "0.5"], ["this Ray has 0 GPU"]),
+        (["--data", "/nowhere/mnist.npz"], ["/nowhere/mnist.npz", "not found"]),
+        (["--set", "n_critic=3", "--variants", "gan"], ["no selected variant", "n_critic"]),
+    ],
+)
+def test_bad_input_is_refused_before_any_trial(tmp_path, mnist_path, args, words):
+    base = ["--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--num-cpus", "1"]
+    result = sweep(*base, *args, timeout=300, env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    for word in words:
+        assert word in errors[0]
+    assert not (tmp_path / "store" / "smoke-gan").exists()
