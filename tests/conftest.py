@@ -54,3 +54,19 @@ def test_features(test_digits):
     from ganlib.metrics import features_and_probabilities
 
     return features_and_probabilities(to_unit_range(test_digits.images))
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep(tmp_path_factory, mnist_path):
+    """One real smoke sweep (two variants, four trials each, report included) that the sweep and
+    report tests read: (export folder, completed process)."""
+    import subprocess
+    import sys
+
+    store = tmp_path_factory.mktemp("smoke-sweep") / "store"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", "gan,lsgan",
+         "--num-samples", "4", "--data", str(mnist_path), "--storage", str(store)],
+        capture_output=True, text=True, timeout=900,
+    )
+    return store / "smoke", result

@@ -26,11 +26,9 @@ def histories(export_dir: Path, variant: str) -> pd.DataFrame:
     return pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
 
 
-def test_smoke_sweep_searches_stops_early_and_exports_the_best(tmp_path, mnist_path):
-    result = sweep("--preset", "smoke", "--variants", "gan,lsgan", "--num-samples", "4", "--data", str(mnist_path),
-                   "--storage", str(tmp_path / "store"), "--no-report")
+def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
+    export_dir, result = smoke_sweep
     assert result.returncode == 0, result.stderr[-3000:]
-    export_dir = tmp_path / "store" / "smoke"
     board = pd.read_csv(export_dir / "leaderboard.csv")
     assert sorted(board["variant"]) == ["gan", "lsgan"]
     assert (board["fid"] > 0).all() and (board["fid"] < 1e6).all() and (board["trials"] == 4).all()
