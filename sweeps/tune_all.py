@@ -271,9 +271,9 @@ def main(argv=None) -> int:
             row = export_best.export_variant(variant, grid, variant_run(setup, variant), setup["preset"], export_dir)
             row["sweep_seconds"] = time.time() - variant_start
             rows.append(row)
+            board = export_best.write_leaderboard(rows, export_dir)  # after every variant: partial results are readable
             print(f"[{variant}] best FID {row.get('fid', float('nan')):.3f} after re-evaluation; "
                   f"{row['trials']} trials, {row['stopped_early']} stopped early by ASHA, {row['diverged']} diverged", flush=True)
-        board = export_best.write_leaderboard(rows, export_dir)
         sweep = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "preset": setup["preset"].to_dict(),

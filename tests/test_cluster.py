@@ -1,0 +1,166 @@
+"""cluster.yaml and cluster-local.yaml against Ray's own validation, and a sweep on a real
+multi-node Ray cluster on this machine: Ray's autoscaler with its fake multi-node provider adds
+(declared) GPU worker nodes on demand, and one of them dies mid-sweep."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def prepared(path: Path) -> dict:
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    config = prepare_config(copy.deepcopy(yaml.safe_load(path.read_text())))
+    validate_config(config)
+    return config
+
+
+@pytest.mark.parametrize("name", ["cluster.yaml", "cluster-local.yaml"])
+def test_cluster_configs_pass_rays_validation(name):
+    config = prepared(REPO / name)
+    assert config["head_node_type"] in config["available_node_types"]
+    assert config["file_mounts"]["~/ganlib"] == "."
+    assert any("pip install -e ~/ganlib" in command for command in config["setup_commands"])
+
+
+def test_aws_cluster_keeps_trials_off_the_head_and_scales_gpu_workers():
+    config = prepared(REPO / "cluster.yaml")
+    head = config["available_node_types"][config["head_node_type"]]
+    assert head["resources"] == {"CPU": 0, "GPU": 0}
+    worker = config["available_node_types"]["gpu_worker"]
+    assert worker["min_workers"] == 0 and worker["max_workers"] >= 1 and config["idle_timeout_minutes"] > 0
+    text = (REPO / "cluster.yaml").read_text().lower()
+    assert "aws_secret" not in text and "aws_access_key" not in text
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda c: c.pop("head_node_type"),
+        lambda c: c["available_node_types"].pop("head"),
+        lambda c: c.update(max_workers="four"),
+        lambda c: c["available_node_types"]["gpu_worker"].update(min_workers=9),
+    ],
+)
+def test_a_broken_config_is_refused(breakage, tmp_path):
+    config = yaml.safe_load((REPO / "cluster.yaml").read_text())
+    breakage(config)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(config))
+    with pytest.raises(Exception):
+        prepared(broken)
+
+
+def fake_cluster_config(gcs_port: int) -> dict:
+    """Ray's fake multi-node provider: worker nodes are local raylets with declared resources."""
+    return {
+        "cluster_name": "ganlib-fake",
+        "max_workers": 2,
+        "provider": {
+            "type": "fake_multinode",
+            "use_node_id_as_ip": True,
+            "disable_node_updaters": True,
+            "disable_launch_config_check": True,
+            "gcs_address": f"127.0.0.1:{gcs_port}",
+        },
+        "available_node_types": {
+            "ray.head.default": {"resources": {"CPU": 0, "GPU": 0}, "node_config": {}, "max_workers": 0},
+            "gpu_worker": {"resources": {"CPU": 2, "GPU": 1, "object_store_memory": 500_000_000}, "node_config": {}, "min_workers": 0, "max_workers": 2},
+        },
+        "head_node_type": "ray.head.default",
+        "auth": {},
+        "upscaling_speed": 1.0,
+        "idle_timeout_minutes": 5,
+        "docker": {},
+        "initialization_commands": [],
+        "setup_commands": [],
+        "head_setup_commands": [],
+        "worker_setup_commands": [],
+        "head_start_ray_commands": [],
+        "worker_start_ray_commands": [],
+        "file_mounts": {},
+        "cluster_synced_files": [],
+        "file_mounts_sync_continuously": False,
+        "rsync_exclude": [],
+        "rsync_filter": [],
+    }
+
+
+def worker_raylets(address: str) -> list[int]:
+    """PIDs of the raylets of the cluster's worker nodes (the head holds no GPU)."""
+    import ray
+
+    ray.init(address=address, logging_level="ERROR")
+    try:
+        sockets = [node["RayletSocketName"] for node in ray.nodes() if node["Alive"] and node["Resources"].get("GPU")]
+    finally:
+        ray.shutdown()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "raylet" in cmdline.split(" ", 1)[0] and any(socket in cmdline for socket in sockets):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_path, mnist_path):
+    gcs_port = 6391
+    config_path = tmp_path / "fake_cluster.json"
+    config_path.write_text(json.dumps(fake_cluster_config(gcs_port)))
+    env = {
+        **os.environ,
+        "RAY_FAKE_CLUSTER": "1",
+        "AUTOSCALER_UPDATE_INTERVAL_S": "1",
+        # every node, head and workers, binds to the loopback address
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    }
+    address = f"127.0.0.1:{gcs_port}"
+    started = subprocess.run(
+        ["ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs_port}", "--num-cpus=0", "--num-gpus=0",
+         "--include-dashboard=false", f"--autoscaling-config={config_path}"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        storage = tmp_path / "shared-storage"
+        sweep = subprocess.Popen(
+            [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", "gan",
+             "--num-samples", "4", "--max-concurrent", "4", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1",
+             "--address", address, "--data", str(mnist_path), "--storage", str(storage), "--no-report"],
+            env={**env, "RAY_ADDRESS": address}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        # wait until a trial has checkpointed on a worker node, then kill that node's raylet
+        deadline = time.time() + 600
+        while time.time() < deadline and sweep.poll() is None and not list(storage.glob("smoke-gan/gan_*/checkpoint_*")):
+            time.sleep(1)
+        killed = worker_raylets(address)[:1]
+        assert killed, "no worker node was started by the autoscaler"
+        os.kill(killed[0], signal.SIGKILL)
+        output, _ = sweep.communicate(timeout=900)
+        assert sweep.returncode == 0, output[-4000:]
+    finally:
+        subprocess.run(["ray", "stop", "--force"], capture_output=True, timeout=120)
+    board = pd.read_csv(storage / "smoke" / "leaderboard.csv")
+    assert list(board["variant"]) == ["gan"] and board.loc[0, "fid"] > 0 and board.loc[0, "failed"] == 0
+    assert (storage / "smoke" / "best" / "gan" / "gan_generator.keras").is_file()
+    history = pd.read_csv(storage / "smoke" / "trials" / "gan_history.csv")
+    assert set(history["gpu_ids"].astype(str)) <= {"0"} and len(history["trial_id"].unique()) == 4
+    state = json.loads(sorted((storage / "smoke-gan").glob("experiment_state-*.json"))[-1].read_text())
+    failures = [json.loads(entry[1]).get("num_failures", 0) for entry in state["trial_data"]]
+    assert sum(failures) >= 1, "no trial was retried after the worker died"
