@@ -46,6 +46,7 @@ def train(
     eval_samples: int = 10_000,
     evaluate_at_end: bool = True,
     extra_callbacks: list | None = None,
+    precision: str = "float32",
 ) -> dict:
     """Train and export; returns the run record also written to run.json.
 
@@ -68,12 +69,15 @@ def train(
 
     from ganlib import callbacks, export
 
+    from ganlib.precision import set_precision
+
+    set_precision(precision)
     keras.utils.set_random_seed(seed)
     model = registry.get(variant).build_function()(config)
     images_per_step = config["batch_size"] * model.real_batches_per_step
     dataset = mnist.make_dataset(digits, images_per_step, seed=seed)
 
-    export.write_config(out_dir, variant, config, data=digits.source, per_class=per_class)
+    export.write_config(out_dir, variant, config, data=digits.source, per_class=per_class, precision=precision)
     nan_stop = callbacks.StopOnNonFinite()
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
     run_callbacks = [nan_stop, callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
@@ -125,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)")
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
+    parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 (Keras mixed precision)")
     return parser
 
 
@@ -146,6 +151,7 @@ def main(argv=None) -> int:
             eval_every=args.eval_every,
             eval_samples=args.eval_samples,
             evaluate_at_end=not args.no_eval,
+            precision=args.precision,
         )
     except GanlibError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -27,7 +27,8 @@ LEADERBOARD_COLUMNS = [
 
 
 @ray.remote
-def reevaluate(variant: str, overrides: dict, seed: int, checkpoint, n: int, data, cpus: float, gpus: float, with_files: bool):
+def reevaluate(variant: str, overrides: dict, seed: int, checkpoint, n: int, data, cpus: float, gpus: float, with_files: bool,
+               precision: str = "float32"):
     """Full evaluation of one trial's last checkpoint; with_files: also the generator and its grid, as bytes."""
     import tempfile
 
@@ -37,7 +38,9 @@ def reevaluate(variant: str, overrides: dict, seed: int, checkpoint, n: int, dat
     from ganlib import export, registry
     from ganlib.callbacks import save_model_grid
     from ganlib.metrics import evaluate
+    from ganlib.precision import set_precision
 
+    set_precision(precision)
     model = registry.build(variant, overrides, seed)
     with checkpoint.as_directory() as directory:
         export.load_training_state(model, directory)
@@ -112,7 +115,7 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         overrides = {**run["fixed"], **hyperparameters(result.config)}
         return reevaluate.options(num_cpus=run["cpus_per_trial"], num_gpus=run["gpus_per_trial"]).remote(
             variant, overrides, run["seed"], result.checkpoint, n, run["data"],
-            run["cpus_per_trial"], run["gpus_per_trial"], with_files,
+            run["cpus_per_trial"], run["gpus_per_trial"], with_files, run.get("precision", "float32"),
         )
 
     scores = ray.get([submit(row, preset.final_eval_samples, False) for row in candidates])

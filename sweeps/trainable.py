@@ -36,6 +36,9 @@ def train_gan(config: dict) -> None:
 
     variant, seed = run["variant"], run["seed"]
     overrides = {**run["fixed"], **hyperparameters(config)}
+    from ganlib.precision import set_precision
+
+    set_precision(run.get("precision", "float32"))
     keras.utils.set_random_seed(seed)
     model = registry.build(variant, overrides, seed)
     start_round, train_seconds = 0, 0.0

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
+    parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 in every trial")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     return parser
 
@@ -71,6 +72,8 @@ def is_uri(path: str) -> bool:
 def plan(args) -> dict:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     preset = presets.get(args.preset)
+    if args.precision not in ("float32", "mixed_bfloat16"):
+        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose float32 or mixed_bfloat16")
     variants = resolve_variants(args.variants)
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)
@@ -109,6 +112,7 @@ def plan(args) -> dict:
         "cpus_per_trial": cpus,
         "gpus_per_trial": gpus,
         "gpu_memory_mb": args.gpu_memory_mb,
+        "precision": args.precision,
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run}

@@ -1,0 +1,127 @@
+"""Training throughput of a variant, and for the seed's GAN against the seed paper's own loop.
+
+    python benchmarks/train_step.py --variant gan --steps 50 --batch 128 [--precision mixed_bfloat16] [--repeats 3]
+
+Warms up (tracing), then times `--steps` generator steps through `model.fit`, `--repeats`
+times, and prints the median as a line `images/s=<number>`. For `gan` it also times, in the same
+process and on the same data, the reference: the TensorFlow DCGAN tutorial's loop (one
+`tf.function` with two GradientTapes over the same networks), and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def reference_loop(generator, discriminator, latent_dim, g_opt, d_opt):
+    """The seed paper's training step, as its code writes it."""
+    import tensorflow as tf
+
+    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([tf.shape(images)[0], latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(tf.zeros_like(fake_output), fake_output)
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
+        d_opt.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return train_step
+
+
+def time_fit(model, dataset, steps, repeats, warmup=3):
+    """Steady-state seconds per `steps` steps inside one `fit` (as real training runs): a
+    callback stamps every step; the first `warmup` steps (tracing) are left out."""
+    import keras
+
+    boundaries = {warmup - 1 + r * steps for r in range(repeats + 1)}
+    stamps = {}
+
+    class Stamp(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch in boundaries:
+                float(logs["d_loss"])  # wait for the step only at window edges, as the reference does
+                stamps[batch] = time.perf_counter()
+
+    model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps * repeats, verbose=0, callbacks=[Stamp()])
+    edges = sorted(stamps)
+    return statistics.median(stamps[b] - stamps[a] for a, b in zip(edges, edges[1:]))
+
+
+def time_reference(step, dataset, steps, repeats):
+    iterator = iter(dataset)
+    for _ in range(3):
+        step(next(iterator)[0])
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            losses = step(next(iterator)[0])
+        float(losses[0])  # wait for the last step
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="gan")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=None, help="default: the variant's")
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args()
+
+    import keras
+
+    from ganlib import registry
+    from ganlib.data import balanced_subset, load_digits, make_dataset
+    from ganlib.precision import set_precision
+    from ganlib.train import parse_assignments
+
+    set_precision(args.precision)
+    overrides = parse_assignments(args.set)
+    if args.batch:
+        overrides["batch_size"] = args.batch
+    config = registry.resolve_config(args.variant, overrides)
+    keras.utils.set_random_seed(0)
+    model = registry.build(args.variant, overrides)
+    digits = balanced_subset(load_digits(args.data), 500, seed=0)
+    images_per_step = config["batch_size"] * model.real_batches_per_step
+    dataset = make_dataset(digits, images_per_step, seed=0, repeat=True)
+    seconds = time_fit(model, dataset, args.steps, args.repeats)
+    rate = args.steps * images_per_step / seconds
+    print(f"{args.variant} {args.precision} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step (median of {args.repeats})")
+    if args.variant == "gan":
+        from ganlib.variants.gan import seed_discriminator, seed_generator
+
+        # the reference is always the seed's float32 loop: a mixed-precision run is judged against it
+        set_precision("float32")
+        keras.utils.set_random_seed(0)
+        generator, discriminator = seed_generator(config["latent_dim"]), seed_discriminator()
+        step = reference_loop(generator, discriminator, config["latent_dim"],
+                              keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+        reference_seconds = time_reference(step, dataset, args.steps, args.repeats)
+        reference_rate = args.steps * images_per_step / reference_seconds
+        print(f"reference loop (float32): {reference_seconds / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f}")
+        print(f"ratio ganlib / reference = {rate / reference_rate:.3f}")
+    print(f"images/s={rate:.1f}")
+
+
+if __name__ == "__main__":
+    main()

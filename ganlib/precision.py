@@ -1,0 +1,22 @@
+"""Numeric precision of training: float32, or Keras mixed precision.
+
+`mixed_bfloat16` keeps float32 weights and computes in bfloat16 (CPUs with AVX512-BF16, TPUs,
+Ampere GPUs); bfloat16 has float32's exponent range, so no loss scaling is needed. Losses are
+computed in float32 either way (ganlib.losses casts). `mixed_float16` (GPUs) would need each
+train_step to scale its losses for a LossScaleOptimizer; until the variants do, it is refused.
+"""
+
+from __future__ import annotations
+
+from ganlib.errors import ConfigError
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def set_precision(precision: str) -> None:
+    """Set Keras's global dtype policy; call before building a model."""
+    import keras
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_global_policy(precision)
