@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
     parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 in every trial")
+    parser.add_argument("--no-early-stopping", action="store_true", help="run every trial to its full budget (FIFO instead of ASHA), to measure what ASHA saves")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     return parser
 
@@ -115,13 +116,18 @@ def plan(args) -> dict:
         "precision": args.precision,
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
-            "storage": storage, "name": name, "export_dir": export_dir, "run": run}
+            "storage": storage, "name": name, "export_dir": export_dir, "run": run,
+            "no_early_stopping": args.no_early_stopping}
 
 
 def connect_ray(args, gpus_per_trial: float):
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # Ray replaces a requested 127.0.0.1 by the machine's reachable address unless it is told
+        # this is a one-machine cluster; read when ray is first imported, hence before the import.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
-    address = args.address or os.environ.get("RAY_ADDRESS")
     started_here = False
     if not ray.is_initialized():
         if address:
@@ -181,7 +187,7 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
         points_to_evaluate=[spaces.paper_defaults_point(variant, run["fixed"])],
         sampler=optuna.samplers.TPESampler(seed=run["seed"], n_startup_trials=preset.tpe_startup_trials),
     )
-    scheduler = ASHAScheduler(
+    scheduler = None if setup["no_early_stopping"] else ASHAScheduler(
         time_attr="training_images",
         metric="fid",
         mode="min",

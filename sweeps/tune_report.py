@@ -39,6 +39,7 @@ class TuneReport(keras.callbacks.Callback):
         self.images_per_round = images_per_round
         self.train_seconds = train_seconds
         self.placement, self.parameters = placement, parameters
+        self.eval_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.perf_counter()
@@ -63,8 +64,10 @@ class TuneReport(keras.callbacks.Callback):
             "diverged": False,
         }
         if _finite(_losses(logs)):
+            evaluation_start = time.perf_counter()
             scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"])
-            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)})
+            self.eval_seconds += time.perf_counter() - evaluation_start
+            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
         if not _finite(_losses(logs)) or not _finite([metrics.get("fid", float("nan"))]):
             self.model.stop_training = True
             tune.report({**metrics, "fid": SENTINEL_FID, "diverged": True})

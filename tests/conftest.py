@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Local Ray instances in tests bind to 127.0.0.1: without this, Ray swaps a requested loopback
+# address for the machine's reachable one. Set before anything imports ray.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,22 +100,19 @@ def fake_cluster_config(gcs_port: int) -> dict:
     }
 
 
-def worker_raylets(address: str) -> list[int]:
-    """PIDs of the raylets of the cluster's worker nodes (the head holds no GPU)."""
-    import ray
-
-    ray.init(address=address, logging_level="ERROR")
-    try:
-        sockets = [node["RayletSocketName"] for node in ray.nodes() if node["Alive"] and node["Resources"].get("GPU")]
-    finally:
-        ray.shutdown()
+def worker_raylets(ray_dir: str) -> list[int]:
+    """PIDs of the fake worker nodes' raylets: their sockets live in this cluster's temp folder
+    and, unlike the head's (.../sockets/raylet), carry a node suffix (.../sockets/raylet.1)."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            arguments = (proc / "cmdline").read_bytes().decode().split("\0")
         except OSError:
             continue
-        if "raylet" in cmdline.split(" ", 1)[0] and any(socket in cmdline for socket in sockets):
+        if not arguments[0].endswith("raylet"):
+            continue
+        sockets = [a.split("=", 1)[1] for a in arguments if a.startswith("--raylet_socket_name=")]
+        if sockets and sockets[0].startswith(ray_dir) and not sockets[0].endswith("/raylet"):
             pids.append(int(proc.name))
     return pids
 
@@ -129,11 +127,16 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
         "AUTOSCALER_UPDATE_INTERVAL_S": "1",
         # every node, head and workers, binds to the loopback address
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        # Ray's token authentication stays on: the head, the fake workers and the sweep's driver
+        # all read the same ~/.ray/auth_token
+        "RAY_AUTH_MODE": "token",
     }
+    subprocess.run(["ray", "get-auth-token", "--generate"], env=env, capture_output=True, timeout=60, check=True)
     address = f"127.0.0.1:{gcs_port}"
+    ray_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     started = subprocess.run(
         ["ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs_port}", "--num-cpus=0", "--num-gpus=0",
-         "--include-dashboard=false", f"--autoscaling-config={config_path}"],
+         "--include-dashboard=false", f"--autoscaling-config={config_path}", f"--temp-dir={ray_dir}"],
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert started.returncode == 0, started.stderr[-2000:]
@@ -149,7 +152,7 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
         deadline = time.time() + 600
         while time.time() < deadline and sweep.poll() is None and not list(storage.glob("smoke-gan/gan_*/checkpoint_*")):
             time.sleep(1)
-        killed = worker_raylets(address)[:1]
+        killed = worker_raylets(ray_dir)[:1]
         assert killed, "no worker node was started by the autoscaler"
         os.kill(killed[0], signal.SIGKILL)
         output, _ = sweep.communicate(timeout=900)

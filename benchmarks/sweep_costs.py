@@ -1,0 +1,76 @@
+"""What a sweep spends outside training and evaluation, and what ASHA saves.
+
+    python benchmarks/sweep_costs.py [--variants gan] [--num-samples 6] [--data mnist.npz]
+
+Runs the same smoke sweep twice in this process's machine, with ASHA and with every trial run to
+completion (same seed, so the same TPE suggestions up to the scheduler's influence), and prints:
+- overhead: the share of the ASHA sweep's trial-slot time (wall time x concurrent trials) not
+  spent in training steps or in FID evaluation (Ray and TensorFlow start-up, graph tracing,
+  checkpoints, re-evaluation and export);
+- savings: training images consumed with ASHA against without, and the best FID each found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", args.variants,
+         "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report",
+         *(["--data", args.data] if args.data else []), *extra],
+        check=True, capture_output=True, text=True,
+    )
+    return time.perf_counter() - start, storage / "smoke"
+
+
+def summarise(export_dir: Path, variants: list[str]) -> dict:
+    histories = pd.concat([pd.read_csv(export_dir / "trials" / f"{v}_history.csv") for v in variants])
+    last = histories.sort_values("timestamp").groupby("trial_id").last()
+    board = pd.read_csv(export_dir / "leaderboard.csv")
+    return {
+        "training_images": int(last["training_images"].sum()),
+        "train_seconds": float(last["train_seconds"].sum()),
+        "eval_seconds": float(last.get("eval_seconds", pd.Series(0.0)).sum()),
+        "best_sweep_fid": float(histories["fid"].min()),
+        "best_fid": float(board["fid"].min()),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="gan")
+    parser.add_argument("--num-samples", type=int, default=6)
+    parser.add_argument("--concurrent", type=int, default=2, help="the smoke preset's trials at once")
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+    variants = args.variants.split(",")
+    with tempfile.TemporaryDirectory() as folder:
+        asha_wall, asha_dir = run_sweep(Path(folder) / "asha", args)
+        full_wall, full_dir = run_sweep(Path(folder) / "full", args, "--no-early-stopping")
+        asha, full = summarise(asha_dir, variants), summarise(full_dir, variants)
+    slot_seconds = asha_wall * args.concurrent
+    overhead = 1 - (asha["train_seconds"] + asha["eval_seconds"]) / slot_seconds
+    print(f"ASHA sweep: {asha_wall:.0f} s wall, {asha['train_seconds']:.0f} s training + {asha['eval_seconds']:.0f} s FID in trials")
+    print(f"overhead share (outside training and evaluation) = {overhead:.1%}")
+    print(f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
+          f"(ratio {asha['training_images'] / full['training_images']:.2f}); wall {asha_wall:.0f} s vs {full_wall:.0f} s")
+    print(f"best FID (re-evaluated): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "
+          f"(ratio {asha['best_fid'] / full['best_fid']:.3f})")
+    print(f"overhead_share={overhead:.4f} asha_image_ratio={asha['training_images'] / full['training_images']:.4f} "
+          f"asha_fid_ratio={asha['best_fid'] / full['best_fid']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
