@@ -100,21 +100,49 @@ def fake_cluster_config(gcs_port: int) -> dict:
     }
 
 
-def worker_raylets(ray_dir: str) -> list[int]:
-    """PIDs of the fake worker nodes' raylets: their sockets live in this cluster's temp folder
-    and, unlike the head's (.../sockets/raylet), carry a node suffix (.../sockets/raylet.1)."""
-    pids = []
+def process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process on this machine."""
+    table = {}
     for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
         try:
-            arguments = (proc / "cmdline").read_bytes().decode().split("\0")
-        except OSError:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            table[int(proc.name)] = (parent, (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
             continue
-        if not arguments[0].endswith("raylet"):
-            continue
-        sockets = [a.split("=", 1)[1] for a in arguments if a.startswith("--raylet_socket_name=")]
-        if sockets and sockets[0].startswith(ray_dir) and not sockets[0].endswith("/raylet"):
-            pids.append(int(proc.name))
-    return pids
+    return table
+
+
+def kill_node_of(worker_pid: int) -> int:
+    """Kill the node a trial runs on, as a machine failure would: its raylet and everything the
+    raylet started (the trial's worker among them). Returns the raylet's pid."""
+    table = process_table()
+    raylet = table[worker_pid][0]
+    assert table[raylet][1].split(" ", 1)[0].endswith("raylet"), "a trial's parent is not a raylet"
+    doomed, frontier = {raylet}, [raylet]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in table.items() if ppid == parent and pid not in doomed]
+        doomed.update(children)
+        frontier.extend(children)
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return raylet
+
+
+def stop_cluster(ray_dir: str) -> None:
+    """Stop only this test's cluster (every process that names its temp folder), never another
+    Ray running on the machine, as `ray stop` would."""
+    for pid, (_, cmdline) in process_table().items():
+        if ray_dir in cmdline and pid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_path, mnist_path):
@@ -148,22 +176,35 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
              "--address", address, "--data", str(mnist_path), "--storage", str(storage), "--no-report"],
             env={**env, "RAY_ADDRESS": address}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        # wait until a trial has checkpointed on a worker node, then kill that node's raylet
+        # wait until a trial has checkpointed on a worker node, then kill the raylet of its node
+        def running_checkpointed_trials():
+            """(trial folder, worker pid) of trials that have checkpointed and are still running."""
+            found = []
+            for path in storage.glob("smoke-gan/gan_*/result.json"):
+                lines = path.read_text().splitlines()
+                if lines and list(path.parent.glob("checkpoint_*")):
+                    pid = json.loads(lines[0])["pid"]
+                    if Path(f"/proc/{pid}").exists() and len(lines) < 3:
+                        found.append((path.parent, pid))
+            return found
+
         deadline = time.time() + 600
-        while time.time() < deadline and sweep.poll() is None and not list(storage.glob("smoke-gan/gan_*/checkpoint_*")):
-            time.sleep(1)
-        killed = worker_raylets(ray_dir)[:1]
-        assert killed, "no worker node was started by the autoscaler"
-        os.kill(killed[0], signal.SIGKILL)
+        while time.time() < deadline and sweep.poll() is None and not running_checkpointed_trials():
+            time.sleep(0.1)
+        victim, worker_pid = sorted(running_checkpointed_trials())[0]
+        kill_node_of(worker_pid)
         output, _ = sweep.communicate(timeout=900)
         assert sweep.returncode == 0, output[-4000:]
     finally:
-        subprocess.run(["ray", "stop", "--force"], capture_output=True, timeout=120)
+        stop_cluster(ray_dir)
     board = pd.read_csv(storage / "smoke" / "leaderboard.csv")
     assert list(board["variant"]) == ["gan"] and board.loc[0, "fid"] > 0 and board.loc[0, "failed"] == 0
     assert (storage / "smoke" / "best" / "gan" / "gan_generator.keras").is_file()
     history = pd.read_csv(storage / "smoke" / "trials" / "gan_history.csv")
     assert set(history["gpu_ids"].astype(str)) <= {"0"} and len(history["trial_id"].unique()) == 4
     state = json.loads(sorted((storage / "smoke-gan").glob("experiment_state-*.json"))[-1].read_text())
-    failures = [json.loads(entry[1]).get("num_failures", 0) for entry in state["trial_data"]]
-    assert sum(failures) >= 1, "no trial was retried after the worker died"
+    failures = {json.loads(entry[0])["trial_id"]: json.loads(entry[1]).get("num_failures", 0) for entry in state["trial_data"]}
+    victim_id = victim.name.split("_", 1)[1]
+    assert failures[victim_id] >= 1, f"the trial on the killed node was not retried: {failures}"
+    victim_rounds = history[history["trial_id"] == victim_id]["round"]
+    assert victim_rounds.max() >= 2  # it went on after the failure, from its checkpoint
