@@ -168,6 +168,7 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert started.returncode == 0, started.stderr[-2000:]
+    sweep = None
     try:
         storage = tmp_path / "shared-storage"
         sweep = subprocess.Popen(
@@ -196,6 +197,8 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
         output, _ = sweep.communicate(timeout=900)
         assert sweep.returncode == 0, output[-4000:]
     finally:
+        if sweep is not None and sweep.poll() is None:
+            sweep.kill()
         stop_cluster(ray_dir)
     board = pd.read_csv(storage / "smoke" / "leaderboard.csv")
     assert list(board["variant"]) == ["gan"] and board.loc[0, "fid"] > 0 and board.loc[0, "failed"] == 0
