@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,9 @@ def stop_cluster(ray_dir: str) -> None:
 
 
 def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_path, mnist_path):
-    gcs_port = 6391
+    with socket.socket() as probe:  # a free port, so a stray Ray elsewhere on the machine cannot collide
+        probe.bind(("127.0.0.1", 0))
+        gcs_port = probe.getsockname()[1]
     config_path = tmp_path / "fake_cluster.json"
     config_path.write_text(json.dumps(fake_cluster_config(gcs_port)))
     env = {
