@@ -31,7 +31,7 @@ def main():
     totals, parts = [], {"sample": [], "features": [], "fid": [], "kid": [], "prdc": []}
     for repeat in range(args.repeats):
         start = time.perf_counter()
-        result = evaluate(model, args.n, seed=repeat, data=args.data)
+        evaluate(model, args.n, seed=repeat, data=args.data)
         totals.append(time.perf_counter() - start)
         t = time.perf_counter(); images, _ = sample(model, args.n, repeat); parts["sample"].append(time.perf_counter() - t)
         t = time.perf_counter(); feats, _ = features_and_probabilities(images); parts["features"].append(time.perf_counter() - t)

@@ -76,6 +76,15 @@ def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.O
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
 
 
+def compile_with_adam(model: "GAN", config: dict) -> "GAN":
+    """One Adam per network with the config's learning rates and shared betas, as most papers do."""
+    model.compile(
+        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
+        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
+    )
+    return model
+
+
 class GAN(keras.Model):
     """Generator + discriminator, trained by the subclass's `train_step`.
 

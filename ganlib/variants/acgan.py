@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import ConditionalGAN, adam, validate_common
+from ganlib.base import compile_with_adam, ConditionalGAN, validate_common
 from ganlib.blocks import conditional_generator, dcgan_init, discriminator_body
 from ganlib.errors import check_range
 
@@ -73,8 +73,4 @@ def build(config: dict) -> ACGAN:
         class_weight=config["class_weight"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import ConditionalGAN, adam, validate_common
+from ganlib.base import compile_with_adam, ConditionalGAN, validate_common
 from ganlib.blocks import conditional_discriminator, conditional_generator
 
 
@@ -45,8 +45,4 @@ def build(config: dict) -> CGAN:
         config["latent_dim"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

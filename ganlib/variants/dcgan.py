@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import GAN, adam, validate_common
+from ganlib.base import compile_with_adam, GAN, validate_common
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
@@ -41,8 +41,4 @@ def build(config: dict) -> DCGAN:
         config["latent_dim"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import GAN, adam, scaled, validate_common
+from ganlib.base import compile_with_adam, GAN, scaled, validate_common
 from ganlib.errors import check_range, require
 
 GENERATOR_LOSSES = {
@@ -99,8 +99,4 @@ def build(config: dict) -> VanillaGAN:
         generator_loss=config["generator_loss"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

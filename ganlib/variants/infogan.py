@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import GAN, NUM_CLASSES, adam, validate_common
+from ganlib.base import compile_with_adam, GAN, NUM_CLASSES, validate_common
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_body
 from ganlib.errors import check_range
 
@@ -122,8 +122,4 @@ def build(config: dict) -> InfoGAN:
         continuous_weight=config["continuous_weight"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import GAN, adam, scaled, validate_common
+from ganlib.base import compile_with_adam, GAN, scaled, validate_common
 from ganlib.blocks import dcgan_discriminator
 from ganlib.errors import check_positive, check_range
 from ganlib.layers import AdaIN, Broadcast, ConstantInput, NoiseInjection, PixelNorm, StyleSelect
@@ -134,8 +134,4 @@ def build(config: dict) -> StyleGAN:
         r1_gamma=config["r1_gamma"],
         seed=seed,
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)

@@ -31,14 +31,30 @@ def validate_critic_schedule(config: dict) -> None:
     check_range("n_critic", config["n_critic"], 1, 100)
 
 
-class WGAN(GAN):
+class CriticGAN(GAN):
+    """What WGAN and WGAN-GP share: n_critic fresh real batches per step, and the generator's
+    update on -E[f(G(z))] once the critic has had its turns."""
+
     decision_threshold = None  # a critic's scores have no fixed zero
 
-    def __init__(self, generator, critic, latent_dim, n_critic: int = 5, clip_value: float = 0.01, **kwargs):
+    def __init__(self, generator, critic, latent_dim, n_critic: int = 5, **kwargs):
         super().__init__(generator, critic, latent_dim, **kwargs)
         self.real_batches_per_step = int(n_critic)
-        self.clip_value = float(clip_value)
         self.wasserstein_tracker = self.add_tracker("wasserstein_estimate")
+
+    def generator_step(self, batch_size):
+        latents = self.sample_latents(batch_size)
+        with tf.GradientTape() as tape:
+            g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        return g_loss
+
+
+class WGAN(CriticGAN):
+    def __init__(self, generator, critic, latent_dim, n_critic: int = 5, clip_value: float = 0.01, **kwargs):
+        super().__init__(generator, critic, latent_dim, n_critic=n_critic, **kwargs)
+        self.clip_value = float(clip_value)
 
     def clip_critic_weights(self):
         for weight in self.discriminator.trainable_weights:
@@ -57,11 +73,7 @@ class WGAN(GAN):
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
             self.clip_critic_weights()
 
-        latents = self.sample_latents(tf.shape(real_batch)[0])
-        with tf.GradientTape() as tape:
-            g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        g_loss = self.generator_step(tf.shape(real_batch)[0])
         return self.track(d_loss, g_loss, real_scores, fake_scores, wasserstein_estimate=-d_loss)
 
 

@@ -17,21 +17,17 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import GAN, adam, validate_common
+from ganlib.base import compile_with_adam, validate_common
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 from ganlib.errors import check_range
-from ganlib.variants.wgan import validate_critic_schedule
+from ganlib.variants.wgan import CriticGAN, validate_critic_schedule
 
 
-class WGANGP(GAN):
-    decision_threshold = None
-
+class WGANGP(CriticGAN):
     def __init__(self, generator, critic, latent_dim, n_critic: int = 5, gp_weight: float = 10.0, **kwargs):
-        super().__init__(generator, critic, latent_dim, **kwargs)
-        self.real_batches_per_step = int(n_critic)
+        super().__init__(generator, critic, latent_dim, n_critic=n_critic, **kwargs)
         self.gp_weight = float(gp_weight)
         self.penalty_tracker = self.add_tracker("gradient_penalty")
-        self.wasserstein_tracker = self.add_tracker("wasserstein_estimate")
 
     def train_step(self, data):
         real_images, _ = data
@@ -47,11 +43,7 @@ class WGANGP(GAN):
             grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 
-        latents = self.sample_latents(tf.shape(real_batch)[0])
-        with tf.GradientTape() as tape:
-            g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        g_loss = self.generator_step(tf.shape(real_batch)[0])
         return self.track(d_loss, g_loss, real_scores, fake_scores, gradient_penalty=penalty, wasserstein_estimate=-wasserstein)
 
 
@@ -67,8 +59,4 @@ def build(config: dict) -> WGANGP:
         gp_weight=config["gp_weight"],
         seed=config.get("seed", 0),
     )
-    model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
-        d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
-    )
-    return model
+    return compile_with_adam(model, config)
