@@ -52,6 +52,8 @@ def time_fit(model, dataset, steps, repeats, warmup=3):
     stamps = {}
 
     class Stamp(keras.callbacks.Callback):
+        async_safe = True  # let Keras dispatch steps back to back, as the reference loop does
+
         def on_train_batch_end(self, batch, logs=None):
             if batch in boundaries:
                 float(logs["d_loss"])  # wait for the step only at window edges, as the reference does
