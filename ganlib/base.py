@@ -189,9 +189,6 @@ class ConditionalGAN(GAN):
 
     conditional = True
 
-    def call(self, inputs, training: bool = False):
-        return self.generator(inputs, training=training)
-
     def sample_labels(self, batch_size):
         return keras.random.randint((batch_size,), 0, NUM_CLASSES, seed=self.seed_generator, dtype="int32")
 

@@ -211,20 +211,3 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def mnist_dataset(
-    path: str | os.PathLike | None = None,
-    batch_size: int = 128,
-    *,
-    split: str = "train",
-    per_class: int | None = None,
-    seed: int = 0,
-    shuffle_buffer: int = 60_000,
-    repeat: bool = False,
-):
-    """Load, optionally subset, and batch MNIST in one call."""
-    digits = load_digits(path, split)
-    if per_class is not None:
-        digits = balanced_subset(digits, per_class, seed)
-    return make_dataset(digits, batch_size, seed=seed, shuffle_buffer=shuffle_buffer, repeat=repeat)

@@ -68,12 +68,11 @@ def gradient_penalty(critic, real_images, fake_images, alpha=None):
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
-def r1_penalty(discriminator, real_images, real_inputs_extra=None):
+def r1_penalty(discriminator, real_images):
     """Mescheder et al. 2018: E[||grad_x D(x)||^2] on real data only (StyleGAN's default, times gamma/2)."""
     real_images = tf.cast(real_images, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(real_images)
-        inputs = real_images if real_inputs_extra is None else [real_images, real_inputs_extra]
-        logits = discriminator(inputs, training=True)
+        logits = discriminator(real_images, training=True)
     grads = tf.cast(tape.gradient(logits, real_images), tf.float32)  # of the sum of logits over the batch
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))

@@ -296,7 +296,9 @@ def main(argv=None) -> int:
         }
         (export_dir / "sweep.json").write_text(json.dumps(sweep, indent=2, default=str))
         if not args.no_report:
-            _report(export_dir)
+            from sweeps import report
+
+            report.build_report(export_dir)
     finally:
         if started_here:
             ray.shutdown()
@@ -309,14 +311,6 @@ def _versions() -> dict:
     from importlib.metadata import version
 
     return {pkg: version(pkg) for pkg in ("tensorflow", "keras", "ray", "optuna", "pandas", "numpy")}
-
-
-def _report(export_dir: Path) -> None:
-    try:
-        from sweeps import report
-    except ImportError:
-        return
-    report.build_report(export_dir)
 
 
 if __name__ == "__main__":
