@@ -83,7 +83,7 @@ def main():
     parser.add_argument("--variant", default="gan")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=None, help="default: the variant's")
-    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"])
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")

@@ -76,6 +76,14 @@ def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.O
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
 
 
+def gradients(tape, loss, weights, optimizer):
+    """d loss / d weights as `optimizer` wants them: under mixed_float16 its LossScaleOptimizer
+    wants them multiplied by its current loss scale (it divides it out again when applying). The
+    scale enters as the upstream gradient, so the tape need not have recorded the multiplication;
+    for any other optimizer it is 1 and this is `tape.gradient(loss, weights)`."""
+    return tape.gradient(loss, weights, output_gradients=optimizer.scale_loss(tf.ones_like(loss)))
+
+
 def compile_with_adam(model: "GAN", config: dict) -> "GAN":
     """One Adam per network with the config's learning rates and shared betas, as most papers do."""
     model.compile(
@@ -114,8 +122,23 @@ class GAN(keras.Model):
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs):
         super().compile(**kwargs)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            # float16 gradients underflow without a loss scale; train_steps take their
+            # gradients through `gradients`, which applies it.
+            g_optimizer, d_optimizer = (
+                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(opt)
+                for opt in (g_optimizer, d_optimizer)
+            )
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        # Built here rather than inside the first traced step: an unbuilt LossScaleOptimizer's
+        # scale_loss would bake its initial scale into the graph as a constant.
+        for optimizer, weights in self.optimizer_targets():
+            optimizer.build(weights)
+
+    def optimizer_targets(self):
+        """(optimizer, the weights it updates) for both networks."""
+        return [(self.g_optimizer, self.generator_side_weights), (self.d_optimizer, self.discriminator.trainable_weights)]
 
     def add_tracker(self, name: str) -> keras.metrics.Mean:
         """A further per-epoch mean a variant logs (the penalty, the mutual information, ...)."""

@@ -58,10 +58,6 @@ def load_generator(path):
 STATE_NAME = "training_state.npz"
 
 
-def _optimizer_pairs(model):
-    return [(model.g_optimizer, model.generator_side_weights), (model.d_optimizer, model.discriminator.trainable_weights)]
-
-
 def save_training_state(model, directory, **extra) -> Path:
     """Every weight, optimizer slot and the noise generator's state, plus `extra` scalars."""
     import numpy as np
@@ -69,7 +65,7 @@ def save_training_state(model, directory, **extra) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
-    for index, (optimizer, _) in enumerate(_optimizer_pairs(model)):
+    for index, (optimizer, _) in enumerate(model.optimizer_targets()):
         arrays.update({f"opt{index}_{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
     path = directory / STATE_NAME
     np.savez(path, **arrays)
@@ -85,7 +81,7 @@ def load_training_state(model, directory) -> dict:
     with np.load(directory / STATE_NAME) as arrays:
         for i, variable in enumerate(model.variables):
             variable.assign(arrays[f"model_{i}"])
-        for index, (optimizer, weights) in enumerate(_optimizer_pairs(model)):
+        for index, (optimizer, weights) in enumerate(model.optimizer_targets()):
             if f"opt{index}_0" not in arrays:
                 continue
             if not optimizer.built:

@@ -2,15 +2,16 @@
 
 `mixed_bfloat16` keeps float32 weights and computes in bfloat16 (CPUs with AVX512-BF16, TPUs,
 Ampere GPUs); bfloat16 has float32's exponent range, so no loss scaling is needed. Losses are
-computed in float32 either way (ganlib.losses casts). `mixed_float16` (GPUs) would need each
-train_step to scale its losses for a LossScaleOptimizer; until the variants do, it is refused.
+computed in float32 either way (ganlib.losses casts). `mixed_float16` is for GPUs (CPUs run it,
+slowly): float16 gradients underflow, so `GAN.compile` wraps both optimizers in Keras's
+LossScaleOptimizer and every train_step scales its losses with `optimizer.scale_loss`.
 """
 
 from __future__ import annotations
 
 from ganlib.errors import ConfigError
 
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def set_precision(precision: str) -> None:

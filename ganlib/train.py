@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)")
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
-    parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 (Keras mixed precision)")
+    parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)")
     return parser
 
 

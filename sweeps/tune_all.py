@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
 from ganlib.errors import ConfigError, GanlibError, check_positive, check_range  # noqa: E402
 from ganlib.train import parse_assignments  # noqa: E402
+from ganlib.precision import PRECISIONS  # noqa: E402
 from sweeps import presets  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
-    parser.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 in every trial")
+    parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or mixed_float16 (GPUs) in every trial")
     parser.add_argument("--no-early-stopping", action="store_true", help="run every trial to its full budget (FIFO instead of ASHA), to measure what ASHA saves")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     return parser
@@ -73,8 +74,8 @@ def is_uri(path: str) -> bool:
 def plan(args) -> dict:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     preset = presets.get(args.preset)
-    if args.precision not in ("float32", "mixed_bfloat16"):
-        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose float32 or mixed_bfloat16")
+    if args.precision not in PRECISIONS:
+        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
     variants = resolve_variants(args.variants)
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN, validate_common
+from ganlib.base import compile_with_adam, ConditionalGAN, gradients, validate_common
 from ganlib.blocks import conditional_generator, dcgan_init, discriminator_body
 from ganlib.errors import check_range
 
@@ -51,13 +51,13 @@ class ACGAN(ConditionalGAN):
             source_loss = losses.minimax_discriminator_loss(real_source, fake_source)
             classification = class_loss(real_labels, real_classes) + class_loss(fake_labels, fake_classes)
             d_loss = source_loss + self.class_weight * classification
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
 
         with tf.GradientTape() as g_tape:
             fake_source, fake_classes = self.discriminator(self.generator([latents, fake_labels], training=True), training=True)
             g_loss = losses.non_saturating_generator_loss(fake_source) + self.class_weight * class_loss(fake_labels, fake_classes)
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         real_class_accuracy = tf.reduce_mean(tf.cast(tf.argmax(real_classes, axis=1, output_type=tf.int32) == tf.cast(real_labels, tf.int32), tf.float32))
         return self.track(d_loss, g_loss, real_source, fake_source, d_class_acc_real=real_class_accuracy)

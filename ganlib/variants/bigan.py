@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, scaled, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, scaled, validate_common
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_features
 from ganlib.errors import check_range
 
@@ -57,8 +57,8 @@ class BiGAN(GAN):
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
             # G and E win when D takes (G(z), z) for data and (x, E(x)) for generated
             ge_loss = losses.minimax_discriminator_loss(fake_logits, real_logits)
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
-        ge_grads = ge_tape.gradient(ge_loss, generator_and_encoder)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
+        ge_grads = gradients(ge_tape, ge_loss, generator_and_encoder, self.g_optimizer)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
         self.g_optimizer.apply_gradients(zip(ge_grads, generator_and_encoder))
         return self.track(d_loss, ge_loss, real_logits, fake_logits)

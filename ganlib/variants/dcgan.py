@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, validate_common
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
@@ -21,14 +21,14 @@ class DCGAN(GAN):
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
 
         with tf.GradientTape() as g_tape:
             g_loss = losses.non_saturating_generator_loss(
                 self.discriminator(self.generator(latents, training=True), training=True)
             )
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 

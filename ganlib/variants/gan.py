@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, scaled, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, scaled, validate_common
 from ganlib.errors import check_range, require
 
 GENERATOR_LOSSES = {
@@ -78,8 +78,8 @@ class VanillaGAN(GAN):
             real_logits, fake_logits = tf.split(logits, 2, axis=0)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
             g_loss = self.generator_loss(fake_logits)
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
+        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         return self.track(d_loss, g_loss, real_logits, fake_logits)

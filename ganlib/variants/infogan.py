@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, NUM_CLASSES, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, NUM_CLASSES, validate_common
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_body
 from ganlib.errors import check_range
 
@@ -77,7 +77,7 @@ class InfoGAN(GAN):
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
             info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits) + self.info_weight * info
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
 
         with tf.GradientTape() as g_tape:
@@ -85,7 +85,7 @@ class InfoGAN(GAN):
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
             info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
             g_loss = losses.non_saturating_generator_loss(fake_logits) + self.info_weight * info
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
         return self.track(d_loss, g_loss, real_logits, fake_logits, info_loss=info)
 

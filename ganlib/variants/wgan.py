@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import GAN, validate_common
+from ganlib.base import GAN, gradients, validate_common
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 from ganlib.errors import check_positive, check_range
 
@@ -46,7 +46,7 @@ class CriticGAN(GAN):
         latents = self.sample_latents(batch_size)
         with tf.GradientTape() as tape:
             g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        grads = gradients(tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         return g_loss
 
@@ -69,7 +69,7 @@ class WGAN(CriticGAN):
                 real_scores = self.discriminator(real_batch, training=True)
                 fake_scores = self.discriminator(fake_images, training=True)
                 d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
-            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            grads = gradients(tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
             self.clip_critic_weights()
 

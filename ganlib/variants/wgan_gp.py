@@ -17,7 +17,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, validate_common
+from ganlib.base import compile_with_adam, gradients, validate_common
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 from ganlib.errors import check_range
 from ganlib.variants.wgan import CriticGAN, validate_critic_schedule
@@ -40,7 +40,7 @@ class WGANGP(CriticGAN):
                 wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
                 penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images)
                 d_loss = wasserstein + self.gp_weight * penalty
-            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            grads = gradients(tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 
         g_loss = self.generator_step(tf.shape(real_batch)[0])
