@@ -60,7 +60,8 @@ def trial_table(result_grid, variant: str, max_training_images: int) -> tuple[pd
     for result in result_grid:
         config = result.config or {}
         history = result.metrics_dataframe if result.metrics_dataframe is not None else pd.DataFrame()
-        trial_id = (result.metrics or {}).get("trial_id") or Path(result.path).name
+        # from the trial's own folder ({variant}_{id}): a failed trial's metrics may be empty
+        trial_id = Path(result.path).name.removeprefix(f"{variant}_")
         if not history.empty:
             histories.append(history.assign(variant=variant, trial_id=trial_id))
         fids = history["fid"] if "fid" in history else pd.Series(dtype=float)

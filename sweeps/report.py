@@ -170,6 +170,26 @@ def defaults_against_best(board: pd.DataFrame, trials: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def best_grids(board: pd.DataFrame, results: Path, path: Path) -> Path | None:
+    """Every variant's best samples side by side, in leaderboard order: the study at a glance."""
+    shown = [(row["variant"], row["fid"], results / "best" / row["variant"] / "samples.png") for _, row in board.iterrows()]
+    shown = [(variant, fid, png) for variant, fid, png in shown if png.exists()]
+    if not shown:
+        return None
+    columns = min(5, len(shown))
+    rows = -(-len(shown) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, (variant, fid, png) in zip(axes.flat, shown):
+        axis.imshow(plt.imread(png))
+        axis.set_title(f"{variant}: FID {fid:.1f}", fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
 def embed(path: Path | None, alt: str) -> str:
     if path is None or not Path(path).exists():
         return ""
@@ -193,6 +213,7 @@ def build_report(results) -> Path:
     comparison.to_csv(results / "defaults_vs_best.csv", index=False)
     importance_table.to_csv(results / "importance.csv")
     curves = fid_curves(histories, trials, figures / "fid_curves.png")
+    grids = best_grids(board, results, figures / "best_grids.png")
 
     sections = []
     for _, row in board.iterrows():
@@ -218,6 +239,7 @@ img{{max-width:100%}} section{{border-top:1px solid #ddd;margin-top:1em}}</style
 preset {html.escape(str((sweep.get("preset") or {}).get("name", "")))}; versions {html.escape(json.dumps(sweep.get("versions", {})))}.
 FID and KID are on the shipped MNIST evaluator's features; real digits against real digits score FID {floor:.3f} (the floor).</p>
 <h2>Leaderboard</h2>{shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", table_id="leaderboard")}
+<h2>Best samples, best FID first</h2>{embed(grids, "best grids")}
 <h2>FID during the sweep</h2>{embed(curves, "FID curves")}
 <h2>Papers' defaults against the best found</h2>{comparison.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")}
 <h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's trials)</h2>{importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="") if len(importance_table) else "<p>too few finished trials</p>"}

@@ -203,6 +203,8 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
             search_alg=ConcurrencyLimiter(searcher, max_concurrent=setup["max_concurrent"]),
             scheduler=scheduler,
             num_samples=setup["num_samples"],
+            # Not reused: a function trainable's thread trains on past its last report, so Ray's
+            # reset times out and fails the next trial ("reuse requires reset_config() ... True").
             reuse_actors=False,
             trial_dirname_creator=lambda trial: f"{variant}_{trial.trial_id}",
         ),

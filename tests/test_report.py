@@ -20,13 +20,14 @@ def test_report_holds_the_sweeps_numbers(smoke_sweep):
         assert f"{row['fid']:.4g}" in page  # the leaderboard's FID, as the page prints it
         assert (export_dir / "figures" / f"losses_{row['variant']}.png").is_file()
     assert (export_dir / "figures" / "fid_curves.png").is_file()
+    assert (export_dir / "figures" / "best_grids.png").is_file() and 'alt="best grids"' in page
     comparison = pd.read_csv(export_dir / "defaults_vs_best.csv")
     assert sorted(comparison["variant"]) == sorted(board["variant"])
     assert comparison["defaults_sweep_fid"].notna().all()  # every sweep measured the papers' defaults
     assert (comparison["best_sweep_fid"] <= comparison["defaults_sweep_fid"] + 1e-9).all()
     markdown = (export_dir / "report.md").read_text()
     assert "## Leaderboard" in markdown and all(v in markdown for v in board["variant"])
-    assert "data:image/png;base64," in page and page.count("<img") >= 1 + 2 * len(board)
+    assert "data:image/png;base64," in page and page.count("<img") >= 2 + 2 * len(board)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
