@@ -3,7 +3,7 @@
     python benchmarks/train_step.py --variant gan --steps 50 --batch 128 [--precision mixed_bfloat16] [--repeats 3]
 
 Warms up (tracing), then times `--steps` generator steps through `model.fit`, `--repeats`
-times, and prints the median as a line `images/s=<number>`. For `gan` it also times, in the same
+rounds, and prints the median as a line `images/s=<number>`. For `gan` it also times, in the same
 process and on the same data, the reference: the TensorFlow DCGAN tutorial's loop (one
 `tf.function` with two GradientTapes over the same networks), and prints the ratio.
 """
@@ -84,7 +84,7 @@ def main():
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=None, help="default: the variant's")
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds, each timing ganlib then the reference")
     parser.add_argument("--data", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
@@ -106,9 +106,7 @@ def main():
     digits = balanced_subset(load_digits(args.data), 500, seed=0)
     images_per_step = config["batch_size"] * model.real_batches_per_step
     dataset = make_dataset(digits, images_per_step, seed=0, repeat=True)
-    seconds = time_fit(model, dataset, args.steps, args.repeats)
-    rate = args.steps * images_per_step / seconds
-    print(f"{args.variant} {args.precision} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step (median of {args.repeats})")
+    reference_step = None
     if args.variant == "gan":
         from ganlib.variants.gan import seed_discriminator, seed_generator
 
@@ -116,12 +114,26 @@ def main():
         set_precision("float32")
         keras.utils.set_random_seed(0)
         generator, discriminator = seed_generator(config["latent_dim"]), seed_discriminator()
-        step = reference_loop(generator, discriminator, config["latent_dim"],
-                              keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
-        reference_seconds = time_reference(step, dataset, args.steps, args.repeats)
-        reference_rate = args.steps * images_per_step / reference_seconds
-        print(f"reference loop (float32): {reference_seconds / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f}")
-        print(f"ratio ganlib / reference = {rate / reference_rate:.3f}")
+        reference_step = reference_loop(generator, discriminator, config["latent_dim"],
+                                        keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    # ganlib and the reference take turns, one window each per round, so drift in the machine's
+    # speed (other processes, clocks) falls on both alike; medians over the rounds.
+    ganlib_seconds, reference_seconds = [], []
+    for round_index in range(args.repeats):
+        ganlib_seconds.append(time_fit(model, dataset, args.steps, 1))
+        if reference_step is not None:
+            reference_seconds.append(time_reference(reference_step, dataset, args.steps, 1))
+    seconds = statistics.median(ganlib_seconds)
+    rate = args.steps * images_per_step / seconds
+    print(f"{args.variant} {args.precision} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
+          f"(median of {args.repeats} rounds; {', '.join(f'{s / args.steps * 1000:.0f}' for s in ganlib_seconds)})")
+    if reference_seconds:
+        reference = statistics.median(reference_seconds)
+        reference_rate = args.steps * images_per_step / reference
+        ratios = [r / g for g, r in zip(ganlib_seconds, reference_seconds)]
+        print(f"reference loop (float32): {reference / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f} "
+              f"({', '.join(f'{s / args.steps * 1000:.0f}' for s in reference_seconds)})")
+        print(f"ratio ganlib / reference = {rate / reference_rate:.3f} (per round: {', '.join(f'{r:.3f}' for r in ratios)})")
     print(f"images/s={rate:.1f}")
 
 
