@@ -81,11 +81,9 @@ def load_training_state(model, directory) -> dict:
     with np.load(directory / STATE_NAME) as arrays:
         for i, variable in enumerate(model.variables):
             variable.assign(arrays[f"model_{i}"])
-        for index, (optimizer, weights) in enumerate(model.optimizer_targets()):
+        for index, (optimizer, _) in enumerate(model.optimizer_targets()):  # built by GAN.compile
             if f"opt{index}_0" not in arrays:
                 continue
-            if not optimizer.built:
-                optimizer.build(weights)
             for i, variable in enumerate(optimizer.variables):
                 variable.assign(arrays[f"opt{index}_{i}"])
     return json.loads((directory / "state.json").read_text())
