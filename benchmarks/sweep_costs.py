@@ -5,14 +5,15 @@
 Runs the same smoke sweep twice in this process's machine, with ASHA and with every trial run to
 completion (same seed, so the same TPE suggestions up to the scheduler's influence), and prints:
 - overhead: the share of the ASHA sweep's trial-slot time (wall time x concurrent trials) not
-  spent in training steps or in FID evaluation (Ray and TensorFlow start-up, graph tracing,
-  checkpoints, re-evaluation and export);
+  spent in training steps or in evaluation (the FIDs in trials and the re-evaluation of the top
+  trials): Ray and TensorFlow start-up, graph tracing, checkpoints, export;
 - savings: training images consumed with ASHA against without, and the best FID each found.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -39,10 +40,13 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
     histories = pd.concat([pd.read_csv(export_dir / "trials" / f"{v}_history.csv") for v in variants])
     last = histories.sort_values("timestamp").groupby("trial_id").last()
     board = pd.read_csv(export_dir / "leaderboard.csv")
+    seconds = json.loads((export_dir / "sweep.json").read_text())["seconds_per_variant"]
     return {
         "training_images": int(last["training_images"].sum()),
         "train_seconds": float(last["train_seconds"].sum()),
+        "trial_seconds": float(last["time_total_s"].sum()),  # Tune's clock: steps and checkpoints, not setup
         "eval_seconds": float(last.get("eval_seconds", pd.Series(0.0)).sum()),
+        "reevaluation_seconds": sum(v["reevaluation_seconds"] or 0.0 for v in seconds.values()),
         "best_sweep_fid": float(histories["fid"].min()),
         "best_fid": float(board["fid"].min()),
     }
@@ -61,9 +65,15 @@ def main():
         full_wall, full_dir = run_sweep(Path(folder) / "full", args, "--no-early-stopping")
         asha, full = summarise(asha_dir, variants), summarise(full_dir, variants)
     slot_seconds = asha_wall * args.concurrent
-    overhead = 1 - (asha["train_seconds"] + asha["eval_seconds"]) / slot_seconds
-    print(f"ASHA sweep: {asha_wall:.0f} s wall, {asha['train_seconds']:.0f} s training + {asha['eval_seconds']:.0f} s FID in trials")
-    print(f"overhead share (outside training and evaluation) = {overhead:.1%}")
+    useful = asha["train_seconds"] + asha["eval_seconds"] + asha["reevaluation_seconds"]
+    overhead = 1 - useful / slot_seconds
+    print(f"ASHA sweep: {asha_wall:.0f} s wall x {args.concurrent} slots; {asha['train_seconds']:.0f} s training + "
+          f"{asha['eval_seconds']:.0f} s FID in trials + {asha['reevaluation_seconds']:.0f} s re-evaluating the top trials")
+    in_trials = asha["trial_seconds"] - asha["train_seconds"] - asha["eval_seconds"]
+    outside = slot_seconds - asha["trial_seconds"] - asha["reevaluation_seconds"]
+    print(f"overhead share (outside training and evaluation) = {overhead:.1%}: {in_trials:.0f} slot-s inside trials "
+          f"(tracing, checkpoints, datasets), {outside:.0f} slot-s outside them (Ray, workers, TensorFlow import, "
+          f"model builds, scheduling, export)")
     print(f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
           f"(ratio {asha['training_images'] / full['training_images']:.2f}); wall {asha_wall:.0f} s vs {full_wall:.0f} s")
     print(f"best FID (re-evaluated): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "

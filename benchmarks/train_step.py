@@ -86,6 +86,7 @@ def main():
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--repeats", type=int, default=5, help="rounds, each timing ganlib then the reference")
     parser.add_argument("--data", default=None)
+    parser.add_argument("--jit-compile", action="store_true", help="ganlib's step through XLA (the reference stays plain)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
 
@@ -103,6 +104,7 @@ def main():
     config = registry.resolve_config(args.variant, overrides)
     keras.utils.set_random_seed(0)
     model = registry.build(args.variant, overrides)
+    model.jit_compile = args.jit_compile
     digits = balanced_subset(load_digits(args.data), 500, seed=0)
     images_per_step = config["batch_size"] * model.real_batches_per_step
     dataset = make_dataset(digits, images_per_step, seed=0, repeat=True)
@@ -125,7 +127,7 @@ def main():
             reference_seconds.append(time_reference(reference_step, dataset, args.steps, 1))
     seconds = statistics.median(ganlib_seconds)
     rate = args.steps * images_per_step / seconds
-    print(f"{args.variant} {args.precision} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
+    print(f"{args.variant} {args.precision}{' XLA' if args.jit_compile else ''} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
           f"(median of {args.repeats} rounds; {', '.join(f'{s / args.steps * 1000:.0f}' for s in ganlib_seconds)})")
     if reference_seconds:
         reference = statistics.median(reference_seconds)

@@ -2,8 +2,103 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers, ops
+
+LEAKY_RELU_GAIN = math.sqrt(2.0)
+
+
+@keras.saving.register_keras_serializable(package="ganlib")
+class EqualizedDense(layers.Layer):
+    """Dense with the equalised learning rate of Karras et al. (ProGAN 2018, kept by StyleGAN).
+
+    Weights are stored as N(0, 1/lr_multiplier) and scaled at run time by gain / sqrt(fan_in) *
+    lr_multiplier, so Adam's step moves every layer's effective weights at the same relative
+    rate. lr_multiplier 0.01 is StyleGAN's mapping network: 100x slower, so w drifts gently.
+    """
+
+    def __init__(self, units, gain=LEAKY_RELU_GAIN, lr_multiplier=1.0, bias_init=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.gain, self.lr_multiplier, self.bias_init = units, gain, lr_multiplier, bias_init
+
+    def build(self, input_shape):
+        fan_in = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(fan_in, self.units), initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier), name="kernel"
+        )
+        self.bias = self.add_weight(
+            shape=(self.units,), initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier), name="bias"
+        )
+        self.weight_scale = self.gain / math.sqrt(fan_in) * self.lr_multiplier
+
+    def call(self, x):
+        kernel = ops.cast(self.kernel, self.compute_dtype) * self.weight_scale
+        return ops.matmul(x, kernel) + ops.cast(self.bias, self.compute_dtype) * self.lr_multiplier
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "gain": self.gain,
+            "lr_multiplier": self.lr_multiplier,
+            "bias_init": self.bias_init,
+        }
+
+
+@keras.saving.register_keras_serializable(package="ganlib")
+class EqualizedConv2D(layers.Layer):
+    """Conv2D ("same" padding) with the equalised learning rate; see EqualizedDense."""
+
+    def __init__(self, filters, kernel_size, strides=1, gain=LEAKY_RELU_GAIN, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides, self.gain = filters, kernel_size, strides, gain
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        shape = (self.kernel_size, self.kernel_size, channels, self.filters)
+        self.kernel = self.add_weight(shape=shape, initializer=keras.initializers.RandomNormal(0.0, 1.0), name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+        self.weight_scale = self.gain / math.sqrt(self.kernel_size * self.kernel_size * channels)
+
+    def call(self, x):
+        kernel = ops.cast(self.kernel, self.compute_dtype) * self.weight_scale
+        return ops.conv(x, kernel, strides=self.strides, padding="same") + ops.cast(self.bias, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
+        return (batch, shrink(height), shrink(width), self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "gain": self.gain,
+        }
+
+
+@keras.saving.register_keras_serializable(package="ganlib")
+class MinibatchStdDev(layers.Layer):
+    """ProGAN's minibatch standard deviation (kept by StyleGAN's discriminator): the feature-wise
+    standard deviation over the batch, averaged to one number and appended as an extra channel,
+    lets the discriminator see a batch with too little variety, which counters mode collapse."""
+
+    def call(self, x):
+        # in float32: under float16 the 1e-8 underflows, and sqrt's gradient at 0 is NaN
+        deviation = ops.sqrt(ops.var(ops.cast(x, "float32"), axis=0) + 1e-8)
+        summary = ops.cast(ops.mean(deviation), x.dtype)
+        shape = ops.shape(x)
+        return ops.concatenate([x, ops.ones((shape[0], shape[1], shape[2], 1), dtype=x.dtype) * summary], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
 
 
 @keras.saving.register_keras_serializable(package="ganlib")
@@ -15,6 +110,8 @@ class ConstantInput(layers.Layer):
         self.constant_shape = tuple(shape)
 
     def build(self, input_shape):
+        # Not StyleGAN's ones: instance norm maps a spatially uniform constant to zeros, and the
+        # first layer would start with no spatial structure and a 1/sqrt(eps) gradient.
         self.constant = self.add_weight(shape=(1, *self.constant_shape), initializer="random_normal", name="constant")
 
     def call(self, styles):
@@ -69,9 +166,9 @@ class AdaIN(layers.Layer):
     def build(self, input_shapes):
         feature_shape, style_shape = input_shapes
         channels = feature_shape[-1]
-        # scale starts at 1 (bias 1 on the "1 + y_s" form) and shift at 0: AdaIN begins as plain IN
-        self.style_scale = layers.Dense(channels, bias_initializer="zeros", name="style_scale")
-        self.style_bias = layers.Dense(channels, bias_initializer="zeros", name="style_bias")
+        # scale starts at 1 (bias 0 on the "1 + y_s" form) and shift at 0: AdaIN begins as plain IN
+        self.style_scale = EqualizedDense(channels, gain=1.0, name="style_scale")
+        self.style_bias = EqualizedDense(channels, gain=1.0, name="style_bias")
         self.style_scale.build(style_shape)
         self.style_bias.build(style_shape)
 

@@ -1,11 +1,20 @@
-"""One trial: build the variant from the trial's config, train, report FID every K training images
-with a checkpoint, and pick up from `tune.get_checkpoint()` when Ray restarts the trial.
+"""One trial: build the variant from the trial's config, train round by round, report FID after
+every `eval_every_images` training images with a checkpoint, and restore from one when Ray
+restarts the trial.
+
+A class Trainable (not a function) so that Ray can hand a finished trial's worker to the next
+trial (`reuse_actors`): `reset_config` builds the new model in the same process, which saves each
+trial the worker's start, TensorFlow's import, the evaluator's load and the reference statistics.
 
 The config holds the searched hyperparameters at the top level and everything the sweep fixes
 under "run" (variant, data, seed, budget, evaluation size, resources).
 """
 
 from __future__ import annotations
+
+import gc
+import math
+import time
 
 import ray
 from ray import tune
@@ -14,54 +23,106 @@ from ray import tune
 # ASHA's rung comparisons nor Optuna's TPE break on NaN or inf.
 SENTINEL_FID = 1.0e6
 
+# A loss this large has left any regime a GAN recovers from (a WGAN-GP critic at lr 1.0 reaches
+# 1e11 within 50 steps); the trial ends as diverged rather than burning its budget to reach NaN.
+DIVERGED_LOSS = 1.0e8
+
 
 def hyperparameters(config: dict) -> dict:
     return {key: value for key, value in config.items() if key != "run"}
 
 
-def train_gan(config: dict) -> None:
-    run = config["run"]
-    from sweeps.resources import configure_tensorflow
+def finite(values) -> bool:
+    return all(math.isfinite(float(v)) and abs(float(v)) < DIVERGED_LOSS for v in values)
 
-    placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb"))
-    # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
-    placement["gpu_ids"] = ",".join(str(i) for i in ray.get_gpu_ids())
 
-    import keras
+def losses(logs: dict) -> list[float]:
+    return [float(v) for k, v in (logs or {}).items() if k.endswith("loss")]
 
-    from ganlib import registry
-    from ganlib.data import balanced_subset, load_digits, make_dataset
-    from ganlib.export import load_training_state
-    from sweeps.tune_report import TuneReport
 
-    variant, seed = run["variant"], run["seed"]
-    overrides = {**run["fixed"], **hyperparameters(config)}
-    from ganlib.precision import set_precision
+class GANTrainable(tune.Trainable):
+    placement = None  # per process: TensorFlow's threads are fixed at its first op
 
-    set_precision(run.get("precision", "float32"))
-    keras.utils.set_random_seed(seed)
-    model = registry.build(variant, overrides, seed)
-    start_round, train_seconds = 0, 0.0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as directory:
-            state = load_training_state(model, directory)
-        start_round, train_seconds = state["round"], state["train_seconds"]
+    def setup(self, config: dict) -> None:
+        run = config["run"]
+        if GANTrainable.placement is None:
+            from sweeps.resources import configure_tensorflow
 
-    digits = load_digits(run["data"], "train")
-    if run.get("per_class"):
-        digits = balanced_subset(digits, run["per_class"], seed)
-    images_per_step = model.real_batches_per_step * overrides.get("batch_size", registry.get(variant).defaults["batch_size"])
-    steps_per_round = max(1, run["eval_every_images"] // images_per_step)
-    # A resumed trial reshuffles with another seed, so it does not replay the images it has seen.
-    dataset = make_dataset(digits, images_per_step, seed=seed + start_round, repeat=True)
-    parameters = {"g_params": model.generator.count_params(), "d_params": model.discriminator.count_params()}
-    reporter = TuneReport(run, seed, steps_per_round * images_per_step, train_seconds, placement, parameters)
-    model.fit(
-        dataset,
-        epochs=run["max_rounds"],
-        initial_epoch=start_round,
-        steps_per_epoch=steps_per_round,
-        callbacks=[reporter],
-        verbose=0,
-    )
+            GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb"))
+        self.start_trial(config)
+
+    def reset_config(self, new_config: dict) -> bool:
+        self.model = None
+        gc.collect()  # the last trial's model and traced graphs
+        self.start_trial(new_config)
+        return True
+
+    def start_trial(self, config: dict) -> None:
+        import keras
+
+        from ganlib import registry
+        from ganlib.data import balanced_subset, load_digits
+        from ganlib.precision import set_precision
+
+        run = self.run = config["run"]
+        self.seed = run["seed"]
+        overrides = {**run["fixed"], **hyperparameters(config)}
+        set_precision(run.get("precision", "float32"))
+        keras.utils.set_random_seed(self.seed)
+        self.model = registry.build(run["variant"], overrides, self.seed)
+        self.digits = load_digits(run["data"], "train")
+        if run.get("per_class"):
+            self.digits = balanced_subset(self.digits, run["per_class"], self.seed)
+        batch_size = overrides.get("batch_size", registry.get(run["variant"]).defaults["batch_size"])
+        self.images_per_step = self.model.real_batches_per_step * batch_size
+        self.steps_per_round = max(1, run["eval_every_images"] // self.images_per_step)
+        self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
+        self.parameters = {"g_params": self.model.generator.count_params(), "d_params": self.model.discriminator.count_params()}
+        # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
+        self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
+
+    def step(self) -> dict:
+        from ganlib.callbacks import StopOnNonFinite
+        from ganlib.data import make_dataset
+        from ganlib.metrics import quick_scores
+
+        # Every round its own shuffle, so a restored or later round does not replay the images
+        # an earlier one began with.
+        dataset = make_dataset(self.digits, self.images_per_step, seed=self.seed + self.rounds, repeat=True)
+        start = time.perf_counter()
+        history = self.model.fit(dataset, epochs=1, steps_per_epoch=self.steps_per_round, callbacks=[StopOnNonFinite()], verbose=0)
+        self.train_seconds += time.perf_counter() - start
+        self.rounds += 1
+        logs = {key: values[-1] for key, values in history.history.items()}
+        images = self.rounds * self.steps_per_round * self.images_per_step
+        metrics = {
+            **{key: float(value) for key, value in logs.items()},
+            **self.parameters,
+            "round": self.rounds,
+            "training_images": images,
+            "train_seconds": self.train_seconds,
+            "images_per_s": images / max(self.train_seconds, 1e-9),
+            "seed": self.seed,
+            "threads": GANTrainable.placement["threads"],
+            "gpu_ids": self.gpu_ids,
+            "diverged": False,
+        }
+        if finite(losses(logs)):
+            start = time.perf_counter()
+            scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"])
+            self.eval_seconds += time.perf_counter() - start
+            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
+        if not finite(losses(logs)) or not finite([metrics.get("fid", float("nan"))]):
+            return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
+        return {**metrics, "done": self.rounds >= self.run["max_rounds"]}
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        from ganlib.export import save_training_state
+
+        save_training_state(self.model, checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds)
+
+    def load_checkpoint(self, checkpoint_dir: str) -> None:
+        from ganlib.export import load_training_state
+
+        state = load_training_state(self.model, checkpoint_dir)
+        self.rounds, self.train_seconds = state["round"], state["train_seconds"]

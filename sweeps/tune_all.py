@@ -169,10 +169,10 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
     import optuna
 
     from sweeps import spaces
-    from sweeps.trainable import train_gan
+    from sweeps.trainable import GANTrainable
 
     preset, run = setup["preset"], variant_run(setup, variant)
-    trainable = tune.with_resources(train_gan, {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]})
+    trainable = tune.with_resources(GANTrainable, {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]})
     experiment = f"{setup['name']}-{variant}"
     path = f"{setup['storage'].rstrip('/')}/{experiment}"
     if resume and tune.Tuner.can_restore(path):
@@ -203,16 +203,18 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
             search_alg=ConcurrencyLimiter(searcher, max_concurrent=setup["max_concurrent"]),
             scheduler=scheduler,
             num_samples=setup["num_samples"],
-            # Not reused: a function trainable's thread trains on past its last report, so Ray's
-            # reset times out and fails the next trial ("reuse requires reset_config() ... True").
-            reuse_actors=False,
+            # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
+            # process, TensorFlow import, evaluator load or reference statistics per trial.
+            reuse_actors=True,
             trial_dirname_creator=lambda trial: f"{variant}_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
             name=experiment,
             storage_path=setup["storage"],
             failure_config=tune.FailureConfig(max_failures=2),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min"),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
+            ),
             verbose=1,
         ),
     )
@@ -295,6 +297,9 @@ def main(argv=None) -> int:
             "seed": args.seed,
             "storage": setup["storage"],
             "wall_seconds": time.time() - start,
+            "seconds_per_variant": {
+                row["variant"]: {key: row.get(key) for key in ("sweep_seconds", "reevaluation_seconds")} for row in rows
+            },
             "versions": _versions(),
         }
         (export_dir / "sweep.json").write_text(json.dumps(sweep, indent=2, default=str))

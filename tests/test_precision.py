@@ -33,7 +33,9 @@ def fit_a_few_steps(variant, digits, steps=2):
 @pytest.mark.parametrize("variant", registry.names())
 def test_float16_trains_every_variant_with_loss_scaling(variant, small_digits, precision_policy):
     precision_policy("mixed_float16")
-    model, history, before, after = fit_a_few_steps(variant, small_digits)
+    # Dynamic loss scaling skips the steps whose scaled gradients overflow float16, halving the
+    # scale from 2^15 each time; StyleGAN's generator needs four of them, so train for six.
+    model, history, before, after = fit_a_few_steps(variant, small_digits, steps=6)
     assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
     assert model.generator.compute_dtype == "float16"

@@ -77,6 +77,34 @@ def test_stylegan_mixing_differs_from_both_parents():
     np.testing.assert_allclose(parent_a, model.generate(4, seed=0), atol=1e-5)  # no mixing: the exported path
 
 
+def test_equalized_layers_keep_unit_scale_and_slow_the_mapping_network():
+    from ganlib.layers import EqualizedConv2D, EqualizedDense
+
+    x = np.random.default_rng(0).standard_normal((512, 256)).astype("float32")
+    # He scaling at run time: unit-variance inputs come out with variance ~ gain^2
+    assert 0.8 < float(np.var(EqualizedDense(256, gain=1.0)(x))) < 1.2
+    images = np.random.default_rng(1).standard_normal((64, 14, 14, 32)).astype("float32")
+    assert 0.8 < float(np.var(EqualizedConv2D(32, 3, gain=1.0)(images))) < 1.2
+    # one optimizer step of the same size moves a 0.01-multiplier layer's output 100x less
+    moved = {}
+    for multiplier in (1.0, 0.01):
+        layer = EqualizedDense(8, gain=1.0, lr_multiplier=multiplier)
+        before = np.array(layer(x[:, :16]))
+        layer.kernel.assign(layer.kernel + 0.1)
+        moved[multiplier] = float(np.abs(np.array(layer(x[:, :16])) - before).mean())
+    assert moved[0.01] == pytest.approx(moved[1.0] / 100, rel=1e-3)
+
+
+def test_minibatch_stddev_sees_a_batch_without_variety():
+    from ganlib.layers import MinibatchStdDev
+
+    varied = np.random.default_rng(0).standard_normal((8, 7, 7, 4)).astype("float32")
+    same = np.repeat(varied[:1], 8, axis=0)
+    assert MinibatchStdDev()(varied).shape == (8, 7, 7, 5)
+    assert float(np.array(MinibatchStdDev()(same))[..., -1].max()) < 1e-3
+    assert float(np.array(MinibatchStdDev()(varied))[..., -1].min()) > 0.5
+
+
 def test_stylegan_generator_reloads_in_a_fresh_process(tmp_path):
     from ganlib.export import save_generator
 
