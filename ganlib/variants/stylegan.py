@@ -89,7 +89,7 @@ def style_generator(mapping: keras.Model, synthesis: keras.Model, latent_dim: in
 
 
 class StyleGAN(GAN):
-    def __init__(self, mapping, synthesis, discriminator, latent_dim, mixing_prob=0.9, r1_gamma=10.0, **kwargs):
+    def __init__(self, mapping, synthesis, discriminator, latent_dim, mixing_prob=0.9, r1_gamma=1.0, **kwargs):
         super().__init__(style_generator(mapping, synthesis, latent_dim), discriminator, latent_dim, **kwargs)
         self.mapping, self.synthesis = mapping, synthesis
         self.mixing_prob = float(mixing_prob)
