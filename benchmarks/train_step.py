@@ -43,39 +43,32 @@ def reference_loop(generator, discriminator, latent_dim, g_opt, d_opt):
     return train_step
 
 
-def time_fit(model, dataset, steps, repeats, warmup=3):
-    """Steady-state seconds per `steps` steps inside one `fit` (as real training runs): a
-    callback stamps every step; the first `warmup` steps (tracing) are left out."""
+def time_fit(model, dataset, steps, warmup=3):
+    """Seconds for `steps` steps inside one `fit` (as real training runs): a callback stamps the
+    window's edges; the first `warmup` steps (tracing, on the first call) are left out."""
     import keras
 
-    boundaries = {warmup - 1 + r * steps for r in range(repeats + 1)}
     stamps = {}
 
     class Stamp(keras.callbacks.Callback):
-        async_safe = True  # let Keras dispatch steps back to back, as the reference loop does
-
         def on_train_batch_end(self, batch, logs=None):
-            if batch in boundaries:
-                float(logs["d_loss"])  # wait for the step only at window edges, as the reference does
+            if batch in (warmup - 1, warmup - 1 + steps):
+                float(logs["d_loss"])  # wait for the step, as the reference does at its window's end
                 stamps[batch] = time.perf_counter()
 
-    model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps * repeats, verbose=0, callbacks=[Stamp()])
-    edges = sorted(stamps)
-    return statistics.median(stamps[b] - stamps[a] for a, b in zip(edges, edges[1:]))
+    model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[Stamp()])
+    return stamps[warmup - 1 + steps] - stamps[warmup - 1]
 
 
-def time_reference(step, dataset, steps, repeats):
+def time_reference(step, dataset, steps):
     iterator = iter(dataset)
     for _ in range(3):
         step(next(iterator)[0])
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            losses = step(next(iterator)[0])
-        float(losses[0])  # wait for the last step
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
+    start = time.perf_counter()
+    for _ in range(steps):
+        losses = step(next(iterator)[0])
+    float(losses[0])  # wait for the last step
+    return time.perf_counter() - start
 
 
 def main():
@@ -121,10 +114,10 @@ def main():
     # ganlib and the reference take turns, one window each per round, so drift in the machine's
     # speed (other processes, clocks) falls on both alike; medians over the rounds.
     ganlib_seconds, reference_seconds = [], []
-    for round_index in range(args.repeats):
-        ganlib_seconds.append(time_fit(model, dataset, args.steps, 1))
+    for _ in range(args.repeats):
+        ganlib_seconds.append(time_fit(model, dataset, args.steps))
         if reference_step is not None:
-            reference_seconds.append(time_reference(reference_step, dataset, args.steps, 1))
+            reference_seconds.append(time_reference(reference_step, dataset, args.steps))
     seconds = statistics.median(ganlib_seconds)
     rate = args.steps * images_per_step / seconds
     print(f"{args.variant} {args.precision}{' XLA' if args.jit_compile else ''} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
