@@ -1,9 +1,14 @@
 """What a sweep spends outside training and evaluation, and what ASHA saves.
 
-    python benchmarks/sweep_costs.py [--variants gan] [--num-samples 6] [--data mnist.npz]
+    python benchmarks/sweep_costs.py [--variants dcgan] [--num-samples 9] [--data mnist.npz]
+        [--max-rounds 27 --grace-rounds 3 --reduction-factor 3]
 
-Runs the same smoke sweep twice in this process's machine, with ASHA and with every trial run to
-completion (same seed, so the same TPE suggestions up to the scheduler's influence), and prints:
+Runs the same sweep twice on this machine, with ASHA and with every trial run to completion (same
+seed, so the same TPE suggestions up to the scheduler's influence). The sweep is the smoke
+preset's (quarter-width models, 1,000 digits, a report every 1,600 images) with a longer budget by
+default: 27 reports, ASHA's rungs at 3, 9 and 27. The smoke preset's own rungs (4 reports, grace
+1) judge trials while every FID still sits on the untrained plateau; pass `--max-rounds 4
+--grace-rounds 1 --reduction-factor 2 --variants gan --num-samples 6` for it. It prints:
 - overhead: the share of the ASHA sweep's trial-slot time (wall time x concurrent trials) not
   spent in training steps or in evaluation (the FIDs in trials and the re-evaluation of the top
   trials): Ray and TensorFlow start-up, graph tracing, checkpoints, export;
@@ -30,10 +35,18 @@ def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
     subprocess.run(
         [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", args.variants,
          "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report",
-         *(["--data", args.data] if args.data else []), *extra],
+         *(["--data", args.data] if args.data else []), *rung_flags(args), *extra],
         check=True, capture_output=True, text=True,
     )
     return time.perf_counter() - start, storage / "smoke"
+
+
+def rung_flags(args) -> list[str]:
+    flags = []
+    for name in ("max_rounds", "grace_rounds", "reduction_factor"):
+        if getattr(args, name) is not None:
+            flags += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    return flags
 
 
 def summarise(export_dir: Path, variants: list[str]) -> dict:
@@ -54,13 +67,18 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="gan")
-    parser.add_argument("--num-samples", type=int, default=6)
+    parser.add_argument("--variants", default="dcgan")
+    parser.add_argument("--num-samples", type=int, default=9)
     parser.add_argument("--concurrent", type=int, default=2, help="the smoke preset's trials at once")
     parser.add_argument("--data", default=None)
+    parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
+    parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
+    parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
+    parser.add_argument("--reduction-factor", type=int, default=3, help="ASHA's eta (the smoke preset: 2)")
     args = parser.parse_args()
     variants = args.variants.split(",")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or scratch
         asha_wall, asha_dir = run_sweep(Path(folder) / "asha", args)
         full_wall, full_dir = run_sweep(Path(folder) / "full", args, "--no-early-stopping")
         asha, full = summarise(asha_dir, variants), summarise(full_dir, variants)

@@ -6,9 +6,9 @@ same on a laptop and on a GPU cluster; only the wall time differs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from ganlib.errors import ConfigError
+from ganlib.errors import check_positive, check_range, ConfigError
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,17 @@ def get(name: str) -> Preset:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def with_rungs(preset: Preset, max_rounds: int | None = None, grace_rounds: int | None = None,
+               reduction_factor: int | None = None) -> Preset:
+    """The preset with its trial budget or ASHA's rungs changed; None keeps the preset's value."""
+    max_rounds = preset.max_rounds if max_rounds is None else max_rounds
+    grace_rounds = preset.grace_rounds if grace_rounds is None else grace_rounds
+    reduction_factor = preset.reduction_factor if reduction_factor is None else reduction_factor
+    check_positive("--max-rounds", max_rounds, integer=True)
+    check_positive("--grace-rounds", grace_rounds, integer=True)
+    check_range("--grace-rounds", grace_rounds, 1, max_rounds)
+    check_positive("--reduction-factor", reduction_factor, integer=True)
+    check_range("--reduction-factor", reduction_factor, 2, 100)
+    return replace(preset, max_rounds=max_rounds, grace_rounds=grace_rounds, reduction_factor=reduction_factor)

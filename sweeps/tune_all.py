@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="smoke", help=f"one of: {', '.join(presets.PRESETS)}")
     parser.add_argument("--num-samples", type=int, default=None, help="trials per variant (default: the preset's)")
     parser.add_argument("--max-concurrent", type=int, default=None, help="trials of one variant at once (default: the preset's)")
+    parser.add_argument("--max-rounds", type=int, default=None, help="reports per trial, each after the preset's eval_every_images (default: the preset's)")
+    parser.add_argument("--grace-rounds", type=int, default=None, help="ASHA: reports before a trial may be stopped (default: the preset's)")
+    parser.add_argument("--reduction-factor", type=int, default=None, help="ASHA: keep the best 1/eta at each rung (default: the preset's)")
     parser.add_argument("--cpus-per-trial", type=float, default=None)
     parser.add_argument("--gpus-per-trial", type=float, default=None, help="a fraction in (0, 1] shares a GPU, e.g. 0.25")
     parser.add_argument("--gpu-memory-mb", type=int, default=None, help="GPU memory; with a fraction, caps each trial at fraction x this")
@@ -73,7 +76,7 @@ def is_uri(path: str) -> bool:
 
 def plan(args) -> dict:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
-    preset = presets.get(args.preset)
+    preset = presets.with_rungs(presets.get(args.preset), args.max_rounds, args.grace_rounds, args.reduction_factor)
     if args.precision not in PRECISIONS:
         raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
     variants = resolve_variants(args.variants)

@@ -124,6 +124,23 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
     assert board.loc["gan", "fid"] > 0  # the sweep went on to the next variant
 
 
+def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
+    from sweeps import presets
+    from sweeps.tune_all import build_parser, plan
+
+    args = ["--max-rounds", "27", "--grace-rounds", "3", "--reduction-factor", "3",
+            "--data", str(mnist_path), "--storage", str(tmp_path)]
+    setup = plan(build_parser().parse_args(args))
+    smoke = presets.get("smoke")
+    chosen = setup["preset"]
+    assert (chosen.max_rounds, chosen.grace_rounds, chosen.reduction_factor) == (27, 3, 3)
+    assert setup["run"]["max_rounds"] == 27
+    assert chosen.max_training_images == 27 * smoke.eval_every_images
+    assert (chosen.eval_every_images, chosen.eval_samples, chosen.fixed) == (smoke.eval_every_images, smoke.eval_samples, smoke.fixed)
+    unchanged = plan(build_parser().parse_args(["--data", str(mnist_path), "--storage", str(tmp_path)]))["preset"]
+    assert unchanged == smoke
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
@@ -134,6 +151,8 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
         (["--gpus-per-trial", "0.5"], ["this Ray has 0 GPU"]),
         (["--data", "/nowhere/mnist.npz"], ["/nowhere/mnist.npz", "not found"]),
         (["--set", "n_critic=3", "--variants", "gan"], ["no selected variant", "n_critic"]),
+        (["--grace-rounds", "5"], ["--grace-rounds=5", "[1, 4]"]),
+        (["--reduction-factor", "1"], ["--reduction-factor=1", "[2, 100]"]),
     ],
 )
 def test_bad_input_is_refused_before_any_trial(tmp_path, mnist_path, args, words):
