@@ -42,11 +42,8 @@ def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
 
 
 def rung_flags(args) -> list[str]:
-    flags = []
-    for name in ("max_rounds", "grace_rounds", "reduction_factor"):
-        if getattr(args, name) is not None:
-            flags += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    return flags
+    return ["--max-rounds", str(args.max_rounds), "--grace-rounds", str(args.grace_rounds),
+            "--reduction-factor", str(args.reduction_factor)]
 
 
 def summarise(export_dir: Path, variants: list[str]) -> dict:
