@@ -46,6 +46,17 @@ def rung_flags(args) -> list[str]:
             "--reduction-factor", str(args.reduction_factor)]
 
 
+def first_round_excess(histories: pd.DataFrame, column: str) -> float:
+    """Seconds the trials' first rounds took beyond their usual round: graph tracing (and the
+    evaluator's first call), which the trials' own clocks count as training or evaluation."""
+    excess = 0.0
+    for _, trial in histories.sort_values("round").groupby("trial_id"):
+        per_round = trial[column].diff().fillna(trial[column])  # the history's clocks are cumulative
+        if len(per_round) > 1:
+            excess += max(0.0, per_round.iloc[0] - per_round.iloc[1:].median())
+    return float(excess)
+
+
 def summarise(export_dir: Path, variants: list[str]) -> dict:
     histories = pd.concat([pd.read_csv(export_dir / "trials" / f"{v}_history.csv") for v in variants])
     last = histories.sort_values("timestamp").groupby("trial_id").last()
@@ -57,6 +68,7 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
         "trial_seconds": float(last["time_total_s"].sum()),  # Tune's clock: steps and checkpoints, not setup
         "eval_seconds": float(last.get("eval_seconds", pd.Series(0.0)).sum()),
         "reevaluation_seconds": sum(v["reevaluation_seconds"] or 0.0 for v in seconds.values()),
+        "tracing_seconds": first_round_excess(histories, "train_seconds") + first_round_excess(histories, "eval_seconds"),
         "best_sweep_fid": float(histories["fid"].min()),
         "best_fid": float(board["fid"].min()),
     }
@@ -80,15 +92,15 @@ def main():
         full_wall, full_dir = run_sweep(Path(folder) / "full", args, "--no-early-stopping")
         asha, full = summarise(asha_dir, variants), summarise(full_dir, variants)
     slot_seconds = asha_wall * args.concurrent
-    useful = asha["train_seconds"] + asha["eval_seconds"] + asha["reevaluation_seconds"]
+    useful = asha["train_seconds"] + asha["eval_seconds"] + asha["reevaluation_seconds"] - asha["tracing_seconds"]
     overhead = 1 - useful / slot_seconds
     print(f"ASHA sweep: {asha_wall:.0f} s wall x {args.concurrent} slots; {asha['train_seconds']:.0f} s training + "
           f"{asha['eval_seconds']:.0f} s FID in trials + {asha['reevaluation_seconds']:.0f} s re-evaluating the top trials")
     in_trials = asha["trial_seconds"] - asha["train_seconds"] - asha["eval_seconds"]
     outside = slot_seconds - asha["trial_seconds"] - asha["reevaluation_seconds"]
-    print(f"overhead share (outside training and evaluation) = {overhead:.1%}: {in_trials:.0f} slot-s inside trials "
-          f"(tracing, checkpoints, datasets), {outside:.0f} slot-s outside them (Ray, workers, TensorFlow import, "
-          f"model builds, scheduling, export)")
+    print(f"overhead share (outside training steps and evaluation) = {overhead:.1%}: {asha['tracing_seconds']:.0f} slot-s "
+          f"tracing (first rounds beyond the usual round), {in_trials:.0f} slot-s elsewhere inside trials (checkpoints, "
+          f"datasets), {outside:.0f} slot-s outside them (Ray, workers, TensorFlow import, model builds, scheduling, export)")
     print(f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
           f"(ratio {asha['training_images'] / full['training_images']:.2f}); wall {asha_wall:.0f} s vs {full_wall:.0f} s")
     print(f"best FID (re-evaluated): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "
