@@ -34,7 +34,7 @@ def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", args.variants,
-         "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report",
+         "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report", "--seed", str(args.seed),
          *(["--data", args.data] if args.data else []), *rung_flags(args), *extra],
         check=True, capture_output=True, text=True,
     )
@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--num-samples", type=int, default=9)
     parser.add_argument("--concurrent", type=int, default=2, help="the smoke preset's trials at once")
     parser.add_argument("--data", default=None)
+    parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
