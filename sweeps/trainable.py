@@ -110,12 +110,13 @@ class GANTrainable(tune.Trainable):
             "gpu_ids": self.gpu_ids,
             "diverged": False,
         }
-        if finite(losses(logs)):
+        losses_finite = finite(losses(logs))
+        if losses_finite:
             start = time.perf_counter()
             scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"])
             self.eval_seconds += time.perf_counter() - start
             metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
-        if not finite(losses(logs)) or not finite([metrics.get("fid", float("nan"))]):
+        if not losses_finite or not finite([metrics["fid"]]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
         return {**metrics, "done": self.rounds >= self.run["max_rounds"]}
 
