@@ -123,10 +123,12 @@ class GANTrainable(tune.Trainable):
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         from ganlib.export import save_training_state
 
-        save_training_state(self.model, checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds)
+        save_training_state(self.model, checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds,
+                            eval_seconds=self.eval_seconds)
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         from ganlib.export import load_training_state
 
         state = load_training_state(self.model, checkpoint_dir)
         self.rounds, self.train_seconds = state["round"], state["train_seconds"]
+        self.eval_seconds = state.get("eval_seconds", 0.0)  # absent from checkpoints of older sweeps
