@@ -71,6 +71,17 @@ def time_reference(step, dataset, steps):
     return time.perf_counter() - start
 
 
+def paired_ratio_interval(ratios: list[float], seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the median per-round ratio: whether ganlib is faster, slower, or
+    level with the reference beyond the machine's round-to-round noise."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    result = bootstrap((np.asarray(ratios),), np.median, confidence_level=0.95, n_resamples=2000,
+                       method="percentile", random_state=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="gan")
@@ -129,6 +140,10 @@ def main():
         print(f"reference loop (float32): {reference / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f} "
               f"({', '.join(f'{s / args.steps * 1000:.0f}' for s in reference_seconds)})")
         print(f"ratio ganlib / reference = {rate / reference_rate:.3f} (per round: {', '.join(f'{r:.3f}' for r in ratios)})")
+        if len(ratios) >= 3:
+            low, high = paired_ratio_interval(ratios)
+            print(f"median of per-round ratios {statistics.median(ratios):.3f}, 95% bootstrap interval [{low:.3f}, {high:.3f}]: "
+                  f"{'faster' if low > 1 else 'slower' if high < 1 else 'level within noise'}")
     print(f"images/s={rate:.1f}")
 
 

@@ -23,8 +23,7 @@ class Preset:
     grace_rounds: int  # ASHA: no trial is stopped before this many reports
     reduction_factor: int  # ASHA: keep the best 1/eta at each rung
     eval_samples: int  # samples for the FID at each report
-    final_eval_samples: int  # samples for the re-evaluation of the top trials
-    top_k: int  # trials per variant re-evaluated before picking the best
+    final_eval_samples: int  # samples for the full evaluation of every trial that runs its whole budget
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     per_class: int | None = None  # train on a class-balanced subset (smoke runs)
@@ -53,7 +52,6 @@ PRESETS = {
             reduction_factor=2,
             eval_samples=1000,
             final_eval_samples=2000,
-            top_k=2,
             per_class=100,
             fixed={"width": 0.25, "batch_size": 32},
         ),
@@ -69,7 +67,6 @@ PRESETS = {
             reduction_factor=3,
             eval_samples=2000,
             final_eval_samples=10_000,
-            top_k=2,
             fixed={"width": 0.5},
         ),
         Preset(
@@ -84,7 +81,6 @@ PRESETS = {
             reduction_factor=3,
             eval_samples=5000,
             final_eval_samples=10_000,
-            top_k=3,
             cpus_per_trial=2.0,
             gpus_per_trial=0.25,
             fixed={"width": 1.0},

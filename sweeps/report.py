@@ -164,7 +164,7 @@ def defaults_against_best(board: pd.DataFrame, trials: dict) -> pd.DataFrame:
             "variant": variant,
             "defaults_sweep_fid": float(default_rows["sweep_fid"].min()) if len(default_rows) else float("nan"),
             "best_sweep_fid": float(best_trial["sweep_fid"].min()) if len(best_trial) else float("nan"),
-            "best_fid_reevaluated": float(best["fid"]) if best is not None else float("nan"),
+            "best_final_fid": float(best["fid"]) if best is not None else float("nan"),
             "best_hyperparameters": best_trial["hyperparameters"].iloc[0] if len(best_trial) else "",
         })
     return pd.DataFrame(rows)

@@ -1,6 +1,8 @@
 """One trial: build the variant from the trial's config, train round by round, report FID after
 every `eval_every_images` training images with a checkpoint, and restore from one when Ray
-restarts the trial.
+restarts the trial. A trial that runs its whole budget is evaluated in full at its end (every
+metric, `final_eval_samples` samples) and leaves its generator and sample grid in its last
+checkpoint, where the export picks the best up without starting TensorFlow again.
 
 A class Trainable (not a function) so that Ray can hand a finished trial's worker to the next
 trial (`reuse_actors`): `reset_config` builds the new model in the same process, which saves each
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import math
+import numbers
 import time
 
 import ray
@@ -26,6 +29,9 @@ SENTINEL_FID = 1.0e6
 # A loss this large has left any regime a GAN recovers from (a WGAN-GP critic at lr 1.0 reaches
 # 1e11 within 50 steps); the trial ends as diverged rather than burning its budget to reach NaN.
 DIVERGED_LOSS = 1.0e8
+
+# Inside a finished trial's last checkpoint: its generator files and sample grid.
+FINAL_FILES = "final"
 
 
 def hyperparameters(config: dict) -> dict:
@@ -78,6 +84,7 @@ class GANTrainable(tune.Trainable):
         self.images_per_step = self.model.real_batches_per_step * batch_size
         self.steps_per_round = max(1, run["eval_every_images"] // self.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
+        self.finished = False  # ran its whole budget and was evaluated in full
         self.parameters = {"g_params": self.model.generator.count_params(), "d_params": self.model.discriminator.count_params()}
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
@@ -85,7 +92,7 @@ class GANTrainable(tune.Trainable):
     def step(self) -> dict:
         from ganlib.callbacks import StopOnNonFinite
         from ganlib.data import make_dataset
-        from ganlib.metrics import quick_scores
+        from ganlib.metrics import evaluate, quick_scores
 
         if self.dataset is None:
             # Built once per trial (0.2-1 s for full MNIST): each round's `fit` takes a new iterator,
@@ -118,13 +125,30 @@ class GANTrainable(tune.Trainable):
             metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
         if not losses_finite or not finite([metrics["fid"]]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
-        return {**metrics, "done": self.rounds >= self.run["max_rounds"]}
+        self.finished = self.rounds >= self.run["max_rounds"]
+        if self.finished:
+            # in this warm worker: a separate task would import TensorFlow and rebuild the model again
+            start = time.perf_counter()
+            samples = self.run.get("final_eval_samples", self.run["eval_samples"])  # absent in sweeps begun before it
+            scores = evaluate(self.model, samples, seed=self.seed, data=self.run["data"])
+            self.eval_seconds += time.perf_counter() - start
+            metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)}, eval_seconds=self.eval_seconds)
+        return {**metrics, "done": self.finished}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         from ganlib.export import save_training_state
 
         save_training_state(self.model, checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds,
                             eval_seconds=self.eval_seconds)
+        if self.finished:
+            from pathlib import Path
+
+            from ganlib.callbacks import save_model_grid
+            from ganlib.export import save_generator
+
+            files = Path(checkpoint_dir) / FINAL_FILES
+            save_generator(self.model.generator, files, self.run["variant"])
+            save_model_grid(self.model, files / "samples.png", seed=self.seed, title=f"{self.run['variant']}, {self.trial_name}")
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         from ganlib.export import load_training_state

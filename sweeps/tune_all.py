@@ -4,9 +4,9 @@
 
 Per variant: OptunaSearch (seeded TPE, the paper's defaults as the first trial, concurrency
 limited) proposes hyperparameters, ASHA stops poor trials early on FID with time counted in
-training images, and trials that fail are retried from their last checkpoint. Then the top
-trials are re-evaluated at full sample size and the best of each variant is exported, with a
-leaderboard across variants. Connects to a running Ray cluster (--address or $RAY_ADDRESS),
+training images, and trials that fail are retried from their last checkpoint. Every trial that
+runs its whole budget is evaluated in full at its end; the best of each variant on that is
+exported, with a leaderboard across variants. Connects to a running Ray cluster (--address or $RAY_ADDRESS),
 otherwise starts Ray on this machine bound to 127.0.0.1 with the dashboard off.
 """
 
@@ -27,6 +27,13 @@ from ganlib.errors import ConfigError, GanlibError, check_positive, check_range 
 from ganlib.train import parse_assignments  # noqa: E402
 from ganlib.precision import PRECISIONS  # noqa: E402
 from sweeps import presets  # noqa: E402
+
+
+SCHEDULERS = {
+    "asha": "ASHA's rungs, its top-1/eta rule applied at every report, sweeps/asha.py",
+    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
+    "none": "every trial runs its whole budget, to measure what early stopping saves",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or mixed_float16 (GPUs) in every trial")
-    parser.add_argument("--no-early-stopping", action="store_true", help="run every trial to its full budget (FIFO instead of ASHA), to measure what ASHA saves")
+    parser.add_argument("--scheduler", default="asha", help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     return parser
 
@@ -77,6 +84,8 @@ def is_uri(path: str) -> bool:
 def plan(args) -> dict:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     preset = presets.with_rungs(presets.get(args.preset), args.max_rounds, args.grace_rounds, args.reduction_factor)
+    if args.scheduler not in SCHEDULERS:
+        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}")
     if args.precision not in PRECISIONS:
         raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
     variants = resolve_variants(args.variants)
@@ -114,6 +123,7 @@ def plan(args) -> dict:
         "eval_every_images": preset.eval_every_images,
         "max_rounds": preset.max_rounds,
         "eval_samples": preset.eval_samples,
+        "final_eval_samples": preset.final_eval_samples,
         "cpus_per_trial": cpus,
         "gpus_per_trial": gpus,
         "gpu_memory_mb": args.gpu_memory_mb,
@@ -121,7 +131,7 @@ def plan(args) -> dict:
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run,
-            "no_early_stopping": args.no_early_stopping}
+            "scheduler": args.scheduler}
 
 
 def connect_ray(args, gpus_per_trial: float):
@@ -164,9 +174,22 @@ def variant_run(setup: dict, variant: str) -> dict:
     return run
 
 
+def make_scheduler(name: str, preset):
+    """Rungs in training images: a trial may be stopped after grace_rounds reports, then at every
+    eta-fold of that, up to its budget."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    from sweeps.asha import RejudgingASHA
+
+    if name == "none":
+        return None
+    rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
+             "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
+    return RejudgingASHA(**rungs) if name == "asha" else ASHAScheduler(**rungs)
+
+
 def sweep_variant(variant: str, setup: dict, resume: bool):
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
     import optuna
@@ -191,14 +214,7 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
         points_to_evaluate=[spaces.paper_defaults_point(variant, run["fixed"])],
         sampler=optuna.samplers.TPESampler(seed=run["seed"], n_startup_trials=preset.tpe_startup_trials),
     )
-    scheduler = None if setup["no_early_stopping"] else ASHAScheduler(
-        time_attr="training_images",
-        metric="fid",
-        mode="min",
-        max_t=preset.max_training_images,
-        grace_period=preset.grace_rounds * preset.eval_every_images,
-        reduction_factor=preset.reduction_factor,
-    )
+    scheduler = make_scheduler(setup["scheduler"], preset)
     tuner = tune.Tuner(
         trainable,
         param_space={"run": run},
@@ -301,7 +317,7 @@ def main(argv=None) -> int:
             "storage": setup["storage"],
             "wall_seconds": time.time() - start,
             "seconds_per_variant": {
-                row["variant"]: {key: row.get(key) for key in ("sweep_seconds", "reevaluation_seconds")} for row in rows
+                row["variant"]: row["sweep_seconds"] for row in rows
             },
             "versions": _versions(),
         }

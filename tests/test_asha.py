@@ -1,0 +1,93 @@
+"""sweeps/asha.py: ASHA's rule applied at every report. The rungs alone, then the scheduler
+against Ray's own ASHAScheduler on one timeline of trials whose quality rises as a learning
+searcher's does. (On real Tune it runs in every sweep test: it is tune_all's default.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from ganlib.errors import ConfigError
+from sweeps.asha import RejudgingASHA, Rungs
+
+
+def test_rungs_lie_at_grace_times_powers_of_eta_below_the_budget():
+    assert list(Rungs(3, 27, 3).recorded) == [3, 9]
+    assert list(Rungs(4800, 43200, 3).recorded) == [4800, 14400]
+    assert list(Rungs(1, 4, 2).recorded) == [1, 2]
+
+
+@pytest.mark.parametrize("args, words", [((0, 27, 3), ["grace_period=0"]), ((30, 27, 3), ["grace_period=30"]),
+                                         ((3, 27, 1), ["reduction_factor=1"])])
+def test_rungs_that_make_no_sense_are_refused(args, words):
+    with pytest.raises(ConfigError) as error:
+        Rungs(*args)
+    assert all(word in str(error.value) for word in words)
+
+
+def test_a_trial_let_through_early_is_stopped_once_later_trials_outrank_it():
+    rungs = Rungs(3, 27, 3)
+    rungs.record("first", 3, -500.0)  # rewards: minus the FID
+    assert rungs.keeps("first")  # alone at the rung: nothing to compare with
+    rungs.record("first", 9, -400.0)
+    assert rungs.keeps("first")
+    rungs.record("second", 3, -300.0)
+    assert rungs.keeps("second") and not rungs.keeps("first")  # floor(2 / 3) is 0, but one goes on
+    rungs.record("third", 4, -350.0)  # recorded at its first report past the rung
+    assert rungs.recorded[3]["third"] == -350.0
+    assert rungs.keeps("second") and not rungs.keeps("third")
+    rungs.record("diverged", 3, float("nan"))
+    assert "diverged" not in rungs.recorded[3]
+
+
+def test_of_nine_trials_a_third_pass_the_first_rung():
+    rungs = Rungs(3, 27, 3)
+    for rank in range(9):
+        rungs.record(f"t{rank}", 3, -float(rank))
+    assert [f"t{rank}" for rank in range(9) if rungs.keeps(f"t{rank}")] == ["t0", "t1", "t2"]
+
+
+class Trial:
+    def __init__(self, trial_id: str):
+        self.trial_id = trial_id
+
+
+def reports_per_trial(scheduler, fids: list[float], slots: int = 2, max_t: int = 27) -> list[int]:
+    """Trials run `slots` at a time, one report each per tick; a freed slot takes the next trial
+    at once. Each trial's FID is fixed, and each later one is better: a learning searcher's order."""
+    from ray.tune.schedulers import TrialScheduler
+
+    reports, running, waiting = [0] * len(fids), [], list(range(len(fids)))
+    trials = [Trial(f"t{i}") for i in range(len(fids))]
+    while running or waiting:
+        while waiting and len(running) < slots:
+            running.append(waiting.pop(0))
+            scheduler.on_trial_add(None, trials[running[-1]])
+        for i in list(running):
+            reports[i] += 1
+            action = scheduler.on_trial_result(None, trials[i], {"training_iteration": reports[i], "fid": fids[i]})
+            if action == TrialScheduler.STOP or reports[i] >= max_t:
+                running.remove(i)
+    return reports
+
+
+def test_with_later_trials_better_rays_asha_runs_nearly_all_to_the_end_and_this_one_about_half():
+    from ray.tune.schedulers import ASHAScheduler
+
+    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 27, "grace_period": 3, "reduction_factor": 3}
+    fids = [900.0, 800.0, 700.0, 600.0, 500.0, 400.0, 300.0, 200.0, 100.0]
+    once = reports_per_trial(ASHAScheduler(**rungs), fids)
+    rejudged = reports_per_trial(RejudgingASHA(**rungs), fids)
+    full = 27 * len(fids)
+    assert sum(once) > 0.85 * full, once  # each trial beats the ones before: judged once, all pass
+    assert sum(rejudged) < 0.6 * full, rejudged  # 129 of 243: each stops once two later ones outrank it
+    assert rejudged[-1] == 27  # the best trial is never the one stopped
+
+
+def test_reports_without_the_time_or_the_metric_are_let_through_and_the_budget_ends_a_trial():
+    from ray.tune.schedulers import TrialScheduler
+
+    scheduler = RejudgingASHA("training_iteration", "fid", "min", max_t=27, grace_period=3, reduction_factor=3)
+    assert scheduler.on_trial_result(None, Trial("a"), {"fid": 5.0}) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, Trial("a"), {"training_iteration": 27, "fid": 5.0}) == TrialScheduler.STOP
+    with pytest.raises(ConfigError, match="mode='lowest'"):
+        RejudgingASHA("training_iteration", "fid", "lowest", max_t=27, grace_period=3, reduction_factor=3)
