@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 
 def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
@@ -73,6 +74,43 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
     }
 
 
+class _Trial:
+    def __init__(self, trial_id: str):
+        self.trial_id = trial_id
+
+
+def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float, float]:
+    """The scheduler's decisions replayed on a finished all-to-completion sweep's own trials: each
+    trial's FID at each report as it was, trials started in the sweep's order, `--concurrent` at a
+    time, one report each per tick. This parts the stopping rule from the search path: in a live
+    ASHA sweep TPE sees other results and soon suggests other trials. Returns the share of the
+    images, and the best full-evaluation FID among the trials let finish over the best of all."""
+    from ray.tune.schedulers import TrialScheduler
+
+    from sweeps.presets import get, with_rungs
+    from sweeps.tune_all import make_scheduler
+
+    history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
+    trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")
+    final = trials["final_fid"] if "final_fid" in trials else trials["last_fid"]  # sweeps before the full final evaluation
+    order = history.groupby("trial_id")["timestamp"].min().sort_values().index
+    curves = {trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order}
+    preset = with_rungs(get("smoke"), args.max_rounds, args.grace_rounds, args.reduction_factor)
+    rule = make_scheduler(scheduler, preset)
+    reports, running, waiting = dict.fromkeys(curves, 0), [], list(curves)
+    while running or waiting:
+        while waiting and len(running) < args.concurrent:
+            running.append(waiting.pop(0))
+            rule.on_trial_add(None, _Trial(running[-1]))
+        for trial in list(running):
+            reports[trial] += 1
+            result = {"training_images": reports[trial] * preset.eval_every_images, "fid": curves[trial][reports[trial] - 1]}
+            if rule.on_trial_result(None, _Trial(trial), result) == TrialScheduler.STOP or reports[trial] >= len(curves[trial]):
+                running.remove(trial)
+    finished = [trial for trial in curves if reports[trial] == len(curves[trial])]
+    return sum(reports.values()) / sum(len(c) for c in curves.values()), float(final[finished].min() / final.min())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="dcgan")
@@ -82,16 +120,22 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
     parser.add_argument("--scheduler", default="asha", help="the early-stopping sweep's: asha (ours) or ray_asha")
+    parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
+                        help="no sweeps: replay both schedulers on this kept all-to-completion sweep's export (DIR/full/smoke)")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
     parser.add_argument("--reduction-factor", type=int, default=3, help="ASHA's eta (the smoke preset: 2)")
     args = parser.parse_args()
     variants = args.variants.split(",")
+    if args.replay_only:
+        print_replays(Path(args.replay_only), variants, args)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
         asha_wall, asha_dir = run_sweep(Path(folder) / "asha", args, "--scheduler", args.scheduler)
         full_wall, full_dir = run_sweep(Path(folder) / "full", args, "--scheduler", "none")
         asha, full = summarise(asha_dir, variants), summarise(full_dir, variants)
+        print_replays(full_dir, variants, args)
     slot_seconds = asha_wall * args.concurrent
     useful = asha["train_seconds"] + asha["eval_seconds"] - asha["tracing_seconds"]
     overhead = 1 - useful / slot_seconds
@@ -104,10 +148,18 @@ def main():
           f"datasets), {outside:.0f} slot-s outside them (Ray, workers, TensorFlow import, model builds, scheduling, export)")
     print(f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
           f"(ratio {asha['training_images'] / full['training_images']:.2f}); wall {asha_wall:.0f} s vs {full_wall:.0f} s")
-    print(f"best FID (re-evaluated): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "
+    print(f"best FID (full evaluation of the finished trials): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "
           f"(ratio {asha['best_fid'] / full['best_fid']:.3f})")
     print(f"overhead_share={overhead:.4f} asha_image_ratio={asha['training_images'] / full['training_images']:.4f} "
           f"asha_fid_ratio={asha['best_fid'] / full['best_fid']:.4f}")
+
+
+def print_replays(full_dir: Path, variants: list[str], args) -> None:
+    for variant in variants:
+        for scheduler in ("asha", "ray_asha"):
+            images, fid = replay(full_dir, variant, scheduler, args)
+            print(f"replayed on the all-to-completion sweep's {variant} trials, {scheduler}: {images:.2f} of the images, "
+                  f"best final FID {fid:.3f} x the best of all")
 
 
 if __name__ == "__main__":

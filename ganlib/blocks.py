@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from ganlib.base import scaled
+from ganlib.layers import FusedBatchNormalization
 
 NORMALISATIONS = ("batch", "layer", "none")
 
@@ -27,14 +28,14 @@ def dcgan_generator(latent_dim: int, width: float = 1.0, name: str = "generator"
         [
             keras.Input((latent_dim,)),
             layers.Dense(7 * 7 * c256, use_bias=False, kernel_initializer=init),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.ReLU(),
             layers.Reshape((7, 7, c256)),
             layers.Conv2DTranspose(c128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.ReLU(),
             layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.ReLU(),
             layers.Conv2DTranspose(1, 3, strides=1, padding="same", activation="tanh", kernel_initializer=init),
         ],
@@ -44,7 +45,7 @@ def dcgan_generator(latent_dim: int, width: float = 1.0, name: str = "generator"
 
 def _normalisation(kind: str):
     if kind == "batch":
-        return [layers.BatchNormalization()]
+        return [FusedBatchNormalization()]
     if kind == "layer":
         return [layers.LayerNormalization()]
     return []

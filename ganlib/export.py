@@ -35,7 +35,12 @@ def write_config(out_dir, variant: str, config: dict, **extra) -> Path:
 
 
 def save_generator(generator, out_dir, variant: str) -> dict[str, Path]:
-    """Both formats; written to temporary names first so a crash never leaves half a file."""
+    """Both formats, in plain Keras layers wherever ganlib trains with its own (a fused batch norm),
+    so the files load without ganlib; written to temporary names first so a crash never leaves
+    half a file."""
+    from ganlib.layers import as_keras_batch_norm
+
+    generator = as_keras_batch_norm(generator)
     paths = generator_paths(out_dir, variant)
     paths["h5"].parent.mkdir(parents=True, exist_ok=True)
     for kind, path in paths.items():

@@ -306,7 +306,7 @@ def main(argv=None) -> int:
             row["sweep_seconds"] = time.time() - variant_start
             rows.append(row)
             board = export_best.write_leaderboard(rows, export_dir)  # after every variant: partial results are readable
-            print(f"[{variant}] best FID {row.get('fid', float('nan')):.3f} after re-evaluation; "
+            print(f"[{variant}] best FID {row.get('fid', float('nan')):.3f} after its full evaluation; "
                   f"{row['trials']} trials, {row['stopped_early']} stopped early by ASHA, {row['diverged']} diverged", flush=True)
         sweep = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),

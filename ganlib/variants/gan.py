@@ -15,6 +15,7 @@ from keras import layers
 from ganlib import losses
 from ganlib.base import compile_with_adam, GAN, gradients, scaled, validate_common
 from ganlib.errors import check_range, require
+from ganlib.layers import FusedBatchNormalization
 
 GENERATOR_LOSSES = {
     "non_saturating": losses.non_saturating_generator_loss,
@@ -28,14 +29,14 @@ def seed_generator(latent_dim: int, width: float = 1.0) -> keras.Model:
         [
             keras.Input((latent_dim,)),
             layers.Dense(7 * 7 * c256, use_bias=False),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.LeakyReLU(),
             layers.Reshape((7, 7, c256)),
             layers.Conv2DTranspose(c128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.LeakyReLU(),
             layers.Conv2DTranspose(c64, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            FusedBatchNormalization(),
             layers.LeakyReLU(),
             layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
         ],
