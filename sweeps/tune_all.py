@@ -30,7 +30,7 @@ from sweeps import presets  # noqa: E402
 
 
 SCHEDULERS = {
-    "asha": "ASHA's rungs, its top-1/eta rule applied at every report, sweeps/asha.py",
+    "asha": "ASHA's rungs and rule, the best floor(n/eta) at a rung go on, judged again at every report: sweeps/asha.py",
     "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
