@@ -74,19 +74,13 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
     }
 
 
-class _Trial:
-    def __init__(self, trial_id: str):
-        self.trial_id = trial_id
-
-
 def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float, float]:
     """The scheduler's decisions replayed on a finished all-to-completion sweep's own trials: each
     trial's FID at each report as it was, trials started in the sweep's order, `--concurrent` at a
     time, one report each per tick. This parts the stopping rule from the search path: in a live
     ASHA sweep TPE sees other results and soon suggests other trials. Returns the share of the
     images, and the best full-evaluation FID among the trials let finish over the best of all."""
-    from ray.tune.schedulers import TrialScheduler
-
+    from sweeps import asha
     from sweeps.presets import get, with_rungs
     from sweeps.tune_all import make_scheduler
 
@@ -96,17 +90,7 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     order = history.groupby("trial_id")["timestamp"].min().sort_values().index
     curves = {trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order}
     preset = with_rungs(get("smoke"), args.max_rounds, args.grace_rounds, args.reduction_factor)
-    rule = make_scheduler(scheduler, preset)
-    reports, running, waiting = dict.fromkeys(curves, 0), [], list(curves)
-    while running or waiting:
-        while waiting and len(running) < args.concurrent:
-            running.append(waiting.pop(0))
-            rule.on_trial_add(None, _Trial(running[-1]))
-        for trial in list(running):
-            reports[trial] += 1
-            result = {"training_images": reports[trial] * preset.eval_every_images, "fid": curves[trial][reports[trial] - 1]}
-            if rule.on_trial_result(None, _Trial(trial), result) == TrialScheduler.STOP or reports[trial] >= len(curves[trial]):
-                running.remove(trial)
+    reports = asha.replay(make_scheduler(scheduler, preset), curves, args.concurrent, "training_images", preset.eval_every_images)
     finished = [trial for trial in curves if reports[trial] == len(curves[trial])]
     return sum(reports.values()) / sum(len(c) for c in curves.values()), float(final[finished].min() / final.min())
 

@@ -22,14 +22,13 @@ import math
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from ganlib.errors import check_positive, check_range, require
+from ganlib.errors import check_range, require
 
 
 class Rungs:
     """Each rung's recorded rewards (higher is better) and the top-1/eta rule over them."""
 
     def __init__(self, grace_period: float, max_t: float, reduction_factor: float):
-        check_positive("grace_period", grace_period)
         check_range("grace_period", grace_period, 0, max_t, low_open=True)
         check_range("reduction_factor", reduction_factor, 1.0, 100.0, low_open=True)
         self.reduction_factor = reduction_factor
@@ -92,3 +91,25 @@ class RejudgingASHA(FIFOScheduler):
     def debug_string(self) -> str:
         rungs = " | ".join(f"{m:g}: {self.rungs.places(m)} of {len(r)} go on" for m, r in self.rungs.recorded.items())
         return f"Using RejudgingASHA: num_stopped={self.num_stopped}; {rungs}"
+
+
+class _ReplayedTrial:
+    def __init__(self, trial_id: str):
+        self.trial_id = trial_id
+
+
+def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1) -> dict[str, int]:
+    """Reports each trial makes under `scheduler` when its metric at each report is given by its
+    curve: trials start in the curves' order, `slots` at a time, one report each per tick, and a
+    freed slot takes the next trial at once. For judging a stopping rule on recorded sweeps."""
+    reports, running, waiting = dict.fromkeys(curves, 0), [], list(curves)
+    while running or waiting:
+        while waiting and len(running) < slots:
+            running.append(waiting.pop(0))
+            scheduler.on_trial_add(None, _ReplayedTrial(running[-1]))
+        for trial in list(running):
+            reports[trial] += 1
+            result = {time_attr: reports[trial] * time_per_report, scheduler.metric: curves[trial][reports[trial] - 1]}
+            if scheduler.on_trial_result(None, _ReplayedTrial(trial), result) == TrialScheduler.STOP or reports[trial] >= len(curves[trial]):
+                running.remove(trial)
+    return reports

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ganlib.errors import ConfigError
-from sweeps.asha import RejudgingASHA, Rungs
+from sweeps.asha import RejudgingASHA, Rungs, replay
 
 
 def test_rungs_lie_at_grace_times_powers_of_eta_below_the_budget():
@@ -54,20 +54,8 @@ class Trial:
 def reports_per_trial(scheduler, fids: list[float], slots: int = 2, max_t: int = 27) -> list[int]:
     """Trials run `slots` at a time, one report each per tick; a freed slot takes the next trial
     at once. Each trial's FID is fixed, and each later one is better: a learning searcher's order."""
-    from ray.tune.schedulers import TrialScheduler
-
-    reports, running, waiting = [0] * len(fids), [], list(range(len(fids)))
-    trials = [Trial(f"t{i}") for i in range(len(fids))]
-    while running or waiting:
-        while waiting and len(running) < slots:
-            running.append(waiting.pop(0))
-            scheduler.on_trial_add(None, trials[running[-1]])
-        for i in list(running):
-            reports[i] += 1
-            action = scheduler.on_trial_result(None, trials[i], {"training_iteration": reports[i], "fid": fids[i]})
-            if action == TrialScheduler.STOP or reports[i] >= max_t:
-                running.remove(i)
-    return reports
+    curves = {f"t{i}": [fid] * max_t for i, fid in enumerate(fids)}
+    return list(replay(scheduler, curves, slots, "training_iteration").values())
 
 
 def test_with_later_trials_better_rays_asha_runs_nearly_all_to_the_end_and_this_one_about_half():
