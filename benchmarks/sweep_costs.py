@@ -103,7 +103,7 @@ def main():
     parser.add_argument("--data", default=None)
     parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
-    parser.add_argument("--scheduler", default="asha", help="the early-stopping sweep's: asha (ours) or ray_asha")
+    parser.add_argument("--scheduler", default="asha", choices=("asha", "ray_asha"), help="the early-stopping sweep's: asha (ours) or ray_asha")
     parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
                         help="no sweeps: replay both schedulers on this kept all-to-completion sweep's export (DIR/full/smoke)")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
@@ -112,6 +112,9 @@ def main():
     args = parser.parse_args()
     variants = args.variants.split(",")
     if args.replay_only:
+        for variant in variants:
+            if not (Path(args.replay_only) / "trials" / f"{variant}_history.csv").is_file():
+                parser.error(f"--replay-only {args.replay_only}: no trials/{variant}_history.csv there; give a kept sweep's export, e.g. KEEP/full/smoke")
         print_replays(Path(args.replay_only), variants, args)
         return
     with tempfile.TemporaryDirectory() as scratch:
