@@ -1,7 +1,14 @@
-"""What a sweep spends outside training and evaluation, and what ASHA saves.
+"""What a sweep spends outside training and evaluation, and what early stopping saves.
 
     python benchmarks/sweep_costs.py [--variants dcgan] [--num-samples 9] [--data mnist.npz]
         [--max-rounds 27 --grace-rounds 3 --reduction-factor 3] [--scheduler asha|ray_asha]
+    python benchmarks/sweep_costs.py --compare asha,ray_asha --seeds 0,1,2,3 [--data mnist.npz]
+
+With --compare: no all-to-completion sweep; the same sweep is run with each named scheduler at each
+seed, and a table gives, per run, the training images used (as a share of every trial's whole
+budget), the trials that ran their whole budget, and the best FID of those on the test split
+(chosen on the validation slice, as the export does); then each scheduler's mean share and its
+best FID against the other's, seed by seed.
 
 Runs the same sweep twice on this machine, with ASHA and with every trial run to completion (same
 seed, so the same TPE suggestions up to the scheduler's influence). The sweep is the smoke
@@ -58,7 +65,7 @@ def first_round_excess(histories: pd.DataFrame, column: str) -> float:
     return float(excess)
 
 
-def summarise(export_dir: Path, variants: list[str]) -> dict:
+def summarise(export_dir: Path, variants: list[str], budget_images: int | None = None) -> dict:
     histories = pd.concat([pd.read_csv(export_dir / "trials" / f"{v}_history.csv") for v in variants])
     last = histories.sort_values("timestamp").groupby("trial_id").last()
     board = pd.read_csv(export_dir / "leaderboard.csv")
@@ -71,6 +78,7 @@ def summarise(export_dir: Path, variants: list[str]) -> dict:
         "tracing_seconds": first_round_excess(histories, "train_seconds") + first_round_excess(histories, "eval_seconds"),
         "best_sweep_fid": float(histories["fid"].min()),
         "best_fid": float(board["fid"].min()),
+        "finalists": int((last["training_images"] >= budget_images).sum()) if budget_images else None,
     }
 
 
@@ -106,11 +114,17 @@ def main():
     parser.add_argument("--scheduler", default="asha", choices=("asha", "ray_asha"), help="the early-stopping sweep's: asha (ours) or ray_asha")
     parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
                         help="no sweeps: replay both schedulers on this kept all-to-completion sweep's export (DIR/full/smoke)")
+    parser.add_argument("--compare", default=None, metavar="SCHEDULERS",
+                        help="comma-separated schedulers (asha, ray_asha) to run at each of --seeds, against each other")
+    parser.add_argument("--seeds", default="0,1,2", help="with --compare: the sweeps' seeds")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
     parser.add_argument("--reduction-factor", type=int, default=3, help="ASHA's eta (the smoke preset: 2)")
     args = parser.parse_args()
     variants = args.variants.split(",")
+    if args.compare:
+        compare(args, variants)
+        return
     if args.replay_only:
         for variant in variants:
             if not (Path(args.replay_only) / "trials" / f"{variant}_history.csv").is_file():
@@ -139,6 +153,39 @@ def main():
           f"(ratio {asha['best_fid'] / full['best_fid']:.3f})")
     print(f"overhead_share={overhead:.4f} asha_image_ratio={asha['training_images'] / full['training_images']:.4f} "
           f"asha_fid_ratio={asha['best_fid'] / full['best_fid']:.4f}")
+
+
+def compare(args, variants: list[str]) -> None:
+    schedulers = args.compare.split(",")
+    for name in schedulers:
+        if name not in ("asha", "ray_asha"):
+            sys.exit(f"error: --compare {args.compare}: {name!r} is not allowed: choose among asha, ray_asha")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    budget = args.num_samples * args.max_rounds * 1600 * len(variants)  # the smoke preset's 1,600 images a report
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.keep or scratch)
+        for seed in seeds:
+            args.seed = seed
+            for name in schedulers:
+                wall, export_dir = run_sweep(folder / f"{name}-seed{seed}", args, "--scheduler", name)
+                result = summarise(export_dir, variants, args.max_rounds * 1600)
+                rows.append({"scheduler": name, "seed": seed, "image_share": result["training_images"] / budget,
+                             "finalists": result["finalists"], "best_fid": result["best_fid"], "wall_s": wall})
+                print(json.dumps(rows[-1]), flush=True)
+    table = pd.DataFrame(rows)
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    for name in schedulers:
+        mine = table[table["scheduler"] == name]
+        print(f"{name}: image share mean {mine['image_share'].mean():.3f} (min {mine['image_share'].min():.3f}, max "
+              f"{mine['image_share'].max():.3f}); best FID mean {mine['best_fid'].mean():.1f}; finalists per sweep "
+              f"{mine['finalists'].min()}-{mine['finalists'].max()}; wall mean {mine['wall_s'].mean():.0f} s")
+    if len(schedulers) == 2:
+        first, second = (table[table["scheduler"] == name].set_index("seed") for name in schedulers)
+        ratio = first["best_fid"] / second["best_fid"]
+        print(f"best FID {schedulers[0]} / {schedulers[1]} per seed: {', '.join(f'{r:.3f}' for r in ratio)}; "
+              f"{int((ratio < 1).sum())} of {len(ratio)} lower; image share ratio mean "
+              f"{(first['image_share'] / second['image_share']).mean():.3f}")
 
 
 def print_replays(full_dir: Path, variants: list[str], args) -> None:

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib.errors import ConfigError, check_positive, check_range
+from ganlib.errors import ConfigError, check_positive
 
 NUM_CLASSES = 10
 
@@ -52,19 +52,6 @@ def run_generator(generator, inputs, batch_size: int = 500) -> np.ndarray:
         batch = [a[start : start + batch_size] for a in inputs] if isinstance(inputs, list) else inputs[start : start + batch_size]
         out.append(np.asarray(generator(batch, training=False), dtype=np.float32))
     return np.concatenate(out, axis=0)
-
-
-def validate_common(config: dict) -> None:
-    """Checks of the hyperparameters every variant has (its own are checked by the variant)."""
-    check_positive("latent_dim", config["latent_dim"], integer=True)
-    check_range("latent_dim", config["latent_dim"], 1, 1024)
-    check_positive("batch_size", config["batch_size"], integer=True)
-    for name in ("g_lr", "d_lr"):
-        check_range(name, config[name], 0.0, 1.0, low_open=True)
-    for name in ("beta1", "beta2"):
-        if name in config:
-            check_range(name, config[name], 0.0, 1.0, high_open=True)
-    check_range("width", config["width"], 0.0, 4.0, low_open=True)
 
 
 def scaled(channels: int, width: float) -> int:

@@ -1,22 +1,22 @@
-"""Keras callbacks for a training run: sample grids, loss logs and plots, a NaN stop, and
-per-epoch generator export that never overwrites a good generator with a diverged one."""
+"""Keras callbacks for a training run: sample grids, loss logs and plots, a stop on divergence,
+and per-epoch generator export that never overwrites a good generator with a diverged one."""
 
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 import keras
 import pandas as pd
 
 from ganlib import export, plotting
+from ganlib.divergence import bad_losses
 
 LOSS_KEYS = ("d_loss", "g_loss")
 
 
 def _finite(logs: dict | None) -> bool:
-    return all(math.isfinite(float(value)) for key, value in (logs or {}).items() if key.endswith("loss"))
+    return not bad_losses(logs)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -94,8 +94,9 @@ class LossLog(keras.callbacks.Callback):
             writer.writerow(row)
 
 
-class StopOnNonFinite(keras.callbacks.Callback):
-    """Stops at the first step whose loss is NaN or infinite and remembers where it happened."""
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops at the first step whose losses say the run diverged (ganlib.divergence) and
+    remembers where it happened."""
 
     def __init__(self):
         super().__init__()
@@ -104,8 +105,8 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        if self.diverged is None and not _finite(logs):
-            bad = {k: float(v) for k, v in logs.items() if k.endswith("loss") and not math.isfinite(float(v))}
+        bad = bad_losses(logs)
+        if self.diverged is None and bad:
             self.diverged = f"step {self.step}: " + ", ".join(f"{k}={v}" for k, v in bad.items())
             self.model.stop_training = True
 

@@ -22,6 +22,9 @@ ENV_VAR = "GANLIB_MNIST"
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 SPLITS = ("train", "test")
+# Sweeps rank trials against the last VALIDATION_SIZE training digits and train on the rest, so the
+# test split scores only what was chosen without it (Keras's validation_split holds out the tail too).
+VALIDATION_SIZE = 10_000
 NPZ_KEYS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 IDX_STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -159,6 +162,16 @@ def _check_digits(images: np.ndarray, labels: np.ndarray, source: str) -> None:
             raise DataError(
                 f"{name} in {source!r} range over {array.min()}..{array.max()}: allowed is 0..{high}"
             )
+
+
+def hold_out_validation(train: Digits) -> tuple[Digits, Digits]:
+    """(the training digits a sweep trains on, the validation digits it ranks trials against)."""
+    if len(train) <= VALIDATION_SIZE:
+        raise DataError(f"the training split of {train.source!r} holds {len(train)} digits: a validation slice of "
+                        f"{VALIDATION_SIZE} needs more")
+    cut = len(train) - VALIDATION_SIZE
+    return (Digits(train.images[:cut], train.labels[:cut], train.source),
+            Digits(train.images[cut:], train.labels[cut:], train.source))
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:

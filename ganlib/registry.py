@@ -1,8 +1,11 @@
-"""The one place that names the variants: builder, paper defaults and search space for each.
+"""The one place that names the variants: builder, paper defaults, allowed ranges and search space
+for each.
 
 Adding a variant means writing its module under `ganlib/variants/` and one `VariantSpec` here.
 Builders are imported lazily, so reading the registry (as the sweep driver does) never starts
-TensorFlow.
+TensorFlow. `resolve_config` checks every value against the variant's `allowed` ranges, so a bad
+hyperparameter is refused in one line before any model is built or any sweep trial starts; the
+builders take configs that went through it and check nothing again.
 """
 
 from __future__ import annotations
@@ -12,10 +15,26 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ganlib.errors import ConfigError
-from ganlib.space import Choice, Distribution, IntUniform, LogUniform, Uniform
+from ganlib.space import Allowed, Choice, Distribution, IntUniform, LogUniform, OneOf, Range, Uniform
 
 # Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's).
 COMMON_DEFAULTS = {"latent_dim": 100, "batch_size": 128, "width": 1.0}
+
+# What the shared hyperparameters may be (the betas: every variant that trains with Adam).
+COMMON_ALLOWED: dict[str, Allowed] = {
+    "latent_dim": Range(1, 1024, integer=True),
+    "batch_size": Range(1, integer=True),
+    "width": Range(0.0, 4.0, low_open=True),
+    "g_lr": Range(0.0, 1.0, low_open=True),
+    "d_lr": Range(0.0, 1.0, low_open=True),
+    "beta1": Range(0.0, 1.0, high_open=True),
+    "beta2": Range(0.0, 1.0, high_open=True),
+}
+DROPOUT = Range(0.0, 1.0, high_open=True)
+N_CRITIC = Range(1, 100, integer=True)
+# Weights of a variant's extra loss terms: strictly positive (a zero weight would silently train
+# another variant), at most 100.
+LOSS_WEIGHT = Range(0.0, 100.0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,8 @@ class VariantSpec:
     builder: str  # "module:function", imported on first use
     paper: str
     defaults: dict
+    # every hyperparameter in `defaults` -> the values it may take; resolve_config checks them
+    allowed: dict[str, Allowed] = field(default_factory=dict)
     search_space: dict[str, Distribution] = field(default_factory=dict)
     conditional: bool = False
 
@@ -55,6 +76,11 @@ VARIANTS: dict[str, VariantSpec] = {
                 "dropout": 0.3,
                 "generator_loss": "non_saturating",
             },
+            allowed={
+                **COMMON_ALLOWED,
+                "dropout": DROPOUT,
+                "generator_loss": OneOf(("non_saturating", "minimax")),  # ganlib.variants.gan.GENERATOR_LOSSES
+            },
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -68,6 +94,7 @@ VARIANTS: dict[str, VariantSpec] = {
             builder="ganlib.variants.dcgan:build",
             paper="Radford, Metz and Chintala 2016 (arXiv 1511.06434)",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
+            allowed=COMMON_ALLOWED,
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -81,6 +108,11 @@ VARIANTS: dict[str, VariantSpec] = {
             builder="ganlib.variants.wgan:build",
             paper="Arjovsky, Chintala and Bottou 2017 (arXiv 1701.07875), Algorithm 1",
             defaults={**COMMON_DEFAULTS, "batch_size": 64, "g_lr": 5e-5, "d_lr": 5e-5, "n_critic": 5, "clip_value": 0.01},
+            allowed={
+                **{k: v for k, v in COMMON_ALLOWED.items() if k not in ("beta1", "beta2")},  # RMSProp: no betas
+                "n_critic": N_CRITIC,
+                "clip_value": Range(0.0, 1.0, low_open=True),
+            },
             search_space={
                 "g_lr": LogUniform(1e-5, 5e-4),
                 "d_lr": LogUniform(1e-5, 5e-4),
@@ -103,6 +135,7 @@ VARIANTS: dict[str, VariantSpec] = {
                 "n_critic": 5,
                 "gp_weight": 10.0,
             },
+            allowed={**COMMON_ALLOWED, "n_critic": N_CRITIC, "gp_weight": Range(0.0, 1000.0, low_open=True)},
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -124,6 +157,7 @@ VARIANTS: dict[str, VariantSpec] = {
                 "beta2": 0.999,
                 "coding": "0-1",
             },
+            allowed={**COMMON_ALLOWED, "coding": OneOf(("0-1", "-1-1-0"))},  # ganlib.variants.lsgan.CODINGS
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -137,6 +171,7 @@ VARIANTS: dict[str, VariantSpec] = {
             builder="ganlib.variants.cgan:build",
             paper="Mirza and Osindero 2014 (arXiv 1411.1784), on DCGAN networks",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
+            allowed=COMMON_ALLOWED,
             search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": Uniform(0.0, 0.9), "latent_dim": LATENT_DIM},
             conditional=True,
         ),
@@ -145,6 +180,7 @@ VARIANTS: dict[str, VariantSpec] = {
             builder="ganlib.variants.acgan:build",
             paper="Odena, Olah and Shlens 2017 (arXiv 1610.09585)",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "class_weight": 1.0},
+            allowed={**COMMON_ALLOWED, "class_weight": LOSS_WEIGHT},
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -168,6 +204,7 @@ VARIANTS: dict[str, VariantSpec] = {
                 "info_weight": 1.0,
                 "continuous_weight": 0.1,
             },
+            allowed={**COMMON_ALLOWED, "info_weight": LOSS_WEIGHT, "continuous_weight": LOSS_WEIGHT},
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -181,6 +218,7 @@ VARIANTS: dict[str, VariantSpec] = {
             builder="ganlib.variants.bigan:build",
             paper="Donahue, Kraehenbuehl and Darrell 2017 (arXiv 1605.09782)",
             defaults={**COMMON_DEFAULTS, "latent_dim": 50, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "dropout": 0.2},
+            allowed={**COMMON_ALLOWED, "dropout": DROPOUT},
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
@@ -209,6 +247,13 @@ VARIANTS: dict[str, VariantSpec] = {
                 "mixing_prob": 0.9,
                 "r1_gamma": 1.0,
             },
+            allowed={
+                **COMMON_ALLOWED,
+                "style_dim": Range(1, 1024, integer=True),
+                "mapping_depth": Range(1, 8, integer=True),
+                "mixing_prob": Range(0.0, 1.0),
+                "r1_gamma": Range(0.0, 1000.0),  # 0: no R1 penalty, an ablation worth allowing
+            },
             search_space={
                 "g_lr": EQUALIZED_ADAM_LR,
                 "d_lr": EQUALIZED_ADAM_LR,
@@ -234,7 +279,8 @@ def get(name: str) -> VariantSpec:
 
 
 def resolve_config(name: str, overrides: dict | None = None, seed: int = 0) -> dict:
-    """The variant's paper defaults with `overrides` laid over them; unknown keys are refused."""
+    """The variant's paper defaults with `overrides` laid over them; unknown keys, and values
+    outside the variant's `allowed` ranges (or of the wrong type), are refused in one line."""
     spec = get(name)
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(spec.defaults) - {"seed"})
@@ -244,6 +290,9 @@ def resolve_config(name: str, overrides: dict | None = None, seed: int = 0) -> d
             f"allowed are {', '.join(sorted(spec.defaults))}"
         )
     config = {**spec.defaults, "seed": seed, **overrides}
+    for key, value in config.items():
+        if key != "seed":
+            spec.allowed[key].check(key, value)
     return config
 
 

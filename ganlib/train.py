@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ganlib import registry
+from ganlib.divergence import bad_fid
 from ganlib.errors import ConfigError, GanlibError, TrainingDiverged, check_positive
 
 
@@ -78,7 +79,7 @@ def train(
     dataset = mnist.make_dataset(digits, images_per_step, seed=seed)
 
     export.write_config(out_dir, variant, config, data=digits.source, per_class=per_class, precision=precision)
-    nan_stop = callbacks.StopOnNonFinite()
+    nan_stop = callbacks.StopOnDivergence()
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
     run_callbacks = [nan_stop, callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
     run_callbacks.extend(extra_callbacks or [])
@@ -111,6 +112,10 @@ def train(
 
         check_positive("eval_samples", eval_samples, integer=True)
         record["metrics"] = evaluate(model, eval_samples, seed, data=data)
+        if bad_fid(record["metrics"]["fid"]):
+            record["diverged"] = f"FID {record['metrics']['fid']} after training"
+            (out_dir / "run.json").write_text(json.dumps(record, indent=2))
+            raise TrainingDiverged(f"training diverged: its generator scores FID {record['metrics']['fid']}; outputs kept in {out_dir}")
     (out_dir / "run.json").write_text(json.dumps(record, indent=2))
     return record
 

@@ -1,25 +1,38 @@
-"""ASHA whose cutoffs hold for a trial's whole run, not only at the moment it reaches a rung.
+"""ASHA whose cutoffs hold for a trial's whole run, and that always leaves a finalist.
 
 Ray's ASHAScheduler (Li et al. 2020, asynchronous successive halving) judges a trial once per rung,
 against the results recorded there so far. The first trial at a rung always passes, and so does one
 that beat the few results in before it; with a seeded TPE, whose later suggestions are better than
-its first, those early trials then run their whole budget. Measured on the sweep-cost benchmark:
-0.36-0.53 of the images of running every trial, where synchronous halving over 9 trials and rungs
-at 3, 9, 27 reports would spend 0.26.
+its first, those early trials then run their whole budget.
 
 `RejudgingASHA` keeps ASHA's rungs (grace, grace * eta, ... below max_t) and the paper's rule (the
 best floor(n / eta) of the n trials recorded at a rung go on), but applies the rule at every report
 of a trial to every rung it has passed, with everything recorded there by then. A trial let
-through early stops at its next report once enough later trials outrank it: the survivors of each
-rung end as synchronous successive halving's would, and no trial ever waits for a rung to fill.
-Replayed on the full runs' FID curves of that benchmark (four sweeps): Ray's ASHA 0.36-0.46 of
-the images, this rule 0.24-0.32, the best final FID within 1% of the full run's each time.
+through early stops at its next report once enough later trials outrank it.
+
+Judged that way, crossing curves can outrank every trial at some rung (A best at the first rung, B
+at the second), so the rule alone can stop them all. Until some trial has run its whole budget:
+- the leader, the best running trial at the highest rung any running trial has reached, always
+  goes on;
+- a trial the rule would stop is paused instead (its checkpoint kept, its slot freed), and when no
+  trial is running any more (the leader diverged or failed) the best paused one resumes.
+Once a trial has run its whole budget, paused trials are stopped and the rule stops trials outright.
+So a sweep whose trials did not all diverge or fail ends with at least one trial that ran its whole
+budget (tests/test_asha.py checks it over many generated sweeps).
+
+After `--resume` the rungs are rebuilt from the trials' own result files, wherever Ray stored them
+(a local folder or a bucket): Ray saves a scheduler's start state, not what it recorded. The
+records are also written to `rungs.json` in the experiment's folder whenever they change, for a
+person to read (and the resume test to check).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from ganlib.errors import check_range, require
@@ -60,56 +73,232 @@ class Rungs:
                     return False
         return True
 
+    def standing(self, trial_id: str) -> tuple[int, float]:
+        """(how many rungs the trial has passed, its reward at the last of them): higher is ahead."""
+        passed = [rewards[trial_id] for rewards in self.recorded.values() if trial_id in rewards]
+        return (len(passed), passed[-1]) if passed else (0, -math.inf)
+
+
+def diverged(result: dict, metric: str, cap: float) -> bool:
+    """A report that ends its trial without a usable score: the trial said so, or its metric is
+    not finite or at the sweep's cap (what a diverged trial reports)."""
+    value = result.get(metric)
+    return bool(result.get("diverged")) or value is None or not math.isfinite(value) or abs(value) >= cap
+
 
 class RejudgingASHA(FIFOScheduler):
-    """ASHA's rungs and rule, applied again at every report (see the module's docstring)."""
+    """ASHA's rungs and rule, applied again at every report, with a finalist kept (module doc)."""
 
-    def __init__(self, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float, reduction_factor: float):
+    def __init__(self, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
+                 reduction_factor: float, cap: float = math.inf):
         super().__init__()
         require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
-        self._metric, self._mode, self._time_attr, self._max_t = metric, mode, time_attr, max_t
+        self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
         self._sign = 1.0 if mode == "max" else -1.0
         self.rungs = Rungs(grace_period, max_t, reduction_factor)
+        self.running: dict[str, int] = {}  # trial id -> order of arrival (ties go to the earlier)
+        self._arrivals = 0
+        self.paused: dict[str, Trial] = {}
+        self.finalists: set[str] = set()
         self.num_stopped = 0
+        self._storage = None  # a trial's StorageContext: where rungs.json goes
+
+    # ---- Ray's hooks ---------------------------------------------------------------------------
+    def on_trial_add(self, tune_controller, trial) -> None:
+        self._storage = self._storage or getattr(trial, "storage", None)
+        if getattr(trial, "last_result", None) and self._time_attr in trial.last_result:
+            self._rebuild(trial)
+            self._write_rungs()
+        if getattr(trial, "status", Trial.PENDING) not in (Trial.TERMINATED, Trial.ERROR):
+            self._arrivals += 1
+            self.running.setdefault(trial.trial_id, self._arrivals)
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         if self._time_attr not in result or self._metric not in result:
             return TrialScheduler.CONTINUE
+        if diverged(result, self._metric, self._cap):
+            return TrialScheduler.STOP
         if result[self._time_attr] >= self._max_t:
+            self.finalists.add(trial.trial_id)
             return TrialScheduler.STOP
         self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
-        if self.rungs.keeps(trial.trial_id):
+        self._write_rungs()
+        if self.rungs.keeps(trial.trial_id) or (not self.finalists and self.leader() == trial.trial_id):
             return TrialScheduler.CONTINUE
-        self.num_stopped += 1
-        return TrialScheduler.STOP
+        self.running.pop(trial.trial_id, None)
+        if self.finalists:
+            self.num_stopped += 1
+            return TrialScheduler.STOP
+        self.paused[trial.trial_id] = trial
+        return TrialScheduler.PAUSE
 
     def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
-        # a trial that ended on its own (its budget, a divergence) still sets the cutoffs of its rungs
-        if result and self._time_attr in result and self._metric in result:
-            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
+        self.running.pop(trial.trial_id, None)
+        self.paused.pop(trial.trial_id, None)
+        if not result or self._time_attr not in result or diverged(result, self._metric, self._cap):
+            return
+        # a trial that ended on its own still sets the cutoffs of its rungs
+        self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
+        self._write_rungs()
+        if result[self._time_attr] >= self._max_t:
+            self.finalists.add(trial.trial_id)
+
+    def on_trial_error(self, tune_controller, trial) -> None:
+        self.running.pop(trial.trial_id, None)
+        self.paused.pop(trial.trial_id, None)
+
+    def on_trial_remove(self, tune_controller, trial) -> None:
+        self.on_trial_error(tune_controller, trial)
+
+    def choose_trial_to_run(self, tune_controller):
+        trials = tune_controller.get_trials()
+        for trial in trials:
+            if trial.status == Trial.PENDING:
+                return trial
+        paused = [trial for trial in trials if trial.status == Trial.PAUSED]
+        if self.finalists:
+            for trial in paused:  # a finalist exists: what was paused to keep one is stopped now
+                self.paused.pop(trial.trial_id, None)
+                self.num_stopped += 1
+                tune_controller.stop_trial(trial)
+                _save_status(tune_controller, trial)
+            return None
+        if paused and not any(trial.status == Trial.RUNNING for trial in trials):
+            best = max(paused, key=lambda trial: self.rungs.standing(trial.trial_id))
+            self.paused.pop(best.trial_id, None)
+            self.running[best.trial_id] = 0  # resumed as the only one running: the leader
+            return best
+        return None
 
     def debug_string(self) -> str:
         rungs = " | ".join(f"{m:g}: {self.rungs.places(m)} of {len(r)} go on" for m, r in self.rungs.recorded.items())
-        return f"Using RejudgingASHA: num_stopped={self.num_stopped}; {rungs}"
+        return f"Using RejudgingASHA: num_stopped={self.num_stopped}, paused={len(self.paused)}, finalists={len(self.finalists)}; {rungs}"
+
+    # ---- the finalist guarantee ----------------------------------------------------------------
+    def leader(self) -> str | None:
+        """The running trial at the highest rung any running trial has reached, best there."""
+        if not self.running:
+            return None
+        return max(self.running, key=lambda trial_id: (*self.rungs.standing(trial_id), -self.running[trial_id]))
+
+    def rung_records(self) -> dict[str, dict[str, float]]:
+        """Each rung's recorded metric values (not rewards), by trial id, as rungs.json holds them."""
+        return {f"{m:g}": {t: self._sign * r for t, r in rewards.items()} for m, rewards in self.rungs.recorded.items()}
+
+    def _write_rungs(self) -> None:
+        # into the driver's staging folder, which Ray copies to the storage (folder or bucket) with
+        # its experiment state: a file written to the storage directly is overwritten by that copy
+        if self._storage is None:
+            return
+        folder = Path(self._storage.experiment_driver_staging_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"time_attr": self._time_attr, "metric": self._metric, "rungs": self.rung_records()}, indent=1)
+        (folder / ".rungs.json.partial").write_text(text)
+        (folder / ".rungs.json.partial").replace(folder / "rungs.json")
+
+    # ---- --resume --------------------------------------------------------------------------------
+    def _rebuild(self, trial) -> None:
+        """Record a restored trial's reports from its result file, as if the scheduler had seen them."""
+        for result in read_results(trial):
+            if self._time_attr not in result or self._metric not in result or diverged(result, self._metric, self._cap):
+                continue
+            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
+            if result[self._time_attr] >= self._max_t:
+                self.finalists.add(trial.trial_id)
+
+
+def _save_status(tune_controller, trial) -> None:
+    """Have Ray write a stopped paused trial's new status into its saved experiment state.
+
+    Ray 2.60's TuneController marks a stopped trial for its experiment state only when the trial
+    has an actor; a paused one has none, so the state kept calling it PAUSED: `--resume` would run
+    it again and the driver would take the sweep for interrupted. HyperBand's stops of paused
+    trials share this; the controller behind the scheduler's wrapper is asked directly."""
+    controller = getattr(tune_controller, "_tune_controller", None)
+    if controller is not None and hasattr(controller, "_mark_trial_to_checkpoint"):
+        controller._mark_trial_to_checkpoint(trial)
+
+
+def read_results(trial) -> list[dict]:
+    """Every report of a trial, from the result.json Ray keeps beside its checkpoints."""
+    from ray.air.constants import EXPR_RESULT_FILE
+
+    storage = trial.storage
+    try:
+        with storage.storage_filesystem.open_input_stream(f"{storage.trial_fs_path}/{EXPR_RESULT_FILE}") as handle:
+            text = handle.read().decode()
+    except (FileNotFoundError, OSError):
+        return [trial.last_result]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 class _ReplayedTrial:
     def __init__(self, trial_id: str):
         self.trial_id = trial_id
+        self.status = Trial.PENDING
+        self.last_result: dict = {}
 
 
-def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1) -> dict[str, int]:
+class _ReplayController:
+    """The part of Ray's TuneController a scheduler talks to, for `replay`."""
+
+    def __init__(self, scheduler):
+        self.scheduler, self.trials = scheduler, []
+
+    def get_trials(self):
+        return list(self.trials)
+
+    def stop_trial(self, trial) -> None:
+        if trial.status == Trial.PAUSED:
+            self.scheduler.on_trial_remove(self, trial)
+        trial.status = Trial.TERMINATED
+
+
+def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1,
+           cap: float = math.inf) -> dict[str, int]:
     """Reports each trial makes under `scheduler` when its metric at each report is given by its
-    curve: trials start in the curves' order, `slots` at a time, one report each per tick, and a
-    freed slot takes the next trial at once. For judging a stopping rule on recorded sweeps."""
-    reports, running, waiting = dict.fromkeys(curves, 0), [], list(curves)
-    while running or waiting:
-        while waiting and len(running) < slots:
-            running.append(waiting.pop(0))
-            scheduler.on_trial_add(None, _ReplayedTrial(running[-1]))
-        for trial in list(running):
-            reports[trial] += 1
-            result = {time_attr: reports[trial] * time_per_report, scheduler.metric: curves[trial][reports[trial] - 1]}
-            if scheduler.on_trial_result(None, _ReplayedTrial(trial), result) == TrialScheduler.STOP or reports[trial] >= len(curves[trial]):
-                running.remove(trial)
+    curve (NaN, or a value at or past `cap`, ends the trial as diverged there, as a trainable that
+    reports the sweep's sentinel FID does): trials
+    start in the curves' order, `slots` at a time, one report each per tick. As with Ray's
+    ConcurrencyLimiter, a paused trial keeps its slot for new trials but frees it for the trials
+    the scheduler chooses to run. For judging a stopping rule on recorded or generated sweeps."""
+    controller = _ReplayController(scheduler)
+    reports, waiting = dict.fromkeys(curves, 0), list(curves)
+
+    def with_status(*statuses):
+        return [trial for trial in controller.trials if trial.status in statuses]
+
+    while True:  # one tick: fill the free slots, then every running trial reports once
+        while len(with_status(Trial.RUNNING)) < slots:
+            chosen = scheduler.choose_trial_to_run(controller)
+            if chosen is None and waiting and len(with_status(Trial.RUNNING, Trial.PAUSED, Trial.PENDING)) < slots:
+                trial = _ReplayedTrial(waiting.pop(0))
+                controller.trials.append(trial)
+                scheduler.on_trial_add(controller, trial)
+                continue
+            if chosen is None:
+                break
+            chosen.status = Trial.RUNNING
+        running = with_status(Trial.RUNNING)
+        if not running:
+            if waiting or with_status(Trial.PAUSED, Trial.PENDING):
+                raise RuntimeError(f"replay: nothing runs, yet {len(waiting)} trials wait and "
+                                   f"{len(with_status(Trial.PAUSED))} are paused")
+            return reports
+        for trial in running:
+            reports[trial.trial_id] += 1
+            value = curves[trial.trial_id][reports[trial.trial_id] - 1]
+            result = {time_attr: reports[trial.trial_id] * time_per_report, scheduler.metric: value}
+            trial.last_result = result
+            ended = reports[trial.trial_id] >= len(curves[trial.trial_id]) or not math.isfinite(value) or abs(value) >= cap
+            if ended:  # the trainable says done (budget or divergence): Ray completes it, no on_trial_result
+                trial.status = Trial.TERMINATED
+                scheduler.on_trial_complete(controller, trial, result)
+                continue
+            decision = scheduler.on_trial_result(controller, trial, result)
+            if decision == TrialScheduler.STOP:
+                trial.status = Trial.TERMINATED
+                scheduler.on_trial_complete(controller, trial, result)
+            elif decision == TrialScheduler.PAUSE:
+                trial.status = Trial.PAUSED
     return reports

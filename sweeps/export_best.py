@@ -1,7 +1,8 @@
-"""After a sweep: pick each variant's best trial on its full evaluation (every metric on
-`final_eval_samples` samples, done by each trial that ran its whole budget, in its own worker),
-not on one noisy intermediate FID, and export its configuration, generator, grid and metrics, plus
-every trial's history and a leaderboard across variants.
+"""After a sweep: pick each variant's best trial among its finalists (the trials that ran their
+whole budget), by FID against the validation slice on `final_eval_samples` samples, not on one
+noisy intermediate FID, and export its configuration, generator, grid and its metrics against the
+test split, plus every trial's history and a leaderboard across variants. A variant without a
+finalist gets a row that says why in its `reason` column.
 
 Nothing here starts TensorFlow: the generator and grid are files in the trial's last checkpoint,
 read wherever Ray stored them (a local folder or a bucket).
@@ -17,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sweeps.trainable import FINAL_FILES, SENTINEL_FID, hyperparameters
+from ganlib.divergence import SENTINEL_FID
+from sweeps.trainable import FINAL_FILES, hyperparameters
 
 LEADERBOARD_COLUMNS = [
-    "variant", "fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",
+    "variant", "fid", "val_fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",
     "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas", "fid_real_floor", "kid_real_floor",
     "sweep_fid", "training_images", "images_per_s", "train_seconds", "g_params", "d_params", "trials",
-    "stopped_early", "diverged", "failed", "trial_id", "seed",
+    "stopped_early", "diverged", "failed", "trial_id", "seed", "reason",
 ]
 
 
@@ -57,6 +59,7 @@ def trial_table(result_grid, variant: str, max_training_images: int) -> tuple[pd
             "d_params": last.get("d_params"),
             "seed": (config.get("run") or {}).get("seed"),
             "final_fid": last.get("final_fid", math.nan),
+            "final_val_fid": last.get("final_val_fid", math.nan),
             "hyperparameters": json.dumps(hyperparameters(config), sort_keys=True),
             "_result": result,
         })
@@ -79,10 +82,10 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         "diverged": int(table["diverged"].sum()) if len(table) else 0,
         "failed": int(table["failed"].sum()) if len(table) else 0,
     }
-    finalists = table[(~table["failed"]) & (~table["diverged"]) & table["final_fid"].lt(SENTINEL_FID)] if len(table) else table
-    finalists = [row for _, row in finalists.sort_values("final_fid").iterrows() if row["_result"].checkpoint is not None]
+    finalists = table[(~table["failed"]) & (~table["diverged"]) & table["final_val_fid"].lt(SENTINEL_FID)] if len(table) else table
+    finalists = [row for _, row in finalists.sort_values("final_val_fid").iterrows() if row["_result"].checkpoint is not None]
     if not finalists:
-        return {**summary, "fid": math.nan}
+        return {**summary, "fid": math.nan, "reason": no_finalist_reason(summary)}
     best_row = finalists[0]
     result = best_row["_result"]
     best_metrics = {key.removeprefix("final_"): value for key, value in result.metrics.items() if key.startswith("final_")}
@@ -97,7 +100,9 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         "seed": run["seed"],
         "hyperparameters": {**run["fixed"], **hyperparameters(result.config)},
         "sweep_fid": best_row["sweep_fid"],
-        "finalists": [{"trial_id": row["trial_id"], "sweep_fid": row["sweep_fid"], "fid": row["final_fid"]} for row in finalists],
+        # chosen by val_fid (the validation slice), reported by fid (the test split)
+        "finalists": [{"trial_id": row["trial_id"], "sweep_fid": row["sweep_fid"], "val_fid": row["final_val_fid"], "fid": row["final_fid"]}
+                      for row in finalists],
         "preset": preset.name,
     }
     (best_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
@@ -106,6 +111,13 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
     row = {key: best_metrics.get(key) for key in LEADERBOARD_COLUMNS if key in best_metrics}
     row.update({key: best_row[key] for key in ("sweep_fid", "training_images", "images_per_s", "train_seconds", "g_params", "d_params", "trial_id", "seed")})
     return {**row, **summary}
+
+
+def no_finalist_reason(summary: dict) -> str:
+    """Why a variant has no trial that ran its whole budget, from its trials' outcomes."""
+    parts = [f"{summary[key]} {word}" for key, word in (("diverged", "diverged"), ("failed", "failed"),
+                                                         ("stopped_early", "stopped early")) if summary[key]]
+    return f"no finalist: of {summary['trials']} trials, " + (", ".join(parts) if parts else "none ran its whole budget")
 
 
 def write_leaderboard(rows: list[dict], out_dir: Path) -> pd.DataFrame:

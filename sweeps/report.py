@@ -28,12 +28,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
-from sweeps.trainable import SENTINEL_FID  # noqa: E402
+from ganlib.divergence import SENTINEL_FID  # noqa: E402
 
 LEADERBOARD_SHOWN = [
     "variant", "fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",
     "classes_covered", "conditional_accuracy", "cas", "images_per_s", "train_seconds", "g_params", "d_params",
-    "trials", "stopped_early", "diverged", "failed",
+    "trials", "stopped_early", "diverged", "failed", "reason",
 ]
 
 
@@ -68,7 +68,7 @@ def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
         axis.set_title(variant, fontsize=10)
         axis.set_yscale("log")
         axis.set_xlabel("training images", fontsize=8)
-        axis.set_ylabel("FID", fontsize=8)
+        axis.set_ylabel("FID (validation slice)", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
     for axis in list(axes.flat)[len(variants):]:
@@ -141,7 +141,7 @@ def fid_against_hyperparameters(variant: str, table: pd.DataFrame, path: Path) -
         if type(space).__name__ == "LogUniform":
             axis.set_xscale("log")
         axis.set_xlabel(column, fontsize=8)
-        axis.set_ylabel("best FID", fontsize=8)
+        axis.set_ylabel("best FID (validation)", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
     figure.suptitle(f"{variant}: FID against each searched hyperparameter", fontsize=9)

@@ -1,7 +1,9 @@
-"""One trial: build the variant from the trial's config, train round by round, report FID after
-every `eval_every_images` training images with a checkpoint, and restore from one when Ray
-restarts the trial. A trial that runs its whole budget is evaluated in full at its end (every
-metric, `final_eval_samples` samples) and leaves its generator and sample grid in its last
+"""One trial: build the variant from the trial's config, train round by round on the training split
+less its validation slice, report FID against that slice after every `eval_every_images` training
+images with a checkpoint, and restore from one when Ray restarts the trial. A trial that runs its
+whole budget is scored at its end on `final_eval_samples` samples twice: FID against the validation
+slice (`final_val_fid`, what the export ranks finalists by) and every metric against the test split
+(`final_*`, what the leaderboard reports), and leaves its generator and sample grid in its last
 checkpoint, where the export picks the best up without starting TensorFlow again.
 
 A class Trainable (not a function) so that Ray can hand a finished trial's worker to the next
@@ -15,20 +17,13 @@ under "run" (variant, data, seed, budget, evaluation size, resources).
 from __future__ import annotations
 
 import gc
-import math
 import numbers
 import time
 
 import ray
 from ray import tune
 
-# What a diverged trial reports as its FID: larger than any real FID, finite so that neither
-# ASHA's rung comparisons nor Optuna's TPE break on NaN or inf.
-SENTINEL_FID = 1.0e6
-
-# A loss this large has left any regime a GAN recovers from (a WGAN-GP critic at lr 1.0 reaches
-# 1e11 within 50 steps); the trial ends as diverged rather than burning its budget to reach NaN.
-DIVERGED_LOSS = 1.0e8
+from ganlib.divergence import SENTINEL_FID, bad_fid, bad_losses
 
 # Inside a finished trial's last checkpoint: its generator files and sample grid.
 FINAL_FILES = "final"
@@ -36,14 +31,6 @@ FINAL_FILES = "final"
 
 def hyperparameters(config: dict) -> dict:
     return {key: value for key, value in config.items() if key != "run"}
-
-
-def finite(values) -> bool:
-    return all(math.isfinite(float(v)) and abs(float(v)) < DIVERGED_LOSS for v in values)
-
-
-def losses(logs: dict) -> list[float]:
-    return [float(v) for k, v in (logs or {}).items() if k.endswith("loss")]
 
 
 class GANTrainable(tune.Trainable):
@@ -67,7 +54,7 @@ class GANTrainable(tune.Trainable):
         import keras
 
         from ganlib import registry
-        from ganlib.data import balanced_subset, load_digits
+        from ganlib.data import balanced_subset, hold_out_validation, load_digits
         from ganlib.precision import set_precision
 
         run = self.run = config["run"]
@@ -76,7 +63,7 @@ class GANTrainable(tune.Trainable):
         set_precision(run.get("precision", "float32"))
         keras.utils.set_random_seed(self.seed)
         self.model = registry.build(run["variant"], overrides, self.seed)
-        self.digits = load_digits(run["data"], "train")
+        self.digits, _ = hold_out_validation(load_digits(run["data"], "train"))
         if run.get("per_class"):
             self.digits = balanced_subset(self.digits, run["per_class"], self.seed)
         self.dataset = None  # built at the first step, after a restore has set the round
@@ -90,7 +77,7 @@ class GANTrainable(tune.Trainable):
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
 
     def step(self) -> dict:
-        from ganlib.callbacks import StopOnNonFinite
+        from ganlib.callbacks import StopOnDivergence
         from ganlib.data import make_dataset
         from ganlib.metrics import evaluate, quick_scores
 
@@ -100,7 +87,7 @@ class GANTrainable(tune.Trainable):
             # images the first run began with.
             self.dataset = make_dataset(self.digits, self.images_per_step, seed=self.seed + self.rounds, repeat=True)
         start = time.perf_counter()
-        history = self.model.fit(self.dataset, epochs=1, steps_per_epoch=self.steps_per_round, callbacks=[StopOnNonFinite()], verbose=0)
+        history = self.model.fit(self.dataset, epochs=1, steps_per_epoch=self.steps_per_round, callbacks=[StopOnDivergence()], verbose=0)
         self.train_seconds += time.perf_counter() - start
         self.rounds += 1
         logs = {key: values[-1] for key, values in history.history.items()}
@@ -117,22 +104,24 @@ class GANTrainable(tune.Trainable):
             "gpu_ids": self.gpu_ids,
             "diverged": False,
         }
-        losses_finite = finite(losses(logs))
-        if losses_finite:
+        losses_diverged = bad_losses(logs)
+        if not losses_diverged:
             start = time.perf_counter()
-            scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"])
+            scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"], split="validation")
             self.eval_seconds += time.perf_counter() - start
             metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
-        if not losses_finite or not finite([metrics["fid"]]):
+        if losses_diverged or bad_fid(metrics["fid"]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
         self.finished = self.rounds >= self.run["max_rounds"]
         if self.finished:
             # in this warm worker: a separate task would import TensorFlow and rebuild the model again
             start = time.perf_counter()
             samples = self.run.get("final_eval_samples", self.run["eval_samples"])  # absent in sweeps begun before it
+            selection = quick_scores(self.model, samples, seed=self.seed, data=self.run["data"], split="validation")
             scores = evaluate(self.model, samples, seed=self.seed, data=self.run["data"])
             self.eval_seconds += time.perf_counter() - start
             metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)}, eval_seconds=self.eval_seconds)
+            metrics["final_val_fid"] = selection["fid"]
         return {**metrics, "done": self.finished}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:

@@ -30,7 +30,8 @@ from sweeps import presets  # noqa: E402
 
 
 SCHEDULERS = {
-    "asha": "ASHA's rungs and rule, the best floor(n/eta) at a rung go on, judged again at every report: sweeps/asha.py",
+    "asha": "ASHA's rungs and rule, the best floor(n/eta) at a rung go on, judged again at every report, "
+            "always leaving a trial that runs its whole budget: sweeps/asha.py",
     "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
@@ -183,9 +184,11 @@ def make_scheduler(name: str, preset):
 
     if name == "none":
         return None
+    from ganlib.divergence import FID_CAP
+
     rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
              "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
-    return RejudgingASHA(**rungs) if name == "asha" else ASHAScheduler(**rungs)
+    return RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
 
 
 def sweep_variant(variant: str, setup: dict, resume: bool):
@@ -306,8 +309,10 @@ def main(argv=None) -> int:
             row["sweep_seconds"] = time.time() - variant_start
             rows.append(row)
             board = export_best.write_leaderboard(rows, export_dir)  # after every variant: partial results are readable
-            print(f"[{variant}] best FID {row.get('fid', float('nan')):.3f} after its full evaluation; "
-                  f"{row['trials']} trials, {row['stopped_early']} stopped early by ASHA, {row['diverged']} diverged", flush=True)
+            outcome = (f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} on the validation slice)"
+                       if not row.get("reason") else row["reason"])
+            print(f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
+                  f"{row['diverged']} diverged, {row['failed']} failed", flush=True)
         sweep = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "preset": setup["preset"].to_dict(),
@@ -329,8 +334,12 @@ def main(argv=None) -> int:
     finally:
         if started_here:
             ray.shutdown()
-    print(board.to_string(index=False, columns=[c for c in ("variant", "fid", "kid", "precision", "recall", "classes_covered", "trials", "stopped_early") if c in board]))
+    print(board.to_string(index=False, columns=[c for c in ("variant", "fid", "val_fid", "kid", "precision", "recall", "classes_covered", "trials", "stopped_early", "reason") if c in board]))
     print(f"sweep finished in {time.time() - start:.0f} s; results in {export_dir}")
+    without = [row["variant"] for row in rows if row.get("reason")]
+    if without:
+        print(f"error: no finalist for {', '.join(without)}: every trial diverged, failed or was stopped (see the reason column)", file=sys.stderr)
+        return 1
     return 0
 
 

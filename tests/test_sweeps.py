@@ -41,10 +41,11 @@ def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
         metrics = json.loads((best / "metrics.json").read_text())
         assert record["seed"] == 0 and metrics["n"] == 2000  # the preset's full re-evaluation size
         row = board.set_index("variant").loc[variant]
-        assert row["fid"] == pytest.approx(metrics["fid"])
+        assert row["fid"] == pytest.approx(metrics["fid"]) and row["val_fid"] == pytest.approx(metrics["val_fid"])
+        assert metrics["fid"] != metrics["val_fid"]  # scored on the test split, chosen on the validation slice
         finalists = record["finalists"]  # the trials that ran the whole budget, evaluated in full
         assert finalists and finalists[0]["fid"] == pytest.approx(metrics["fid"])
-        assert all(a["fid"] <= b["fid"] for a, b in zip(finalists, finalists[1:]))
+        assert all(a["val_fid"] <= b["val_fid"] for a, b in zip(finalists, finalists[1:]))  # ranked on validation
         history = histories(export_dir, variant)
         first = history.sort_values("timestamp").groupby("trial_id").first()
         # the paper's defaults are among the trials (OptunaSearch's first point)
@@ -111,19 +112,45 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mni
     assert after == before, "a finished trial was run again"
     board = pd.read_csv(tmp_path / "store" / "smoke" / "leaderboard.csv")
     assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["trials"] == 2).all()
+    # the scheduler's rung records after the resume hold every report of every trial, those made
+    # before the interruption included, as a scheduler that had never stopped would have them
+    assert rungs_in(tmp_path / "store" / "smoke-dcgan") == rungs_from_histories(tmp_path / "store" / "smoke-dcgan")
+
+
+def rungs_in(experiment: Path) -> dict:
+    return json.loads((experiment / "rungs.json").read_text())["rungs"]
+
+
+def rungs_from_histories(experiment: Path) -> dict:
+    from sweeps import presets
+    from sweeps.asha import Rungs
+
+    preset = presets.get("smoke")
+    rungs = Rungs(preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor)
+    for path in sorted(experiment.glob("*/result.json")):
+        trial_id = path.parent.name.split("_")[-1]
+        for line in path.read_text().splitlines():
+            result = json.loads(line)
+            if not result.get("diverged"):
+                rungs.record(trial_id, result["training_images"], -result["fid"])
+    return {f"{m:g}": {t: -r for t, r in rewards.items()} for m, rewards in rungs.recorded.items()}
 
 
 def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, mnist_path):
     result = sweep("--preset", "smoke", "--variants", "wgan_gp,gan", "--num-samples", "2", "--set", "g_lr=1.0",
                    "--set", "d_lr=1.0", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
-    assert result.returncode == 0, result.stderr[-3000:]
+    # every wgan_gp trial diverged: no finalist, said in its line, its row and the exit status
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "[wgan_gp] no finalist: of 2 trials, 2 diverged" in result.stdout
+    assert "no finalist for wgan_gp" in result.stderr.splitlines()[-1]
     export_dir = tmp_path / "store" / "smoke"
     history = histories(export_dir, "wgan_gp")
     last = history.sort_values("timestamp").groupby("trial_id").last()
     assert last["diverged"].all() and (last["fid"] == 1e6).all()
     board = pd.read_csv(export_dir / "leaderboard.csv").set_index("variant")
     assert board.loc["wgan_gp", "diverged"] == 2 and pd.isna(board.loc["wgan_gp", "fid"])
-    assert board.loc["gan", "fid"] > 0  # the sweep went on to the next variant
+    assert board.loc["wgan_gp", "reason"] == "no finalist: of 2 trials, 2 diverged"
+    assert board.loc["gan", "fid"] > 0 and pd.isna(board.loc["gan", "reason"])  # the sweep went on to the next variant
 
 
 def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
@@ -153,6 +180,7 @@ def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_pre
         (["--gpus-per-trial", "0.5"], ["this Ray has 0 GPU"]),
         (["--data", "/nowhere/mnist.npz"], ["/nowhere/mnist.npz", "not found"]),
         (["--set", "n_critic=3", "--variants", "gan"], ["no selected variant", "n_critic"]),
+        (["--set", "g_lr=-1", "--variants", "gan"], ["g_lr=-1 is not allowed: g_lr must lie in (0.0, 1.0]"]),
         (["--grace-rounds", "5"], ["--grace-rounds=5", "[1, 4]"]),
         (["--reduction-factor", "1"], ["--reduction-factor=1", "[2, 100]"]),
         (["--scheduler", "hyperband"], ["--scheduler 'hyperband'", "asha, ray_asha, none"]),

@@ -1,6 +1,11 @@
-"""What generated digits are compared with: the real test split's evaluator features, computed
-once and cached on disk (keyed by evaluator and data checksums), and the real-data floor: FID and
-KID of 10,000 training digits against the test split, the best any generator can hope for."""
+"""What generated digits are compared with: the real digits' evaluator features, computed once and
+cached on disk (keyed by evaluator and data checksums), and the real-data floor: FID and KID of
+10,000 training digits against them, the best any generator can hope for.
+
+Two references: "test", the test split, for every figure a run or a sweep reports; "validation",
+the training split's held-out tail (ganlib.data.hold_out_validation), which sweeps rank trials
+by, so that a reported best was never chosen on the digits it is scored on. The validation floor
+draws its 10,000 real digits from the rest of the training split."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import numpy as np
 
 FLOOR_SAMPLES = 10_000
 FLOOR_SEED = 0
+REFERENCE_SPLITS = ("test", "validation")
 
 
 @dataclass(frozen=True)
@@ -30,16 +36,30 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANLIB_CACHE") or "~/.cache/ganlib").expanduser()
 
 
+def reference_digits(data, split: str):
+    """(the real digits a split's reference holds, the training digits its floor draws from)."""
+    from ganlib.data import hold_out_validation, load_digits
+    from ganlib.errors import ConfigError
+
+    if split not in REFERENCE_SPLITS:
+        raise ConfigError(f"reference split {split!r} is not allowed: choose one of {', '.join(REFERENCE_SPLITS)}")
+    train = load_digits(data, "train")
+    if split == "test":
+        return load_digits(data, "test"), train
+    rest, validation = hold_out_validation(train)
+    return validation, rest
+
+
 @functools.lru_cache(maxsize=4)
-def reference(data=None) -> Reference:
-    from ganlib.data import load_digits, to_unit_range
+def reference(data=None, split: str = "test") -> Reference:
+    from ganlib.data import to_unit_range
     from ganlib.metrics import evaluator
     from ganlib.metrics.features import features_and_probabilities
     from ganlib.metrics.fid import fid
     from ganlib.metrics.kid import kid
     from ganlib.metrics.prdc import knn_radii
 
-    test = load_digits(data, "test")
+    test, train = reference_digits(data, split)
     test_images = to_unit_range(test.images)
     key = f"{evaluator.checksum()}-{test.checksum()}"
     path = cache_dir() / f"reference-{key}.npz"
@@ -52,7 +72,6 @@ def reference(data=None) -> Reference:
                  "kid_real_floor_std": float(cached["kid_floor_std"])},
             )
     feats, probs = features_and_probabilities(test_images)
-    train = load_digits(data, "train")
     chosen = np.random.default_rng(FLOOR_SEED).choice(len(train), FLOOR_SAMPLES, replace=False)
     train_feats, _ = features_and_probabilities(to_unit_range(train.images[chosen]))
     kid_mean, kid_std = kid(train_feats, feats)

@@ -13,9 +13,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN, gradients, validate_common
+from ganlib.base import compile_with_adam, ConditionalGAN, gradients
 from ganlib.blocks import conditional_generator, dcgan_init, discriminator_body
-from ganlib.errors import check_range
 
 
 def class_loss(labels, class_logits):
@@ -34,7 +33,7 @@ def auxiliary_discriminator(width: float) -> keras.Model:
 
 
 class ACGAN(ConditionalGAN):
-    def __init__(self, generator, discriminator, latent_dim, class_weight: float = 1.0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, class_weight: float, **kwargs):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         self.class_weight = float(class_weight)
         self.class_accuracy_tracker = self.add_tracker("d_class_acc_real")
@@ -64,13 +63,12 @@ class ACGAN(ConditionalGAN):
 
 
 def build(config: dict) -> ACGAN:
-    validate_common(config)
-    check_range("class_weight", config["class_weight"], 0.0, 100.0, low_open=True)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = ACGAN(
         conditional_generator(config["latent_dim"], config["width"]),
         auxiliary_discriminator(config["width"]),
         config["latent_dim"],
         class_weight=config["class_weight"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

@@ -15,9 +15,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, scaled
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_features
-from ganlib.errors import check_range
 
 
 def encoder(latent_dim: int, width: float) -> keras.Model:
@@ -76,13 +75,12 @@ class BiGAN(GAN):
 
 
 def build(config: dict) -> BiGAN:
-    validate_common(config)
-    check_range("dropout", config["dropout"], 0.0, 1.0, high_open=True)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = BiGAN(
         dcgan_generator(config["latent_dim"], config["width"]),
         encoder(config["latent_dim"], config["width"]),
         joint_discriminator(config["latent_dim"], config["width"], config["dropout"]),
         config["latent_dim"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN, gradients, validate_common
+from ganlib.base import compile_with_adam, ConditionalGAN, gradients
 from ganlib.blocks import conditional_discriminator, conditional_generator
 
 
@@ -38,11 +38,11 @@ class CGAN(ConditionalGAN):
 
 
 def build(config: dict) -> CGAN:
-    validate_common(config)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = CGAN(
         conditional_generator(config["latent_dim"], config["width"]),
         conditional_discriminator(config["width"]),
         config["latent_dim"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

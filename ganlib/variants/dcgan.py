@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
@@ -34,11 +34,11 @@ class DCGAN(GAN):
 
 
 def build(config: dict) -> DCGAN:
-    validate_common(config)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = DCGAN(
         dcgan_generator(config["latent_dim"], config["width"]),
         dcgan_discriminator(config["width"], norm="batch"),
         config["latent_dim"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

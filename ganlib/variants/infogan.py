@@ -18,9 +18,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, NUM_CLASSES, validate_common
+from ganlib.base import compile_with_adam, GAN, gradients, NUM_CLASSES
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_body
-from ganlib.errors import check_range
 
 CONTINUOUS_CODES = 2
 
@@ -55,7 +54,7 @@ def information_loss(category, continuous, category_logits, continuous_mean, con
 
 
 class InfoGAN(GAN):
-    def __init__(self, generator, discriminator, latent_dim, info_weight=1.0, continuous_weight=0.1, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, info_weight: float, continuous_weight: float, **kwargs):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         self.info_weight = float(info_weight)
         self.continuous_weight = float(continuous_weight)
@@ -111,15 +110,13 @@ class InfoGAN(GAN):
 
 
 def build(config: dict) -> InfoGAN:
-    validate_common(config)
-    check_range("info_weight", config["info_weight"], 0.0, 100.0)
-    check_range("continuous_weight", config["continuous_weight"], 0.0, 100.0)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = InfoGAN(
         info_generator(config["latent_dim"], config["width"]),
         discriminator_with_q(config["width"]),
         config["latent_dim"],
         info_weight=config["info_weight"],
         continuous_weight=config["continuous_weight"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

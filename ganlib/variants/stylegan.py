@@ -22,8 +22,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled, validate_common
-from ganlib.errors import check_positive, check_range
+from ganlib.base import compile_with_adam, GAN, gradients, scaled
 from ganlib.layers import (
     AdaIN,
     Broadcast,
@@ -89,7 +88,7 @@ def style_generator(mapping: keras.Model, synthesis: keras.Model, latent_dim: in
 
 
 class StyleGAN(GAN):
-    def __init__(self, mapping, synthesis, discriminator, latent_dim, mixing_prob=0.9, r1_gamma=1.0, **kwargs):
+    def __init__(self, mapping, synthesis, discriminator, latent_dim, mixing_prob: float, r1_gamma: float, **kwargs):
         super().__init__(style_generator(mapping, synthesis, latent_dim), discriminator, latent_dim, **kwargs)
         self.mapping, self.synthesis = mapping, synthesis
         self.mixing_prob = float(mixing_prob)
@@ -146,14 +145,8 @@ class StyleGAN(GAN):
 
 
 def build(config: dict) -> StyleGAN:
-    validate_common(config)
-    check_positive("style_dim", config["style_dim"], integer=True)
-    check_range("style_dim", config["style_dim"], 1, 1024)
-    check_positive("mapping_depth", config["mapping_depth"], integer=True)
-    check_range("mapping_depth", config["mapping_depth"], 1, 8)
-    check_range("mixing_prob", config["mixing_prob"], 0.0, 1.0)
-    check_range("r1_gamma", config["r1_gamma"], 0.0, 1000.0)
-    seed = config.get("seed", 0)
+    """`config` as registry.resolve_config returns it: complete and checked."""
+    seed = config["seed"]
     model = StyleGAN(
         mapping_network(config["latent_dim"], config["style_dim"], config["mapping_depth"]),
         synthesis_network(config["style_dim"], config["width"], seed),

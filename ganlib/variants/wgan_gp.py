@@ -7,9 +7,9 @@
         w <- Adam(grad_w mean L, alpha, beta1, beta2)
     theta <- Adam(grad_theta mean -D(G(z)), alpha, beta1, beta2)
 
-Defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0, beta2 = 0.9 (the paper's
-Algorithm 1); the critic has no BatchNorm, since the penalty is per sample and BatchNorm couples
-the samples of a batch.
+The paper's Algorithm 1 takes lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0, beta2 = 0.9
+(the registry's defaults follow it); the critic has no BatchNorm, since the penalty is per
+sample and BatchNorm couples the samples of a batch.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, gradients, validate_common
+from ganlib.base import compile_with_adam, gradients
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
-from ganlib.errors import check_range
-from ganlib.variants.wgan import CriticGAN, validate_critic_schedule
+from ganlib.variants.wgan import CriticGAN
 
 
 class WGANGP(CriticGAN):
-    def __init__(self, generator, critic, latent_dim, n_critic: int = 5, gp_weight: float = 10.0, **kwargs):
+    def __init__(self, generator, critic, latent_dim, n_critic: int, gp_weight: float, **kwargs):
         super().__init__(generator, critic, latent_dim, n_critic=n_critic, **kwargs)
         self.gp_weight = float(gp_weight)
         self.penalty_tracker = self.add_tracker("gradient_penalty")
@@ -48,15 +47,13 @@ class WGANGP(CriticGAN):
 
 
 def build(config: dict) -> WGANGP:
-    validate_common(config)
-    validate_critic_schedule(config)
-    check_range("gp_weight", config["gp_weight"], 0.0, 1000.0, low_open=True)
+    """`config` as registry.resolve_config returns it: complete and checked."""
     model = WGANGP(
         dcgan_generator(config["latent_dim"], config["width"]),
         dcgan_discriminator(config["width"], norm="none", name="critic"),
         config["latent_dim"],
         n_critic=config["n_critic"],
         gp_weight=config["gp_weight"],
-        seed=config.get("seed", 0),
+        seed=config["seed"],
     )
     return compile_with_adam(model, config)

@@ -1,0 +1,106 @@
+"""The registry's declarations agree with each other: every hyperparameter has an allowed range,
+every default and every search space lies inside it, and resolve_config refuses what lies outside
+in one line, without TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ganlib import registry
+from ganlib.errors import ConfigError
+from ganlib.space import Choice, IntUniform, LogUniform, OneOf, Range, Uniform
+
+SPECS = list(registry.VARIANTS.values())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_every_hyperparameter_has_an_allowed_range(spec):
+    assert set(spec.allowed) == set(spec.defaults), spec.name
+    assert all(isinstance(allowed, (Range, OneOf)) for allowed in spec.allowed.values())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_every_default_lies_in_its_allowed_range(spec):
+    for name, value in spec.defaults.items():
+        assert spec.allowed[name].contains(value), (spec.name, name, value, spec.allowed[name])
+    assert registry.resolve_config(spec.name) == {**spec.defaults, "seed": 0}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_every_search_space_lies_inside_the_allowed_range(spec):
+    for name, distribution in spec.search_space.items():
+        allowed = spec.allowed[name]
+        if isinstance(distribution, Choice):
+            for value in distribution.values:
+                assert allowed.contains(value), (spec.name, name, value, allowed)
+        else:
+            assert isinstance(distribution, (LogUniform, Uniform, IntUniform))
+            assert isinstance(allowed, Range), (spec.name, name, distribution, allowed)
+            assert allowed.contains(distribution.low) and allowed.contains(distribution.high), (spec.name, name, distribution, allowed)
+            # an integer hyperparameter is searched over integers only
+            assert not allowed.integer or isinstance(distribution, IntUniform), (spec.name, name, distribution)
+        assert allowed.covers(distribution)
+
+
+def test_loss_weights_are_strictly_positive_in_every_variant():
+    for spec in SPECS:
+        for name, allowed in spec.allowed.items():
+            if name.endswith("_weight"):
+                assert allowed.low == 0.0 and allowed.low_open, (spec.name, name, allowed)
+
+
+def test_the_allowed_choices_are_the_builders_own():
+    from ganlib.variants.gan import GENERATOR_LOSSES
+    from ganlib.variants.lsgan import CODINGS
+
+    assert set(registry.get("gan").allowed["generator_loss"].values) == set(GENERATOR_LOSSES)
+    assert set(registry.get("lsgan").allowed["coding"].values) == set(CODINGS)
+
+
+@pytest.mark.parametrize(
+    "variant, overrides, words",
+    [
+        ("gan", {"g_lr": -1}, ["g_lr=-1", "(0.0, 1.0]"]),
+        ("wgan", {"n_critic": 0}, ["n_critic=0", "positive integer in [1, 100]"]),
+        ("gan", {"dropout": 1.0}, ["dropout=1.0", "[0.0, 1.0)"]),
+        ("gan", {"generator_loss": "foo"}, ["generator_loss='foo'", "non_saturating, minimax"]),
+        # no upper bound: the allowed values are the positive integers
+        ("gan", {"batch_size": 2.5}, ["batch_size=2.5", "positive integer"]),
+        ("wgan_gp", {"n_critic": 5.0}, ["n_critic=5.0", "positive integer in [1, 100]"]),
+        ("stylegan", {"mapping_depth": 9}, ["mapping_depth=9", "[1, 8]"]),
+        ("stylegan", {"latent_dim": True}, ["latent_dim=True", "[1, 1024]"]),
+        ("infogan", {"info_weight": 0.0}, ["info_weight=0.0", "(0.0, 100.0]"]),
+        ("infogan", {"continuous_weight": 0}, ["continuous_weight=0", "(0.0, 100.0]"]),
+        ("acgan", {"class_weight": 0.0}, ["class_weight=0.0", "(0.0, 100.0]"]),
+        ("dcgan", {"beta2": "0.9"}, ["beta2='0.9'", "[0.0, 1.0)"]),
+        ("lsgan", {"width": float("nan")}, ["width=nan", "(0.0, 4.0]"]),
+    ],
+)
+def test_bad_values_are_refused_in_one_line(variant, overrides, words):
+    with pytest.raises(ConfigError) as error:
+        registry.resolve_config(variant, overrides)
+    message = str(error.value)
+    assert "\n" not in message and "is not allowed" in message
+    for word in words:
+        assert word in message
+
+
+def test_resolve_config_never_starts_tensorflow():
+    script = (
+        "import sys\n"
+        "from ganlib import registry\n"
+        "from ganlib.errors import ConfigError\n"
+        "for name in registry.names():\n"
+        "    registry.resolve_config(name)\n"
+        "try:\n"
+        "    registry.resolve_config('gan', {'g_lr': -1})\n"
+        "except ConfigError:\n"
+        "    pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+        "print('no tensorflow')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "no tensorflow" in result.stdout, result.stderr[-2000:]
