@@ -57,31 +57,15 @@ def train(
     check_positive("epochs", epochs, integer=True)
     if steps_per_epoch is not None:
         check_positive("steps", steps_per_epoch, integer=True)
-    config = registry.resolve_config(variant, overrides, seed)
     out_dir = Path(out_dir)
 
-    from ganlib import data as mnist  # loads before TensorFlow builds anything: bad data fails fast
-
-    digits = mnist.load_digits(data, "train")
-    if per_class is not None:
-        digits = mnist.balanced_subset(digits, per_class, seed)
-
-    import keras
-
     from ganlib import callbacks, export
+    from ganlib.run import Run
 
-    from ganlib.precision import set_precision
-
-    set_precision(precision)
-    keras.utils.set_random_seed(seed)
-    model = registry.get(variant).build_function()(config)
-    images_per_step = config["batch_size"] * model.real_batches_per_step
-    dataset = mnist.make_dataset(digits, images_per_step, seed=seed)
-
-    export.write_config(out_dir, variant, config, data=digits.source, per_class=per_class, precision=precision)
-    nan_stop = callbacks.StopOnDivergence()
+    run = Run(variant, overrides, seed=seed, data=data, per_class=per_class, precision=precision)
+    export.write_config(out_dir, variant, run.config, data=run.digits.source, per_class=per_class, precision=precision)
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
-    run_callbacks = [nan_stop, callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
+    run_callbacks = [callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
         from ganlib.metrics.callback import PeriodicEvaluation
@@ -89,9 +73,9 @@ def train(
         run_callbacks.append(PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
 
     start = time.perf_counter()
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose, shuffle=False)
+    _, diverged = run.train(run.dataset(), epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose)
     wall_time = time.perf_counter() - start
-    steps_done = nan_stop.step
+    steps_done, images_per_step = run.steps_done, run.images_per_step
     record = {
         "variant": variant,
         "seed": seed,
@@ -100,18 +84,16 @@ def train(
         "training_images": steps_done * images_per_step,
         "wall_time_s": wall_time,
         "images_per_s": steps_done * images_per_step / wall_time if wall_time > 0 else None,
-        "diverged": nan_stop.diverged,
+        "diverged": diverged,
         "generator_saved_at_epoch": checkpoint.saved_epoch,
     }
-    if nan_stop.diverged:
+    if diverged:
         (out_dir / "run.json").write_text(json.dumps(record, indent=2))
         kept = f"kept the generator of epoch {checkpoint.saved_epoch}" if checkpoint.saved_epoch else "no generator was saved before it"
-        raise TrainingDiverged(f"training diverged at {nan_stop.diverged}; {kept} and the logs in {out_dir}")
+        raise TrainingDiverged(f"training diverged at {diverged}; {kept} and the logs in {out_dir}")
     if evaluate_at_end:
-        from ganlib.metrics import evaluate
-
         check_positive("eval_samples", eval_samples, integer=True)
-        record["metrics"] = evaluate(model, eval_samples, seed, data=data)
+        record["metrics"] = run.evaluate(eval_samples)
         if bad_fid(record["metrics"]["fid"]):
             record["diverged"] = f"FID {record['metrics']['fid']} after training"
             (out_dir / "run.json").write_text(json.dumps(record, indent=2))

@@ -23,7 +23,7 @@ import time
 import ray
 from ray import tune
 
-from ganlib.divergence import SENTINEL_FID, bad_fid, bad_losses
+from ganlib.divergence import SENTINEL_FID, bad_fid
 
 # Inside a finished trial's last checkpoint: its generator files and sample grid.
 FINAL_FILES = "final"
@@ -45,56 +45,42 @@ class GANTrainable(tune.Trainable):
         self.start_trial(config)
 
     def reset_config(self, new_config: dict) -> bool:
-        self.model = None
+        self.ganlib_run = self.model = None
         gc.collect()  # the last trial's model and traced graphs
         self.start_trial(new_config)
         return True
 
     def start_trial(self, config: dict) -> None:
-        import keras
+        from ganlib.run import Run
 
-        from ganlib import registry
-        from ganlib.data import balanced_subset, hold_out_validation, load_digits
-        from ganlib.precision import set_precision
-
-        run = self.run = config["run"]
+        run = self.settings = config["run"]
         self.seed = run["seed"]
-        overrides = {**run["fixed"], **hyperparameters(config)}
-        set_precision(run.get("precision", "float32"))
-        keras.utils.set_random_seed(self.seed)
-        self.model = registry.build(run["variant"], overrides, self.seed)
-        self.digits, _ = hold_out_validation(load_digits(run["data"], "train"))
-        if run.get("per_class"):
-            self.digits = balanced_subset(self.digits, run["per_class"], self.seed)
+        self.ganlib_run = Run(run["variant"], {**run["fixed"], **hyperparameters(config)}, seed=self.seed, data=run["data"],
+                              per_class=run.get("per_class"), precision=run.get("precision", "float32"), hold_out_validation=True)
+        self.model = self.ganlib_run.model
         self.dataset = None  # built at the first step, after a restore has set the round
-        batch_size = overrides.get("batch_size", registry.get(run["variant"]).defaults["batch_size"])
-        self.images_per_step = self.model.real_batches_per_step * batch_size
-        self.steps_per_round = max(1, run["eval_every_images"] // self.images_per_step)
+        self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
         self.finished = False  # ran its whole budget and was evaluated in full
-        self.parameters = {"g_params": self.model.generator.count_params(), "d_params": self.model.discriminator.count_params()}
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
 
     def step(self) -> dict:
-        from ganlib.callbacks import StopOnDivergence
-        from ganlib.data import make_dataset
-        from ganlib.metrics import evaluate, quick_scores
-
+        run = self.ganlib_run
         if self.dataset is None:
             # Built once per trial (0.2-1 s for full MNIST): each round's `fit` takes a new iterator,
             # which reshuffles. Seeded by the round, so a restored trial does not replay the
             # images the first run began with.
-            self.dataset = make_dataset(self.digits, self.images_per_step, seed=self.seed + self.rounds, repeat=True)
+            self.dataset = run.dataset(seed=self.seed + self.rounds, repeat=True)
         start = time.perf_counter()
-        history = self.model.fit(self.dataset, epochs=1, steps_per_epoch=self.steps_per_round, callbacks=[StopOnDivergence()], verbose=0)
+        history, diverged = run.train(self.dataset, steps_per_epoch=self.steps_per_round)
         self.train_seconds += time.perf_counter() - start
         self.rounds += 1
         logs = {key: values[-1] for key, values in history.history.items()}
-        images = self.rounds * self.steps_per_round * self.images_per_step
+        images = self.rounds * self.steps_per_round * run.images_per_step
         metrics = {
             **{key: float(value) for key, value in logs.items()},
-            **self.parameters,
+            **run.parameters,
             "round": self.rounds,
             "training_images": images,
             "train_seconds": self.train_seconds,
@@ -104,31 +90,27 @@ class GANTrainable(tune.Trainable):
             "gpu_ids": self.gpu_ids,
             "diverged": False,
         }
-        losses_diverged = bad_losses(logs)
-        if not losses_diverged:
+        if not diverged:
             start = time.perf_counter()
-            scores = quick_scores(self.model, self.run["eval_samples"], seed=self.seed, data=self.run["data"], split="validation")
+            scores = run.evaluate(self.settings["eval_samples"], split="validation", every_metric=False)
             self.eval_seconds += time.perf_counter() - start
             metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
-        if losses_diverged or bad_fid(metrics["fid"]):
+        if diverged or bad_fid(metrics["fid"]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
-        self.finished = self.rounds >= self.run["max_rounds"]
+        self.finished = self.rounds >= self.settings["max_rounds"]
         if self.finished:
             # in this warm worker: a separate task would import TensorFlow and rebuild the model again
             start = time.perf_counter()
-            samples = self.run.get("final_eval_samples", self.run["eval_samples"])  # absent in sweeps begun before it
-            selection = quick_scores(self.model, samples, seed=self.seed, data=self.run["data"], split="validation")
-            scores = evaluate(self.model, samples, seed=self.seed, data=self.run["data"])
+            samples = self.settings.get("final_eval_samples", self.settings["eval_samples"])  # absent in sweeps begun before it
+            selection = run.evaluate(samples, split="validation", every_metric=False)
+            scores = run.evaluate(samples)
             self.eval_seconds += time.perf_counter() - start
             metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)}, eval_seconds=self.eval_seconds)
             metrics["final_val_fid"] = selection["fid"]
         return {**metrics, "done": self.finished}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        from ganlib.export import save_training_state
-
-        save_training_state(self.model, checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds,
-                            eval_seconds=self.eval_seconds)
+        self.ganlib_run.save(checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds, eval_seconds=self.eval_seconds)
         if self.finished:
             from pathlib import Path
 
@@ -136,12 +118,10 @@ class GANTrainable(tune.Trainable):
             from ganlib.export import save_generator
 
             files = Path(checkpoint_dir) / FINAL_FILES
-            save_generator(self.model.generator, files, self.run["variant"])
-            save_model_grid(self.model, files / "samples.png", seed=self.seed, title=f"{self.run['variant']}, {self.trial_name}")
+            save_generator(self.model.generator, files, self.settings["variant"])
+            save_model_grid(self.model, files / "samples.png", seed=self.seed, title=f"{self.settings['variant']}, {self.trial_name}")
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
-        from ganlib.export import load_training_state
-
-        state = load_training_state(self.model, checkpoint_dir)
+        state = self.ganlib_run.restore(checkpoint_dir)
         self.rounds, self.train_seconds = state["round"], state["train_seconds"]
         self.eval_seconds = state.get("eval_seconds", 0.0)  # absent from checkpoints of older sweeps
