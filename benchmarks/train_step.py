@@ -96,22 +96,17 @@ def main():
 
     import keras
 
-    from ganlib import registry
-    from ganlib.data import balanced_subset, load_digits, make_dataset
     from ganlib.precision import set_precision
+    from ganlib.run import Run
     from ganlib.train import parse_assignments
 
-    set_precision(args.precision)
     overrides = parse_assignments(args.set)
     if args.batch:
         overrides["batch_size"] = args.batch
-    config = registry.resolve_config(args.variant, overrides)
-    keras.utils.set_random_seed(0)
-    model = registry.build(args.variant, overrides)
+    run = Run(args.variant, overrides, seed=0, data=args.data, per_class=500, precision=args.precision)
+    config, model = run.config, run.model
     model.jit_compile = args.jit_compile
-    digits = balanced_subset(load_digits(args.data), 500, seed=0)
-    images_per_step = config["batch_size"] * model.real_batches_per_step
-    dataset = make_dataset(digits, images_per_step, seed=0, repeat=True)
+    dataset = run.dataset(repeat=True)
     reference_step = None
     if args.variant == "gan":
         from ganlib.layers import as_keras_batch_norm
@@ -132,12 +127,12 @@ def main():
         if reference_step is not None:
             reference_seconds.append(time_reference(reference_step, dataset, args.steps))
     seconds = statistics.median(ganlib_seconds)
-    rate = args.steps * images_per_step / seconds
+    rate = args.steps * run.images_per_step / seconds
     print(f"{args.variant} {args.precision}{' XLA' if args.jit_compile else ''} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
           f"(median of {args.repeats} rounds; {', '.join(f'{s / args.steps * 1000:.0f}' for s in ganlib_seconds)})")
     if reference_seconds:
         reference = statistics.median(reference_seconds)
-        reference_rate = args.steps * images_per_step / reference
+        reference_rate = args.steps * run.images_per_step / reference
         ratios = [r / g for g, r in zip(ganlib_seconds, reference_seconds)]
         print(f"reference loop (float32): {reference / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f} "
               f"({', '.join(f'{s / args.steps * 1000:.0f}' for s in reference_seconds)})")

@@ -23,26 +23,21 @@ def main():
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
-    import keras
 
     from ganlib import registry
-    from ganlib.data import load_digits, make_dataset
-    from ganlib.metrics import quick_scores
+    from ganlib.run import Run
 
-    digits = load_digits(args.data)
     names = registry.names() if args.variants == "all" else args.variants.split(",")
     print(f"{'variant':<10} {'batch':>5} {'images/s':>9} {'FID':>8} {'classes':>7} {'cond. acc':>9}")
     for name in names:
-        keras.utils.set_random_seed(0)
-        model = registry.build(name, {"width": args.width})
-        batch = registry.get(name).defaults["batch_size"]
-        images_per_step = batch * model.real_batches_per_step
-        dataset = make_dataset(digits, images_per_step, seed=0, repeat=True)
-        model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)  # trace
+        run = Run(name, {"width": args.width}, seed=0, data=args.data)
+        batch = run.config["batch_size"]
+        dataset = run.dataset(repeat=True)
+        run.train(dataset, steps_per_epoch=2)  # trace
         start = time.perf_counter()
-        model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
-        rate = args.steps * images_per_step / (time.perf_counter() - start)
-        scores = quick_scores(model, args.eval_samples, seed=0, data=args.data)
+        run.train(dataset, steps_per_epoch=args.steps)
+        rate = args.steps * run.images_per_step / (time.perf_counter() - start)
+        scores = run.evaluate(args.eval_samples, every_metric=False)
         accuracy = scores.get("conditional_accuracy")
         print(f"{name:<10} {batch:>5} {rate:>9.0f} {scores['fid']:>8.1f} {scores['classes_covered']:>7} "
               f"{'' if accuracy is None else f'{accuracy:.3f}':>9}", flush=True)
