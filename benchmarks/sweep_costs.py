@@ -90,7 +90,7 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     images, and the best full-evaluation FID among the trials let finish over the best of all."""
     from sweeps import asha
     from sweeps.presets import get, with_rungs
-    from sweeps.tune_all import make_scheduler
+    from sweeps.schedulers import make_scheduler
 
     history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
     trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")

@@ -10,8 +10,7 @@ A class Trainable (not a function) so that Ray can hand a finished trial's worke
 trial (`reuse_actors`): `reset_config` builds the new model in the same process, which saves each
 trial the worker's start, TensorFlow's import, the evaluator's load and the reference statistics.
 
-The config holds the searched hyperparameters at the top level and everything the sweep fixes
-under "run" (variant, data, seed, budget, evaluation size, resources).
+The config's layout is sweeps/trial_layout.py's.
 """
 
 from __future__ import annotations
@@ -24,13 +23,7 @@ import ray
 from ray import tune
 
 from ganlib.divergence import SENTINEL_FID, bad_fid
-
-# Inside a finished trial's last checkpoint: its generator files and sample grid.
-FINAL_FILES = "final"
-
-
-def hyperparameters(config: dict) -> dict:
-    return {key: value for key, value in config.items() if key != "run"}
+from sweeps.trial_layout import FINAL_FILES, hyperparameters
 
 
 class GANTrainable(tune.Trainable):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,18 +22,12 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
-from ganlib.errors import ConfigError, GanlibError, check_positive, check_range  # noqa: E402
-from ganlib.train import parse_assignments  # noqa: E402
-from ganlib.precision import PRECISIONS  # noqa: E402
+from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps import presets  # noqa: E402
-
-
-SCHEDULERS = {
-    "asha": "ASHA's rungs and rule, the best floor(n/eta) at a rung go on, judged again at every report, "
-            "always leaving a trial that runs its whole budget: sweeps/asha.py",
-    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
-    "none": "every trial runs its whole budget, to measure what early stopping saves",
-}
+from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
+from sweeps.plan import is_uri, plan, variant_run  # noqa: E402
+from sweeps.ray_session import connect_ray  # noqa: E402
+from sweeps.schedulers import SCHEDULERS, make_scheduler  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,130 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", default="asha", help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     return parser
-
-
-def resolve_variants(text: str) -> list[str]:
-    if text == "all":
-        return registry.names()
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise ConfigError(f"--variants {text!r} names no variant: give all or some of {', '.join(registry.names())}")
-    for name in names:
-        registry.get(name)
-    return names
-
-
-def is_uri(path: str) -> bool:
-    return "://" in path
-
-
-def plan(args) -> dict:
-    """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
-    preset = presets.with_rungs(presets.get(args.preset), args.max_rounds, args.grace_rounds, args.reduction_factor)
-    if args.scheduler not in SCHEDULERS:
-        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}")
-    if args.precision not in PRECISIONS:
-        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
-    variants = resolve_variants(args.variants)
-    num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
-    check_positive("--num-samples", num_samples, integer=True)
-    max_concurrent = args.max_concurrent if args.max_concurrent is not None else preset.max_concurrent
-    check_positive("--max-concurrent", max_concurrent, integer=True)
-    cpus = args.cpus_per_trial if args.cpus_per_trial is not None else preset.cpus_per_trial
-    check_positive("--cpus-per-trial", cpus)
-    gpus = args.gpus_per_trial if args.gpus_per_trial is not None else preset.gpus_per_trial
-    if gpus != 0:
-        check_range("--gpus-per-trial", gpus, 0.0, 1.0, low_open=True)
-    from ganlib.data import load_digits, resolve_path
-
-    data = resolve_path(args.data)
-    if data is not None:
-        load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
-        data = str(data.resolve())
-    fixed = dict(preset.fixed)
-    fixed_by_user = parse_assignments(args.set)
-    for key in fixed_by_user:
-        if not any(key in registry.get(v).defaults for v in variants):
-            raise ConfigError(f"--set {key}: no selected variant has a hyperparameter {key!r}")
-    fixed.update(fixed_by_user)
-    for variant in variants:
-        registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
-    storage = args.storage if is_uri(args.storage) else str(Path(args.storage).expanduser().resolve())
-    name = args.name or preset.name
-    export_dir = Path(args.export_dir or (Path("results") / name if is_uri(storage) else Path(storage) / name)).resolve()
-    run = {
-        "data": data,
-        "seed": args.seed,
-        "per_class": preset.per_class,
-        "fixed": fixed,
-        "eval_every_images": preset.eval_every_images,
-        "max_rounds": preset.max_rounds,
-        "eval_samples": preset.eval_samples,
-        "final_eval_samples": preset.final_eval_samples,
-        "cpus_per_trial": cpus,
-        "gpus_per_trial": gpus,
-        "gpu_memory_mb": args.gpu_memory_mb,
-        "precision": args.precision,
-    }
-    return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
-            "storage": storage, "name": name, "export_dir": export_dir, "run": run,
-            "scheduler": args.scheduler}
-
-
-def connect_ray(args, gpus_per_trial: float):
-    address = args.address or os.environ.get("RAY_ADDRESS")
-    if not address:
-        # Ray replaces a requested 127.0.0.1 by the machine's reachable address unless it is told
-        # this is a one-machine cluster; read when ray is first imported, hence before the import.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    import ray
-
-    started_here = False
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address)
-        else:
-            ray.init(
-                num_cpus=args.num_cpus,
-                num_gpus=args.num_gpus,
-                include_dashboard=args.dashboard,
-                dashboard_host="127.0.0.1",
-                _node_ip_address="127.0.0.1",
-                log_to_driver=True,
-            )
-            started_here = True
-    gpus = ray.cluster_resources().get("GPU", 0.0)
-    if gpus_per_trial > 0 and gpus < gpus_per_trial and not address:
-        if started_here:
-            ray.shutdown()
-        raise ConfigError(
-            f"--gpus-per-trial {gpus_per_trial} is not allowed: this Ray has {gpus:g} GPU(s); "
-            f"use 0 on a CPU machine, or declare GPUs with --num-gpus"
-        )
-    return started_here
-
-
-def variant_run(setup: dict, variant: str) -> dict:
-    """The sweep's fixed settings as one variant's trials see them."""
-    run = {**setup["run"], "variant": variant}
-    run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
-    return run
-
-
-def make_scheduler(name: str, preset):
-    """Rungs in training images: a trial may be stopped after grace_rounds reports, then at every
-    eta-fold of that, up to its budget."""
-    from ray.tune.schedulers import ASHAScheduler
-
-    from sweeps.asha import RejudgingASHA
-
-    if name == "none":
-        return None
-    from ganlib.divergence import FID_CAP
-
-    rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
-             "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
-    return RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
 
 
 def sweep_variant(variant: str, setup: dict, resume: bool):
@@ -241,40 +110,6 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
         ),
     )
     return tuner.fit()
-
-
-class Interrupted(Exception):
-    """The sweep was stopped (Ctrl-C) with trials unfinished; Ray saved its state for --resume."""
-
-
-def unfinished_trials(experiment_path: str) -> int:
-    """Trials that Ray's saved experiment state (what --resume restores) does not mark as done.
-
-    After Ctrl-C, Ray stops the running trials and the in-memory ResultGrid calls them
-    TERMINATED; only the saved state tells them apart from trials that really finished.
-    """
-    import pyarrow.fs
-
-    filesystem, path = pyarrow.fs.FileSystem.from_uri(experiment_path) if is_uri(experiment_path) else (pyarrow.fs.LocalFileSystem(), experiment_path)
-    states = sorted(
-        info.path for info in filesystem.get_file_info(pyarrow.fs.FileSelector(path))
-        if Path(info.path).name.startswith("experiment_state-") and info.path.endswith(".json")
-    )
-    if not states:
-        return 0
-    with filesystem.open_input_stream(states[-1]) as handle:
-        state = json.loads(handle.read())
-    statuses = [json.loads(entry[0]).get("status") for entry in state.get("trial_data", [])]
-    return sum(status not in ("TERMINATED", "ERROR") for status in statuses)
-
-
-def check_finished(variant: str, grid, setup: dict) -> None:
-    unfinished = unfinished_trials(grid.experiment_path)
-    if unfinished or len(grid) < setup["num_samples"]:
-        raise Interrupted(
-            f"sweep interrupted during {variant!r} ({len(grid) - unfinished} of {setup['num_samples']} trials finished); "
-            f"run the same command with --resume to continue"
-        )
 
 
 def main(argv=None) -> int:

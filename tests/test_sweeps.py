@@ -155,7 +155,8 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
 
 def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
     from sweeps import presets
-    from sweeps.tune_all import build_parser, plan
+    from sweeps.plan import plan
+    from sweeps.tune_all import build_parser
 
     args = ["--max-rounds", "27", "--grace-rounds", "3", "--reduction-factor", "3",
             "--data", str(mnist_path), "--storage", str(tmp_path)]

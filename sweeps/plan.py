@@ -1,0 +1,88 @@
+"""A sweep's plan: the command line's options checked and resolved before Ray starts, so bad input
+fails here in one line (exit status 2) and no trial ever sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganlib import registry  # no TensorFlow: the driver never starts it
+from ganlib.errors import ConfigError, check_positive, check_range
+from ganlib.precision import PRECISIONS
+from ganlib.train import parse_assignments
+from sweeps import presets
+from sweeps.schedulers import SCHEDULERS
+
+
+def resolve_variants(text: str) -> list[str]:
+    if text == "all":
+        return registry.names()
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(f"--variants {text!r} names no variant: give all or some of {', '.join(registry.names())}")
+    for name in names:
+        registry.get(name)
+    return names
+
+
+def is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def plan(args) -> dict:
+    """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
+    preset = presets.with_rungs(presets.get(args.preset), args.max_rounds, args.grace_rounds, args.reduction_factor)
+    if args.scheduler not in SCHEDULERS:
+        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}")
+    if args.precision not in PRECISIONS:
+        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
+    variants = resolve_variants(args.variants)
+    num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
+    check_positive("--num-samples", num_samples, integer=True)
+    max_concurrent = args.max_concurrent if args.max_concurrent is not None else preset.max_concurrent
+    check_positive("--max-concurrent", max_concurrent, integer=True)
+    cpus = args.cpus_per_trial if args.cpus_per_trial is not None else preset.cpus_per_trial
+    check_positive("--cpus-per-trial", cpus)
+    gpus = args.gpus_per_trial if args.gpus_per_trial is not None else preset.gpus_per_trial
+    if gpus != 0:
+        check_range("--gpus-per-trial", gpus, 0.0, 1.0, low_open=True)
+    from ganlib.data import load_digits, resolve_path
+
+    data = resolve_path(args.data)
+    if data is not None:
+        load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
+        data = str(data.resolve())
+    fixed = dict(preset.fixed)
+    fixed_by_user = parse_assignments(args.set)
+    for key in fixed_by_user:
+        if not any(key in registry.get(v).defaults for v in variants):
+            raise ConfigError(f"--set {key}: no selected variant has a hyperparameter {key!r}")
+    fixed.update(fixed_by_user)
+    for variant in variants:
+        registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
+    storage = args.storage if is_uri(args.storage) else str(Path(args.storage).expanduser().resolve())
+    name = args.name or preset.name
+    export_dir = Path(args.export_dir or (Path("results") / name if is_uri(storage) else Path(storage) / name)).resolve()
+    run = {
+        "data": data,
+        "seed": args.seed,
+        "per_class": preset.per_class,
+        "fixed": fixed,
+        "eval_every_images": preset.eval_every_images,
+        "max_rounds": preset.max_rounds,
+        "eval_samples": preset.eval_samples,
+        "final_eval_samples": preset.final_eval_samples,
+        "cpus_per_trial": cpus,
+        "gpus_per_trial": gpus,
+        "gpu_memory_mb": args.gpu_memory_mb,
+        "precision": args.precision,
+    }
+    return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
+            "storage": storage, "name": name, "export_dir": export_dir, "run": run,
+            "scheduler": args.scheduler}
+
+
+def variant_run(setup: dict, variant: str) -> dict:
+    """The sweep's fixed settings as one variant's trials see them."""
+    run = {**setup["run"], "variant": variant}
+    run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
+    return run

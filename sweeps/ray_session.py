@@ -1,0 +1,41 @@
+"""The sweep's Ray: a running cluster (--address or $RAY_ADDRESS), or one started on this machine
+bound to 127.0.0.1 with the dashboard off."""
+
+from __future__ import annotations
+
+import os
+
+from ganlib.errors import ConfigError
+
+
+def connect_ray(args, gpus_per_trial: float):
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # Ray replaces a requested 127.0.0.1 by the machine's reachable address unless it is told
+        # this is a one-machine cluster; read when ray is first imported, hence before the import.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray
+
+    started_here = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address)
+        else:
+            ray.init(
+                num_cpus=args.num_cpus,
+                num_gpus=args.num_gpus,
+                include_dashboard=args.dashboard,
+                dashboard_host="127.0.0.1",
+                _node_ip_address="127.0.0.1",
+                log_to_driver=True,
+            )
+            started_here = True
+    gpus = ray.cluster_resources().get("GPU", 0.0)
+    if gpus_per_trial > 0 and gpus < gpus_per_trial and not address:
+        if started_here:
+            ray.shutdown()
+        raise ConfigError(
+            f"--gpus-per-trial {gpus_per_trial} is not allowed: this Ray has {gpus:g} GPU(s); "
+            f"use 0 on a CPU machine, or declare GPUs with --num-gpus"
+        )
+    return started_here

@@ -1,0 +1,115 @@
+"""The report's figures, each a PNG file: FID curves of every trial, the best trial's losses, FID
+against each searched hyperparameter, and every variant's best samples side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ganlib import registry  # noqa: E402
+from ganlib.divergence import SENTINEL_FID  # noqa: E402
+
+
+def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
+    """FID against training images, every trial; ASHA's stops end in an x, divergences in a red dot."""
+    variants = list(histories)
+    columns = min(5, len(variants))
+    rows = (len(variants) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
+    for axis, variant in zip(axes.flat, variants):
+        history, table = histories[variant], trials[variant].set_index("trial_id")
+        for trial_id, runs in history.groupby("trial_id") if not history.empty else []:
+            runs = runs.sort_values("training_images")
+            finite = runs[runs["fid"] < SENTINEL_FID]
+            line = axis.plot(finite["training_images"], finite["fid"], linewidth=1)[0]
+            info = table.loc[trial_id] if trial_id in table.index else {}
+            if bool(info.get("stopped_early", False)) and len(finite):
+                axis.plot(finite["training_images"].iloc[-1], finite["fid"].iloc[-1], "x", color=line.get_color(), markersize=7)
+            if bool(info.get("diverged", False)):
+                axis.plot(runs["training_images"].iloc[-1], finite["fid"].max() if len(finite) else 0, "o", color="red")
+        axis.set_title(variant, fontsize=10)
+        axis.set_yscale("log")
+        axis.set_xlabel("training images", fontsize=8)
+        axis.set_ylabel("FID (validation slice)", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+    for axis in list(axes.flat)[len(variants):]:
+        axis.axis("off")
+    figure.suptitle("FID during the sweep (x: stopped early by ASHA, red dot: diverged)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def best_losses(history: pd.DataFrame, trial_id: str, variant: str, path: Path) -> Path | None:
+    runs = history[history["trial_id"] == trial_id].sort_values("training_images") if not history.empty else history
+    if runs.empty or "d_loss" not in runs:
+        return None
+    figure, axis = plt.subplots(figsize=(4.2, 2.8))
+    axis.plot(runs["training_images"], runs["d_loss"], marker="o", label="D loss")
+    axis.plot(runs["training_images"], runs["g_loss"], marker="o", label="G loss")
+    axis.set_xlabel("training images")
+    axis.set_title(f"{variant}: losses of the best trial (epoch means)", fontsize=9)
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def fid_against_hyperparameters(variant: str, table: pd.DataFrame, path: Path) -> Path | None:
+    done = table[(~table["failed"]) & (~table["diverged"]) & table["sweep_fid"].notna()]
+    if done.empty:
+        return None
+    params = pd.DataFrame([json.loads(h) for h in done["hyperparameters"]], index=done.index)
+    params = params[[c for c in params.columns if params[c].nunique() > 1]]
+    if params.empty:
+        return None
+    figure, axes = plt.subplots(1, len(params.columns), figsize=(2.6 * len(params.columns), 2.5), squeeze=False)
+    for axis, column in zip(axes.flat, params.columns):
+        values = pd.to_numeric(params[column], errors="coerce")
+        if values.isna().any():  # a categorical hyperparameter: one column of points per value
+            categories = sorted(params[column].astype(str).unique())
+            values = params[column].astype(str).map(categories.index)
+            axis.set_xticks(range(len(categories)), categories, fontsize=7)
+        axis.scatter(values, done["sweep_fid"], s=14)
+        space = registry.get(variant).search_space.get(column)
+        if type(space).__name__ == "LogUniform":
+            axis.set_xscale("log")
+        axis.set_xlabel(column, fontsize=8)
+        axis.set_ylabel("best FID (validation)", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{variant}: FID against each searched hyperparameter", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def best_grids(board: pd.DataFrame, results: Path, path: Path) -> Path | None:
+    """Every variant's best samples side by side, in leaderboard order: the study at a glance."""
+    shown = [(row["variant"], row["fid"], results / "best" / row["variant"] / "samples.png") for _, row in board.iterrows()]
+    shown = [(variant, fid, png) for variant, fid, png in shown if png.exists()]
+    if not shown:
+        return None
+    columns = min(5, len(shown))
+    rows = -(-len(shown) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, (variant, fid, png) in zip(axes.flat, shown):
+        axis.imshow(plt.imread(png))
+        axis.set_title(f"{variant}: FID {fid:.1f}", fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path

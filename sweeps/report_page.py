@@ -1,0 +1,58 @@
+"""The report's page: report.html, self-contained (figures embedded as data URIs), and report.md
+for a terminal. Holds the page's layout only; build_report (sweeps/report.py) supplies its parts."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def embed(path: Path | None, alt: str) -> str:
+    if path is None or not Path(path).exists():
+        return ""
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(board: pd.DataFrame, shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame,
+                sections: list[str], sweep: dict, grids: Path | None, curves: Path | None) -> str:
+    floor = board["fid_real_floor"].dropna().iloc[0] if "fid_real_floor" in board and board["fid_real_floor"].notna().any() else float("nan")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>GAN variants on MNIST: sweep report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}} table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} th{{background:#eee}} .row{{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}}
+img{{max-width:100%}} section{{border-top:1px solid #ddd;margin-top:1em}}</style></head><body>
+<h1>GAN variants on MNIST</h1>
+<p>Command: <code>{html.escape(str(sweep.get("command", "")))}</code>; seed {html.escape(str(sweep.get("seed", "")))};
+preset {html.escape(str((sweep.get("preset") or {}).get("name", "")))}; versions {html.escape(json.dumps(sweep.get("versions", {})))}.
+FID and KID are on the shipped MNIST evaluator's features; real digits against real digits score FID {floor:.3f} (the floor).</p>
+<h2>Leaderboard</h2>{shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", table_id="leaderboard")}
+<h2>Best samples, best FID first</h2>{embed(grids, "best grids")}
+<h2>FID during the sweep</h2>{embed(curves, "FID curves")}
+<h2>Papers' defaults against the best found</h2>{comparison.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")}
+<h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's trials)</h2>{importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="") if len(importance_table) else "<p>too few finished trials</p>"}
+<h2>Per variant: best generator's samples and losses</h2>{"".join(sections)}
+</body></html>"""
+    return page
+
+
+def variant_section(variant: str, paper: str, best_dir: Path, losses_png: Path | None, hyperparameters_png: Path | None) -> str:
+    extra = "".join(embed(p, f"{variant} {p.stem}") for p in sorted(best_dir.glob("samples_*.png")))
+    return (
+        f'<section id="{variant}"><h3>{variant}</h3><p>{html.escape(paper)}</p>'
+        f'<div class="row">{embed(best_dir / "samples.png", f"{variant} samples") or "<p>no finished trial</p>"}'
+        f'{embed(losses_png, f"{variant} losses")}</div><div class="row">{extra}</div>'
+        f'{embed(hyperparameters_png, f"{variant} hyperparameters")}</section>'
+    )
+
+
+def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame) -> str:
+    markdown = ["# GAN variants on MNIST", "", "## Leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
+                "## Papers' defaults against the best found", "", comparison.to_markdown(index=False, floatfmt=".4g"), ""]
+    if len(importance_table):
+        markdown += ["## Hyperparameter importance", "", importance_table.to_markdown(floatfmt=".3f"), ""]
+    return "\n".join(markdown)
