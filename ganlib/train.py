@@ -68,9 +68,7 @@ def train(
     run_callbacks = [callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
-        from ganlib.metrics.callback import PeriodicEvaluation
-
-        run_callbacks.append(PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
+        run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
 
     start = time.perf_counter()
     _, diverged = run.train(run.dataset(), epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose)

@@ -7,7 +7,7 @@ evaluate(generator, n, seed), score_images(images, labels).
 
 from ganlib.metrics.cas import classification_accuracy_score
 from ganlib.metrics.classes import class_coverage, classifier_score, conditional_accuracy
-from ganlib.metrics.evaluate import evaluate, quick_scores, sample, score_images
+from ganlib.metrics.scoring import evaluate, quick_scores, sample, score_images
 from ganlib.metrics.features import features, features_and_probabilities
 from ganlib.metrics.fid import fid, frechet_distance, statistics
 from ganlib.metrics.kid import kid

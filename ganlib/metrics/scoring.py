@@ -1,4 +1,5 @@
-"""`evaluate(generator, n, seed)`: sample with fixed noise, score every metric, return a dict."""
+"""Scoring generators: `evaluate(generator, n, seed)` samples with fixed noise and scores every metric;
+`quick_scores` only FID and class coverage, for every report of a sweep."""
 
 from __future__ import annotations
 
