@@ -109,7 +109,7 @@ def main():
     dataset = run.dataset(repeat=True)
     reference_step = None
     if args.variant == "gan":
-        from ganlib.layers import as_keras_batch_norm
+        from ganlib.batch_norm import as_keras_batch_norm
         from ganlib.variants.gan import seed_discriminator, seed_generator
 
         # the reference is always the seed's float32 loop: a mixed-precision run is judged against it

@@ -12,7 +12,7 @@ import keras
 from keras import layers
 
 from ganlib.base import scaled
-from ganlib.layers import FusedBatchNormalization
+from ganlib.batch_norm import FusedBatchNormalization
 
 NORMALISATIONS = ("batch", "layer", "none")
 

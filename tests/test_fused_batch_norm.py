@@ -1,4 +1,4 @@
-"""ganlib.layers.FusedBatchNormalization: Keras's batch norm through TensorFlow's fused kernel.
+"""ganlib.batch_norm.FusedBatchNormalization: Keras's batch norm through TensorFlow's fused kernel.
 The same outputs, gradients and moving averages as keras.layers.BatchNormalization, and exported
 models in plain Keras layers."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ganlib.layers import FusedBatchNormalization, all_layers, as_keras_batch_norm
+from ganlib.batch_norm import FusedBatchNormalization, all_layers, as_keras_batch_norm
 
 
 @pytest.mark.parametrize("shape", [(64, 48), (32, 7, 7, 16)])

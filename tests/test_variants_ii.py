@@ -78,7 +78,7 @@ def test_stylegan_mixing_differs_from_both_parents():
 
 
 def test_equalized_layers_keep_unit_scale_and_slow_the_mapping_network():
-    from ganlib.layers import EqualizedConv2D, EqualizedDense
+    from ganlib.stylegan_layers import EqualizedConv2D, EqualizedDense
 
     x = np.random.default_rng(0).standard_normal((512, 256)).astype("float32")
     # He scaling at run time: unit-variance inputs come out with variance ~ gain^2
@@ -96,7 +96,7 @@ def test_equalized_layers_keep_unit_scale_and_slow_the_mapping_network():
 
 
 def test_minibatch_stddev_sees_a_batch_without_variety():
-    from ganlib.layers import MinibatchStdDev
+    from ganlib.stylegan_layers import MinibatchStdDev
 
     varied = np.random.default_rng(0).standard_normal((8, 7, 7, 4)).astype("float32")
     same = np.repeat(varied[:1], 8, axis=0)

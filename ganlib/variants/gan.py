@@ -14,7 +14,7 @@ from keras import layers
 
 from ganlib import losses
 from ganlib.base import compile_with_adam, GAN, gradients, scaled
-from ganlib.layers import FusedBatchNormalization
+from ganlib.batch_norm import FusedBatchNormalization
 
 # the registry's allowed generator_loss values name these (tests/test_registry.py checks both agree)
 GENERATOR_LOSSES = {

@@ -23,7 +23,7 @@ from keras import layers
 
 from ganlib import losses
 from ganlib.base import compile_with_adam, GAN, gradients, scaled
-from ganlib.layers import (
+from ganlib.stylegan_layers import (
     AdaIN,
     Broadcast,
     ConstantInput,
