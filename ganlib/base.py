@@ -99,7 +99,8 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
-        # Training noise comes from a seeded generator, so a run is repeatable from its recorded seed.
+        # Training noise comes from a seeded generator: the seed fixes the noise a run draws (the
+        # whole run too once op determinism is on; ganlib/run.py says what is repeatable).
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")

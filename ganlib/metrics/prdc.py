@@ -4,7 +4,7 @@ and density and coverage (Naeem et al. 2020, k=5).
 Each real (fake) sample owns a ball reaching its k-th nearest real (fake) neighbour. Squared
 distances are compared with squared radii in row chunks, so 10,000 x 10,000 pairs never sit in
 memory at once; TensorFlow's multithreaded matmul and top_k do the work (numpy's partition over
-the same rows measured 2.5x slower here).
+the same rows was slower here).
 """
 
 from __future__ import annotations

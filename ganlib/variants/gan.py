@@ -75,7 +75,7 @@ class VanillaGAN(GAN):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(latents, training=True)
             # Two D calls, not one on concat(real, fake): G's gradient would then run D's backward
-            # pass over the real half too, measured 4% slower per step here (benchmarks/README.md).
+            # pass over the real half too, a slower step (benchmarks/README.md).
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
