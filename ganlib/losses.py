@@ -6,6 +6,7 @@ scalar mean over the batch, so variants read as their paper's equations.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 
@@ -50,15 +51,17 @@ def least_squares_generator_loss(fake_outputs, c: float = 1.0):
     return 0.5 * tf.reduce_mean(tf.square(tf.cast(fake_outputs, tf.float32) - c))
 
 
-def gradient_penalty(critic, real_images, fake_images, alpha=None):
+def gradient_penalty(critic, real_images, fake_images, alpha=None, seed=None):
     """Gulrajani et al. 2017: E[(||grad_x D(x_hat)||_2 - 1)^2] on x_hat = alpha x + (1 - alpha) G(z).
 
-    alpha is drawn uniformly per sample unless given, so tests can place x_hat exactly.
+    alpha is drawn uniformly per sample unless given, so tests can place x_hat exactly. A training
+    step passes its model's `keras.random.SeedGenerator` as `seed`: alpha then comes from the state
+    a saved training state holds, and a resumed run draws what an uninterrupted one would have.
     """
     real_images = tf.cast(real_images, tf.float32)
     fake_images = tf.cast(fake_images, tf.float32)
     if alpha is None:
-        alpha = tf.random.uniform([tf.shape(real_images)[0], 1, 1, 1], 0.0, 1.0)
+        alpha = keras.random.uniform([tf.shape(real_images)[0], 1, 1, 1], 0.0, 1.0, seed=seed)
     interpolates = alpha * real_images + (1.0 - alpha) * fake_images
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
@@ -76,3 +79,17 @@ def r1_penalty(discriminator, real_images):
         logits = discriminator(real_images, training=True)
     grads = tf.cast(tape.gradient(logits, real_images), tf.float32)  # of the sum of logits over the batch
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+
+
+# Miyato et al. 2018, eqs. (16)-(17) (Lim and Ye 2017's geometric GAN): D maximises
+# E[min(0, -1 + D(x))] + E[min(0, -1 - D(G(z)))], i.e. minimises the two hinges below; a sample
+# already beyond its margin (D(x) >= 1, D(G(z)) <= -1) contributes no gradient.
+def hinge_discriminator_loss(real_logits, fake_logits):
+    real_logits = tf.cast(real_logits, tf.float32)
+    fake_logits = tf.cast(fake_logits, tf.float32)
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+
+
+def hinge_generator_loss(fake_logits):
+    """-E[D(G(z))]: G raises D's raw score on its samples, without a margin."""
+    return -tf.reduce_mean(tf.cast(fake_logits, tf.float32))

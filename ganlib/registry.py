@@ -167,6 +167,15 @@ VARIANTS: dict[str, VariantSpec] = {
             },
         ),
         VariantSpec(
+            name="sngan",
+            builder="ganlib.variants.sngan:build",
+            paper="Miyato et al. 2018 (arXiv 1802.05957), hinge loss (16)-(17), Table 1 setting C, n_dis 1",
+            # Setting C (Radford et al.'s Adam, as dcgan): why, in ganlib/variants/sngan.py's docstring.
+            defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
+            allowed=COMMON_ALLOWED,
+            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": Uniform(0.0, 0.9), "latent_dim": LATENT_DIM},
+        ),
+        VariantSpec(
             name="cgan",
             builder="ganlib.variants.cgan:build",
             paper="Mirza and Osindero 2014 (arXiv 1411.1784), on DCGAN networks",
@@ -236,8 +245,7 @@ VARIANTS: dict[str, VariantSpec] = {
                 "latent_dim": 64,
                 # D 4x faster than G (TTUR, Heusel et al. 2017) and gamma 1, not FFHQ's 10: with
                 # 1e-3 / 1e-3 and gamma 10 the discriminator stayed at chance on 28x28 digits and
-                # the generator collapsed to one shape (FID 618, 5 classes after 300 steps; these
-                # settings: 287, 10 classes; benchmarks/README.md).
+                # the generator collapsed to one shape (benchmarks/README.md has the figures).
                 "g_lr": 1e-3,
                 "d_lr": 4e-3,
                 "beta1": 0.0,

@@ -37,7 +37,7 @@ class WGANGP(CriticGAN):
                 real_scores = self.discriminator(real_batch, training=True)
                 fake_scores = self.discriminator(fake_images, training=True)
                 wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
-                penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images)
+                penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images, seed=self.seed_generator)
                 d_loss = wasserstein + self.gp_weight * penalty
             grads = gradients(tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))

@@ -1,0 +1,124 @@
+"""SN-GAN (Miyato et al. 2018, arXiv 1802.05957): every weight of D divided by its spectral norm,
+trained with the hinge loss, eqs. (16)-(17). Appendix A, Algorithm 1, for each update of D and
+each layer l:
+
+    v_l <- W_l^T u_l / ||W_l^T u_l||_2,   u_l <- W_l v_l / ||W_l v_l||_2     (one power iteration)
+    W_SN,l <- W_l / sigma(W_l),           sigma(W_l) = u_l^T W_l v_l
+    W_l <- W_l - alpha grad_{W_l} loss(W_SN,l, minibatch)
+
+and, with n_dis = 1, one generator update per discriminator update:
+
+    min_D  E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]
+    min_G  -E[D(G(z))]
+
+D is the DCGAN discriminator of `ganlib.blocks` (two strided 4x4 convolutions and a linear
+output; the paper's standard CNN, Table 3, has seven convolutions for 32x32 images, and keeping
+the project's D makes `sngan` comparable with the other variants) with each Conv2D and Dense
+wrapped in keras.layers.SpectralNormalization, LeakyReLU 0.1 as in Table 3, and no BatchNorm:
+the spectral norm is the whole of D's normalisation. G is the project's DCGAN generator (the
+paper's generator keeps BatchNorm too).
+
+Optimiser: the paper's setting C of Table 1 (Adam, alpha = 2e-4, beta1 = 0.5, beta2 = 0.999,
+n_dis = 1; Radford et al.'s settings), the one the paper's Appendix C.1 measures the layers'
+spectral norms under. It is the n_dis = 1 setting that keeps this variant's train_step a single
+D and G update (setting A needs five D updates per G update on fresh batches, WGAN's critic
+loop), and it is exactly DCGAN's, so `sngan` against `dcgan` on the same generator compares the
+normalisation and the loss, not the optimiser. The paper calls setting B (alpha = 1e-4, else
+as C) SN-GAN's optimal one (footnote 4, on STL-10); the search space covers it.
+
+What keras.layers.SpectralNormalization does (Keras 3.15), and why train_step calls D as it does:
+- In training mode each call runs one power iteration, writes the new u into the layer's
+  non-trainable `vector_u`, and *writes W / sigma back into the kernel variable* before the
+  wrapped layer runs; in inference mode it changes nothing and uses the kernel as stored. So the
+  kernel variable holds W_SN itself, re-projected on every training call, and the gradient is the
+  loss's gradient at W_SN, without the paper's term through sigma (its eq. (12), -lambda u v^T):
+  a projection after every step rather than a reparametrisation.
+- D therefore sees real and fake images in one call, so both terms of D's loss are computed
+  through the same W_SN and each D update takes exactly one power iteration (Algorithm 1).
+- G's step calls D in training mode too: it re-projects the kernels D's Adam step just moved,
+  so G is trained against a spectrally normalised D, and u gets a second iteration per step, as
+  the authors' Chainer code (sngan_projection) updates u on every training-mode forward pass.
+- u is a non-trainable weight, so it is in `model.variables` and export.save_training_state
+  keeps it: a resumed run continues the power iteration where it stopped.
+- Under a mixed precision policy the wrapper would run the power iteration in float16 or
+  bfloat16 and write the kernel back rounded to that precision; `spectral` turns that off.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from ganlib import losses
+from ganlib.base import compile_with_adam, GAN, gradients, scaled
+from ganlib.blocks import dcgan_generator, dcgan_init
+
+# The paper's Algorithm 1 and experiments: one power iteration per update, u recycled between
+# updates (Appendix A: "one round of power iteration was sufficient").
+POWER_ITERATIONS = 1
+LEAKY_SLOPE = 0.1  # Table 3: "The slopes of all lReLU functions in the networks are set to 0.1."
+
+
+def spectral(layer: layers.Layer) -> layers.Layer:
+    # autocast=False: under a mixed policy the wrapper would otherwise read the float32 kernel and
+    # u cast to float16 / bfloat16, run the power iteration there and write W / sigma back at that
+    # precision, rounding the float32 master weights to 11 (float16) or 8 (bfloat16) significant
+    # bits on every training call, so Adam updates finer than that are lost; in float16 a sum of
+    # squares in the iteration can also underflow to 0 and make the kernel NaN. The wrapped layer
+    # still autocasts for its own convolution or matmul: only the power iteration and the
+    # write-back stay in float32.
+    return layers.SpectralNormalization(layer, power_iterations=POWER_ITERATIONS, autocast=False)
+
+
+def sn_discriminator(width: float = 1.0, name: str = "discriminator") -> keras.Model:
+    """The DCGAN discriminator's layout, every weight spectrally normalised, no BatchNorm."""
+    init = dcgan_init()
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            spectral(layers.Conv2D(scaled(64, width), 4, strides=2, padding="same", kernel_initializer=init)),
+            layers.LeakyReLU(LEAKY_SLOPE),
+            spectral(layers.Conv2D(scaled(128, width), 4, strides=2, padding="same", kernel_initializer=init)),
+            layers.LeakyReLU(LEAKY_SLOPE),
+            layers.Flatten(),
+            spectral(layers.Dense(1, kernel_initializer=init)),
+        ],
+        name=name,
+    )
+
+
+class SNGAN(GAN):
+    def train_step(self, data):
+        real_images, _ = data
+        batch_size = tf.shape(real_images)[0]
+        latents = self.sample_latents(batch_size)
+        with tf.GradientTape() as d_tape:
+            fake_images = self.generator(latents, training=True)
+            # One call on both halves: one power iteration, one W_SN for both terms of the loss
+            # (the cast: under mixed precision G's images come in the compute dtype).
+            both = tf.concat([tf.cast(real_images, fake_images.dtype), fake_images], axis=0)
+            real_logits, fake_logits = tf.split(self.discriminator(both, training=True), 2, axis=0)
+            d_loss = losses.hinge_discriminator_loss(real_logits, fake_logits)
+        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+
+        with tf.GradientTape() as g_tape:
+            # training=True: D's kernels are re-normalised after the update above (see the module doc)
+            g_loss = losses.hinge_generator_loss(
+                self.discriminator(self.generator(latents, training=True), training=True)
+            )
+        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        return self.track(d_loss, g_loss, real_logits, fake_logits)
+
+
+def build(config: dict) -> SNGAN:
+    """`config` as registry.resolve_config returns it: complete and checked."""
+    model = SNGAN(
+        dcgan_generator(config["latent_dim"], config["width"]),
+        sn_discriminator(config["width"]),
+        config["latent_dim"],
+        seed=config["seed"],
+    )
+    return compile_with_adam(model, config)
