@@ -15,42 +15,40 @@ from ganlib.errors import ConfigError, check_range, require
 
 
 @dataclass(frozen=True)
-class LogUniform:
-    low: float
-    high: float
+class _Interval:
+    """low to high, both ends included: what every numeric distribution here draws from."""
 
-    def __post_init__(self):
-        if not 0 < self.low < self.high:
-            raise ConfigError(f"LogUniform({self.low}, {self.high}) makes no sense: need 0 < low < high")
-
-    def contains(self, value) -> bool:
-        return self.low <= value <= self.high
-
-
-@dataclass(frozen=True)
-class Uniform:
     low: float
     high: float
 
     def __post_init__(self):
         if not self.low < self.high:
-            raise ConfigError(f"Uniform({self.low}, {self.high}) makes no sense: need low < high")
+            raise ConfigError(f"{type(self).__name__}({self.low}, {self.high}) makes no sense: need low < high")
 
     def contains(self, value) -> bool:
         return self.low <= value <= self.high
 
 
 @dataclass(frozen=True)
-class IntUniform:
+class LogUniform(_Interval):
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 < self.low:
+            raise ConfigError(f"LogUniform({self.low}, {self.high}) makes no sense: need 0 < low < high")
+
+
+@dataclass(frozen=True)
+class Uniform(_Interval):
+    pass
+
+
+@dataclass(frozen=True)
+class IntUniform(_Interval):
     low: int
     high: int
 
-    def __post_init__(self):
-        if not self.low < self.high:
-            raise ConfigError(f"IntUniform({self.low}, {self.high}) makes no sense: need low < high")
-
     def contains(self, value) -> bool:
-        return float(value).is_integer() and self.low <= value <= self.high
+        return float(value).is_integer() and super().contains(value)
 
 
 @dataclass(frozen=True)
