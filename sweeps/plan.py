@@ -75,6 +75,7 @@ def plan(args) -> dict:
         "gpus_per_trial": gpus,
         "gpu_memory_mb": args.gpu_memory_mb,
         "precision": args.precision,
+        "verbose": bool(getattr(args, "verbose", False)),
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run,

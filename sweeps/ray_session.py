@@ -16,12 +16,16 @@ def connect_ray(args, gpus_per_trial: float):
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
+    # TensorFlow's C++ log lines (oneDNN notices, CUDA probes, grappler's remapper) from every
+    # trial worker drown the sweep's own lines; --verbose keeps them
+    runtime_env = None if getattr(args, "verbose", False) else {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
     started_here = False
     if not ray.is_initialized():
         if address:
-            ray.init(address=address)
+            ray.init(address=address, runtime_env=runtime_env)
         else:
             ray.init(
+                runtime_env=runtime_env,
                 num_cpus=args.num_cpus,
                 num_gpus=args.num_gpus,
                 include_dashboard=args.dashboard,

@@ -7,6 +7,7 @@ Only the last block runs on a GPU machine; everything else is exercised on CPUs.
 from __future__ import annotations
 
 import os
+import re
 
 
 def configure_tensorflow(cpus: float, gpu_fraction: float = 0.0, gpu_memory_mb: int | None = None) -> dict:
@@ -28,3 +29,31 @@ def configure_tensorflow(cpus: float, gpu_fraction: float = 0.0, gpu_memory_mb: 
             for gpu in gpus:
                 tf.config.experimental.set_memory_growth(gpu, True)
     return {"threads": threads, "gpus_visible": len(gpus), "gpu_memory_limit_mb": memory_limit}
+
+
+# TensorFlow 2.21 logs from C++ through absl before absl is initialised, straight to file
+# descriptor 2, and TF_CPP_MIN_LOG_LEVEL no longer reaches those lines; absl's own warning about
+# it comes first. Glog-style lines: severity letter, month and day, time, thread, file:line].
+_CPP_LOG_LINE = re.compile(rb"^(?:\x1b\[[0-9;]*m)?(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]+\]|WARNING: All log messages before absl::InitializeLog)")
+
+
+def quiet_worker_logs() -> None:
+    """In a trial worker: drop TensorFlow's C++ log lines from its stderr (everything else, Python
+    tracebacks included, passes through) and Ray's per-trial notices below warnings."""
+    import logging
+    import threading
+
+    for name in ("absl", "ray.tune", "ray.train"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    read_end, write_end = os.pipe()
+    original = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, "rb") as pipe, os.fdopen(original, "wb", buffering=0) as stderr:
+            for line in pipe:
+                if not _CPP_LOG_LINE.match(line):
+                    stderr.write(line)
+
+    threading.Thread(target=forward, name="quiet-stderr", daemon=True).start()

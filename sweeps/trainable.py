@@ -32,8 +32,10 @@ class GANTrainable(tune.Trainable):
     def setup(self, config: dict) -> None:
         run = config["run"]
         if GANTrainable.placement is None:
-            from sweeps.resources import configure_tensorflow
+            from sweeps.resources import configure_tensorflow, quiet_worker_logs
 
+            if not run.get("verbose"):
+                quiet_worker_logs()
             GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb"))
         self.start_trial(config)
 

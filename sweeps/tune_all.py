@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -57,16 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or mixed_float16 (GPUs) in every trial")
     parser.add_argument("--scheduler", default="asha", help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
+    parser.add_argument("--verbose", action="store_true", help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report")
     return parser
 
 
-def sweep_variant(variant: str, setup: dict, resume: bool):
+def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool = False):
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
     import optuna
 
     from sweeps import spaces
+    from sweeps.progress import ReportLines
     from sweeps.trainable import GANTrainable
 
     preset, run = setup["preset"], variant_run(setup, variant)
@@ -106,7 +109,8 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
-            verbose=1,
+            verbose=1 if verbose else 0,
+            callbacks=[] if verbose else [ReportLines(variant, clock, setup["num_samples"], preset.max_rounds)],
         ),
     )
     return tuner.fit()
@@ -114,6 +118,12 @@ def sweep_variant(variant: str, setup: dict, resume: bool):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        # Ray Tune's own console (experiment boxes, trial tables, snapshot warnings) gives way to
+        # one line per report (sweeps/progress.py); the legacy engine at verbose 0 is silent
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+        os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     try:
         setup = plan(args)
         started_here = connect_ray(args, setup["run"]["gpus_per_trial"])
@@ -129,10 +139,13 @@ def main(argv=None) -> int:
     export_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
+        from sweeps.progress import SweepClock
+
+        clock = SweepClock(setup["variants"])
         for variant in setup["variants"]:
             variant_start = time.time()
             try:
-                grid = sweep_variant(variant, setup, args.resume)
+                grid = sweep_variant(variant, setup, args.resume, clock, args.verbose)
                 check_finished(variant, grid, setup)
             except GanlibError as error:
                 print(f"error: {error}", file=sys.stderr)
@@ -142,6 +155,7 @@ def main(argv=None) -> int:
                 return 130
             row = export_best.export_variant(variant, grid, variant_run(setup, variant), setup["preset"], export_dir)
             row["sweep_seconds"] = time.time() - variant_start
+            clock.finished(variant, row["sweep_seconds"])
             rows.append(row)
             board = export_best.write_leaderboard(rows, export_dir)  # after every variant: partial results are readable
             outcome = (f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} on the validation slice)"
