@@ -17,6 +17,10 @@ class ConfigError(GanlibError):
     """A hyperparameter or option outside what is allowed."""
 
 
+class StateError(GanlibError):
+    """A saved training state that does not fit the model it is loaded into."""
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; what was saved before it is kept."""
 

@@ -38,7 +38,7 @@ def save_generator(generator, out_dir, variant: str) -> dict[str, Path]:
     """Both formats, in plain Keras layers wherever ganlib trains with its own (a fused batch norm),
     so the files load without ganlib; written to temporary names first so a crash never leaves
     half a file."""
-    from ganlib.layers import as_keras_batch_norm
+    from ganlib.batch_norm import as_keras_batch_norm
 
     generator = as_keras_batch_norm(generator)
     paths = generator_paths(out_dir, variant)
@@ -54,7 +54,7 @@ def load_generator(path):
     """A saved generator (either format), ready to call on latents."""
     import keras
 
-    import ganlib.layers  # noqa: F401  (registers the custom layers StyleGAN's generator is made of)
+    import ganlib.stylegan_layers  # noqa: F401  (registers the custom layers StyleGAN's generator is made of)
 
     return keras.models.load_model(path, compile=False)
 
@@ -79,16 +79,36 @@ def save_training_state(model, directory, **extra) -> Path:
 
 
 def load_training_state(model, directory) -> dict:
-    """Restore what save_training_state wrote into a freshly built model of the same config."""
+    """Restore what save_training_state wrote into a freshly built model of the same config.
+
+    All or nothing: a state that lacks an array the model needs (its optimizers' slots and step
+    counts among them) or holds one of another shape raises StateError before anything is assigned,
+    since a run resumed with fresh optimizers would quietly take other steps than the saved one.
+    """
     import numpy as np
 
+    from ganlib.errors import StateError
+
     directory = Path(directory)
-    with np.load(directory / STATE_NAME) as arrays:
-        for i, variable in enumerate(model.variables):
-            variable.assign(arrays[f"model_{i}"])
-        for index, (optimizer, _) in enumerate(model.optimizer_targets()):  # built by GAN.compile
-            if f"opt{index}_0" not in arrays:
-                continue
-            for i, variable in enumerate(optimizer.variables):
-                variable.assign(arrays[f"opt{index}_{i}"])
+    path = directory / STATE_NAME
+    targets = [(f"model_{i}", variable) for i, variable in enumerate(model.variables)]
+    for index, (optimizer, _) in enumerate(model.optimizer_targets()):  # built by GAN.compile
+        targets += [(f"opt{index}_{i}", variable) for i, variable in enumerate(optimizer.variables)]
+    with np.load(path) as arrays:
+        missing = [key for key, _ in targets if key not in arrays.files]
+        if missing:
+            optimizer_part = " (optimizer state among them)" if any(key.startswith("opt") for key in missing) else ""
+            raise StateError(
+                f"training state {str(path)!r} lacks {len(missing)} of the {len(targets)} arrays this "
+                f"{type(model).__name__} needs{optimizer_part}, first {missing[0]}: it was saved from another model "
+                f"or before the optimizers were built, and cannot resume this run"
+            )
+        for key, variable in targets:
+            if arrays[key].shape != tuple(variable.shape):
+                raise StateError(
+                    f"training state {str(path)!r} holds {key} of shape {arrays[key].shape} where this "
+                    f"{type(model).__name__} has {variable.path} of shape {tuple(variable.shape)}: it was saved from another model"
+                )
+        for key, variable in targets:
+            variable.assign(arrays[key])
     return json.loads((directory / "state.json").read_text())
