@@ -1,9 +1,9 @@
 """The base every variant stands on: a keras.Model holding a generator and a discriminator.
 
 A variant subclasses `GAN`, builds its two networks, and writes `train_step` as its paper's
-algorithm. Everything the variants share lives here: one optimizer per network, Mean trackers for
-the losses and for the discriminator's accuracy on real and fake images, sampling latents, and
-`generate(n, seed)` with fixed, seeded noise.
+algorithm. Everything the variants share lives here: one optimizer per network, the gradient step
+(`descend`, loss scaling inside), Mean trackers for the losses and for the discriminator's accuracy
+on real and fake images, sampling latents, and `generate(n, seed)` with fixed, seeded noise.
 """
 
 from __future__ import annotations
@@ -12,63 +12,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganlib.errors import ConfigError, check_positive
-
-NUM_CLASSES = 10
-
-
-def generator_inputs(generator, n: int, seed: int, labels=None, category=None, continuous=None):
-    """The inputs a generator takes, by input name, fixed by `seed`: what `generate` and the
-    evaluation of an exported generator file both feed, so both score the same samples.
-
-    latents ~ N(0, 1) from rng(seed); labels: given, else 0..9 in turn; InfoGAN's category: given,
-    else uniform from rng(seed + 1); its continuous codes: given, else U(-1, 1) from rng(seed + 2).
-    """
-    arrays = []
-    for tensor in generator.inputs:
-        name, shape = tensor.name, tuple(tensor.shape[1:])
-        if name == "labels":
-            value = np.arange(n) % NUM_CLASSES if labels is None else labels
-            value = np.asarray(value, np.int32)
-            if value.shape != (n,) or value.min() < 0 or value.max() >= NUM_CLASSES:
-                raise ConfigError(f"labels of shape {value.shape} are not allowed: need {n} digits in 0..9")
-        elif name == "category":
-            value = np.random.default_rng(seed + 1).integers(0, NUM_CLASSES, n) if category is None else category
-            value = np.broadcast_to(np.asarray(value, np.int32), (n,))
-        elif name == "continuous":
-            value = np.random.default_rng(seed + 2).uniform(-1.0, 1.0, (n,) + shape) if continuous is None else continuous
-            value = np.broadcast_to(np.asarray(value, np.float32), (n,) + shape)
-        else:  # the noise, whatever the input is called
-            value = np.random.default_rng(seed).standard_normal((n,) + shape).astype(np.float32)
-        arrays.append(value)
-    return arrays if len(arrays) > 1 else arrays[0]
-
-
-def run_generator(generator, inputs, batch_size: int = 500) -> np.ndarray:
-    """The generator over `inputs` in batches, inference mode, as float32 numpy."""
-    n = len(inputs[0] if isinstance(inputs, list) else inputs)
-    out = []
-    for start in range(0, n, batch_size):
-        batch = [a[start : start + batch_size] for a in inputs] if isinstance(inputs, list) else inputs[start : start + batch_size]
-        out.append(np.asarray(generator(batch, training=False), dtype=np.float32))
-    return np.concatenate(out, axis=0)
-
-
-def scaled(channels: int, width: float) -> int:
-    """Channel count under a width multiplier: 1.0 is the paper's network, small ones for smoke runs."""
-    return max(1, int(round(channels * width)))
+from ganlib.data import NUM_CLASSES
+from ganlib.errors import check_positive
+from ganlib.sampling import generator_inputs, run_generator
 
 
 def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
-
-
-def gradients(tape, loss, weights, optimizer):
-    """d loss / d weights as `optimizer` wants them: under mixed_float16 its LossScaleOptimizer
-    wants them multiplied by its current loss scale (it divides it out again when applying). The
-    scale enters as the upstream gradient, so the tape need not have recorded the multiplication;
-    for any other optimizer it is 1 and this is `tape.gradient(loss, weights)`."""
-    return tape.gradient(loss, weights, output_gradients=optimizer.scale_loss(tf.ones_like(loss)))
 
 
 def compile_with_adam(model: "GAN", config: dict) -> "GAN":
@@ -89,7 +39,6 @@ class GAN(keras.Model):
     """
 
     real_batches_per_step = 1
-    conditional = False
     # Where D's output separates "real" from "fake" for the accuracy trackers. None: the midpoint of
     # the batch's mean real and mean fake score, for critics whose scale means nothing by itself.
     decision_threshold: float | None = 0.0
@@ -112,7 +61,7 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             # float16 gradients underflow without a loss scale; train_steps take their
-            # gradients through `gradients`, which applies it.
+            # gradient steps through `descend`, which applies it.
             g_optimizer, d_optimizer = (
                 opt if isinstance(opt, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(opt)
                 for opt in (g_optimizer, d_optimizer)
@@ -152,6 +101,26 @@ class GAN(keras.Model):
         """What the generator's optimizer updates (BiGAN adds its encoder)."""
         return self.generator.trainable_weights
 
+    def descend(self, *updates):
+        """Gradient steps, one per update (tape, loss, weights, optimizer): `optimizer` moves
+        `weights` down d loss / d weights, the gradient taken on `tape`.
+
+        Every gradient is taken before any step is applied, so updates passed together are
+        simultaneous (each gradient is the one at the weights the forward pass ran with); a
+        train_step that updates D and then G through the updated D calls this twice.
+
+        Under mixed_float16 the optimizer is a LossScaleOptimizer, which wants the gradients
+        multiplied by its current loss scale (it divides it out again when applying). The scale
+        enters as the upstream gradient, so the tape need not have recorded the multiplication;
+        for any other optimizer it is 1 and the gradient is `tape.gradient(loss, weights)`.
+        """
+        grads = [
+            tape.gradient(loss, weights, output_gradients=optimizer.scale_loss(tf.ones_like(loss)))
+            for tape, loss, weights, optimizer in updates
+        ]
+        for (_, _, weights, optimizer), weight_grads in zip(updates, grads):
+            optimizer.apply_gradients(zip(weight_grads, weights))
+
     def sample_latents(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
@@ -181,7 +150,7 @@ class GAN(keras.Model):
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def generate(self, n: int, seed: int = 0, labels=None, batch_size: int = 500, **codes) -> np.ndarray:
-        """n images in [-1, 1], shape (n, 28, 28, 1), from inputs fixed by `seed` (see generator_inputs)."""
+        """n images in [-1, 1], shape (n, 28, 28, 1), from inputs fixed by `seed` (see ganlib.sampling.generator_inputs)."""
         check_positive("n", n, integer=True)
         inputs = generator_inputs(self.generator, n, seed, labels=labels, **codes)
         return run_generator(self.generator, inputs, batch_size)
@@ -197,8 +166,6 @@ class GAN(keras.Model):
 
 class ConditionalGAN(GAN):
     """A GAN whose generator takes [latents, labels]: `generate(n, seed, labels)` and per-class grids."""
-
-    conditional = True
 
     def sample_labels(self, batch_size):
         return keras.random.randint((batch_size,), 0, NUM_CLASSES, seed=self.seed_generator, dtype="int32")

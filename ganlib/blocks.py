@@ -1,4 +1,5 @@
-"""Networks several variants share: the DCGAN generator and discriminator for 28x28 digits.
+"""Networks several variants share: the DCGAN generator and discriminator for 28x28 digits, and
+`scaled`, the width multiplier every network's channel counts go through.
 
 Radford et al. 2016's rules: strided (transposed) convolutions instead of pooling, BatchNorm in
 the generator, ReLU in the generator and LeakyReLU(0.2) in the discriminator, tanh out, weights
@@ -11,10 +12,16 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ganlib.base import scaled
 from ganlib.batch_norm import FusedBatchNormalization
+from ganlib.data import NUM_CLASSES
+from ganlib.sampling import LABELS
 
 NORMALISATIONS = ("batch", "layer", "none")
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channel count under a width multiplier: 1.0 is the paper's network, small ones for smoke runs."""
+    return max(1, int(round(channels * width)))
 
 
 def dcgan_init():
@@ -77,15 +84,15 @@ def conditional_generator(latent_dim: int, width: float = 1.0, embedding_dim: in
     """The DCGAN generator fed [latents, labels]: the label's embedding joins the noise (Mirza and
     Osindero feed y to the first layer; an embedding is the learned form of their one-hot y)."""
     latents = keras.Input((latent_dim,), name="latents")
-    labels = keras.Input((), dtype="int32", name="labels")
-    joined = layers.Concatenate()([latents, layers.Embedding(10, embedding_dim)(labels)])
+    labels = keras.Input((), dtype="int32", name=LABELS)
+    joined = layers.Concatenate()([latents, layers.Embedding(NUM_CLASSES, embedding_dim)(labels)])
     body = dcgan_generator(latent_dim + embedding_dim, width, name=f"{name}_body")
     return keras.Model([latents, labels], body(joined), name=name)
 
 
 def label_plane(labels, name: str):
     """A label as a learned 28x28 plane, stacked onto the image as a second channel."""
-    plane = layers.Embedding(10, 28 * 28, name=f"{name}_label_embedding")(labels)
+    plane = layers.Embedding(NUM_CLASSES, 28 * 28, name=f"{name}_label_embedding")(labels)
     return layers.Reshape((28, 28, 1))(plane)
 
 

@@ -11,6 +11,7 @@ import keras
 import pandas as pd
 
 from ganlib import export, plotting
+from ganlib.data import NUM_CLASSES
 from ganlib.divergence import bad_losses
 
 LOSS_KEYS = ("d_loss", "g_loss")
@@ -160,4 +161,4 @@ class PeriodicEvaluation(keras.callbacks.Callback):
                 writer.writeheader()
             writer.writerow(row)
         print(f"\nepoch {epoch + 1}: FID {result['fid']:.3f} (real floor {result['fid_real_floor']:.3f}), "
-              f"KID {result['kid']:.4f}, classes {result['classes_covered']}/10")
+              f"KID {result['kid']:.4f}, classes {result['classes_covered']}/{NUM_CLASSES}")

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from ganlib.data import NUM_CLASSES
 from ganlib.errors import GanlibError
 
 # Order and wording of the table; keys a result lacks (conditional ones) are left out.
@@ -20,12 +21,12 @@ TABLE_ROWS = [
     ("kid", "KID", "{:.5f}"),
     ("kid_std", "  KID std over subsets", "{:.5f}"),
     ("kid_real_floor", "  real-data floor KID", "{:.5f}"),
-    ("classifier_score", "classifier score (1-10)", "{:.3f}"),
+    ("classifier_score", f"classifier score (1-{NUM_CLASSES})", "{:.3f}"),
     ("precision", "precision (k=3)", "{:.3f}"),
     ("recall", "recall (k=3)", "{:.3f}"),
     ("density", "density (k=5)", "{:.3f}"),
     ("coverage", "coverage (k=5)", "{:.3f}"),
-    ("classes_covered", "classes covered (of 10)", "{}"),
+    ("classes_covered", f"classes covered (of {NUM_CLASSES})", "{}"),
     ("class_kl_uniform", "KL(class histogram || uniform)", "{:.4f}"),
     ("conditional_accuracy", "accuracy on intended labels", "{:.4f}"),
     ("cas", "classification accuracy score", "{:.4f}"),

@@ -4,8 +4,8 @@
 Ampere GPUs); bfloat16 has float32's exponent range, so no loss scaling is needed. Losses are
 computed in float32 either way (ganlib.losses casts). `mixed_float16` is for GPUs (CPUs run it,
 slowly): float16 gradients underflow, so `GAN.compile` wraps both optimizers in Keras's
-LossScaleOptimizer and every train_step takes its gradients through `ganlib.base.gradients`,
-which applies the optimizer's current loss scale.
+LossScaleOptimizer and every train_step takes its gradient steps through `GAN.descend`
+(ganlib.base), which applies the optimizer's current loss scale.
 """
 
 from __future__ import annotations

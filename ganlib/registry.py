@@ -46,7 +46,6 @@ class VariantSpec:
     # every hyperparameter in `defaults` -> the values it may take; resolve_config checks them
     allowed: dict[str, Allowed] = field(default_factory=dict)
     search_space: dict[str, Distribution] = field(default_factory=dict)
-    conditional: bool = False
 
     def build_function(self) -> Callable:
         module_name, function_name = self.builder.split(":")
@@ -182,7 +181,6 @@ VARIANTS: dict[str, VariantSpec] = {
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
             search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": Uniform(0.0, 0.9), "latent_dim": LATENT_DIM},
-            conditional=True,
         ),
         VariantSpec(
             name="acgan",
@@ -197,7 +195,6 @@ VARIANTS: dict[str, VariantSpec] = {
                 "class_weight": LogUniform(0.1, 10.0),
                 "latent_dim": LATENT_DIM,
             },
-            conditional=True,
         ),
         VariantSpec(
             name="infogan",

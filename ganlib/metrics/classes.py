@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-NUM_CLASSES = 10
+from ganlib.data import NUM_CLASSES
+
 # A class counts as present when it holds at least 1% of the samples (a tenth of its fair share),
 # so the evaluator's rare mistakes on a one-digit generator do not count as coverage.
 PRESENT_SHARE = 0.01

@@ -58,6 +58,8 @@ def _classifier(bn_momentum: float):
     import keras
     from keras import layers
 
+    from ganlib.data import NUM_CLASSES
+
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
     for filters in (32, 64, 128):
@@ -68,7 +70,7 @@ def _classifier(bn_momentum: float):
     x = layers.Flatten()(x)
     features = layers.Dense(FEATURE_DIM, activation="relu", name=FEATURE_LAYER)(x)
     x = layers.Dropout(0.4)(features)
-    logits = layers.Dense(10, name="logits")(x)
+    logits = layers.Dense(NUM_CLASSES, name="logits")(x)
     return keras.Model(inputs, logits, name="mnist_evaluator")
 
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from ganlib.base import generator_inputs, run_generator
+from ganlib.data import NUM_CLASSES
 from ganlib.errors import check_positive
 from ganlib.metrics.cas import classification_accuracy_score
 from ganlib.metrics.classes import class_coverage, classifier_score, conditional_accuracy
@@ -16,21 +16,17 @@ from ganlib.metrics.fid import fid
 from ganlib.metrics.kid import kid
 from ganlib.metrics.prdc import prdc
 from ganlib.metrics.reference import reference
-
-
-def is_conditional(generator) -> bool:
-    network = getattr(generator, "generator", generator)
-    return any(tensor.name == "labels" for tensor in network.inputs)
+from ganlib.sampling import generator_inputs, is_conditional, run_generator
 
 
 def sample(generator, n: int, seed: int, batch_size: int = 500):
     """(images, intended labels or None) from a GAN model or a bare saved generator.
 
-    Both feed the same inputs for the same seed (ganlib.base.generator_inputs), so a run's model
+    Both feed the same inputs for the same seed (ganlib.sampling.generator_inputs), so a run's model
     and its exported file score the same. Conditional generators get the labels 0..9 in turn.
     """
     network = getattr(generator, "generator", generator)
-    labels = np.arange(n, dtype=np.int32) % 10 if is_conditional(network) else None
+    labels = np.arange(n, dtype=np.int32) % NUM_CLASSES if is_conditional(network) else None
     images = run_generator(network, generator_inputs(network, n, seed, labels=labels), batch_size)
     return images, labels
 

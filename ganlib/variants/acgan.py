@@ -13,8 +13,9 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN, gradients
+from ganlib.base import compile_with_adam, ConditionalGAN
 from ganlib.blocks import conditional_generator, dcgan_init, discriminator_body
+from ganlib.data import NUM_CLASSES
 
 
 def class_loss(labels, class_logits):
@@ -28,7 +29,7 @@ def auxiliary_discriminator(width: float) -> keras.Model:
     images = keras.Input((28, 28, 1))
     features = discriminator_body(width)(images)
     source = layers.Dense(1, kernel_initializer=dcgan_init(), name="source")(features)
-    classes = layers.Dense(10, kernel_initializer=dcgan_init(), name="classes")(features)
+    classes = layers.Dense(NUM_CLASSES, kernel_initializer=dcgan_init(), name="classes")(features)
     return keras.Model(images, [source, classes], name="discriminator")
 
 
@@ -50,14 +51,12 @@ class ACGAN(ConditionalGAN):
             source_loss = losses.minimax_discriminator_loss(real_source, fake_source)
             classification = class_loss(real_labels, real_classes) + class_loss(fake_labels, fake_classes)
             d_loss = source_loss + self.class_weight * classification
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             fake_source, fake_classes = self.discriminator(self.generator([latents, fake_labels], training=True), training=True)
             g_loss = losses.non_saturating_generator_loss(fake_source) + self.class_weight * class_loss(fake_labels, fake_classes)
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         real_class_accuracy = tf.reduce_mean(tf.cast(tf.argmax(real_classes, axis=1, output_type=tf.int32) == tf.cast(real_labels, tf.int32), tf.float32))
         return self.track(d_loss, g_loss, real_source, fake_source, d_class_acc_real=real_class_accuracy)
 

@@ -15,8 +15,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled
-from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_features
+from ganlib.base import compile_with_adam, GAN
+from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_features, scaled
 
 
 def encoder(latent_dim: int, width: float) -> keras.Model:
@@ -56,10 +56,11 @@ class BiGAN(GAN):
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
             # G and E win when D takes (G(z), z) for data and (x, E(x)) for generated
             ge_loss = losses.minimax_discriminator_loss(fake_logits, real_logits)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        ge_grads = gradients(ge_tape, ge_loss, generator_and_encoder, self.g_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
-        self.g_optimizer.apply_gradients(zip(ge_grads, generator_and_encoder))
+        # D and (G, E) from this one forward pass, simultaneously (both gradients before either step).
+        self.descend(
+            (d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer),
+            (ge_tape, ge_loss, generator_and_encoder, self.g_optimizer),
+        )
         return self.track(d_loss, ge_loss, real_logits, fake_logits)
 
     @property

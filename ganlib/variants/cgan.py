@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN, gradients
+from ganlib.base import compile_with_adam, ConditionalGAN
 from ganlib.blocks import conditional_discriminator, conditional_generator
 
 
@@ -26,14 +26,12 @@ class CGAN(ConditionalGAN):
             real_logits = self.discriminator([real_images, real_labels], training=True)
             fake_logits = self.discriminator([fake_images, fake_labels], training=True)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator([latents, fake_labels], training=True)
             g_loss = losses.non_saturating_generator_loss(self.discriminator([fake_images, fake_labels], training=True))
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 
 

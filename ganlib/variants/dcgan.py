@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients
+from ganlib.base import compile_with_adam, GAN
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
@@ -21,15 +21,13 @@ class DCGAN(GAN):
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             g_loss = losses.non_saturating_generator_loss(
                 self.discriminator(self.generator(latents, training=True), training=True)
             )
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 
 

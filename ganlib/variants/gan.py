@@ -13,8 +13,9 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled
+from ganlib.base import compile_with_adam, GAN
 from ganlib.batch_norm import FusedBatchNormalization
+from ganlib.blocks import scaled
 
 # the registry's allowed generator_loss values name these (tests/test_registry.py checks both agree)
 GENERATOR_LOSSES = {
@@ -80,10 +81,11 @@ class VanillaGAN(GAN):
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits)
             g_loss = self.generator_loss(fake_logits)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        # Both updates from this one forward pass, simultaneously (both gradients before either step).
+        self.descend(
+            (d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer),
+            (g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer),
+        )
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 
 

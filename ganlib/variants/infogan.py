@@ -18,16 +18,18 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, NUM_CLASSES
+from ganlib.base import compile_with_adam, GAN
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_body
+from ganlib.data import NUM_CLASSES
+from ganlib.sampling import CATEGORY, CONTINUOUS
 
 CONTINUOUS_CODES = 2
 
 
 def info_generator(noise_dim: int, width: float) -> keras.Model:
     noise = keras.Input((noise_dim,), name="latents")
-    category = keras.Input((), dtype="int32", name="category")
-    continuous = keras.Input((CONTINUOUS_CODES,), name="continuous")
+    category = keras.Input((), dtype="int32", name=CATEGORY)
+    continuous = keras.Input((CONTINUOUS_CODES,), name=CONTINUOUS)
     one_hot = layers.CategoryEncoding(num_tokens=NUM_CLASSES, output_mode="one_hot")(category)
     joined = layers.Concatenate()([noise, one_hot, continuous])
     body = dcgan_generator(noise_dim + NUM_CLASSES + CONTINUOUS_CODES, width, name="generator_body")
@@ -76,16 +78,14 @@ class InfoGAN(GAN):
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
             info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits) + self.info_weight * info
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator([latents, category, continuous], training=True)
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
             info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
             g_loss = losses.non_saturating_generator_loss(fake_logits) + self.info_weight * info
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits, info_loss=info)
 
     def code_grid(self, varied: str, seed: int = 0):

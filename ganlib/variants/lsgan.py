@@ -12,7 +12,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients
+from ganlib.base import compile_with_adam, GAN
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 # the registry's allowed coding values name these (tests/test_registry.py checks both agree)
@@ -33,15 +33,13 @@ class LSGAN(GAN):
             real_outputs = self.discriminator(real_images, training=True)
             fake_outputs = self.discriminator(fake_images, training=True)
             d_loss = losses.least_squares_discriminator_loss(real_outputs, fake_outputs, self.a, self.b)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             g_loss = losses.least_squares_generator_loss(
                 self.discriminator(self.generator(latents, training=True), training=True), self.c
             )
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_outputs, fake_outputs)
 
 

@@ -51,8 +51,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled
-from ganlib.blocks import dcgan_generator, dcgan_init
+from ganlib.base import compile_with_adam, GAN
+from ganlib.blocks import dcgan_generator, dcgan_init, scaled
 
 # The paper's Algorithm 1 and experiments: one power iteration per update, u recycled between
 # updates (Appendix A: "one round of power iteration was sufficient").
@@ -100,16 +100,14 @@ class SNGAN(GAN):
             both = tf.concat([tf.cast(real_images, fake_images.dtype), fake_images], axis=0)
             real_logits, fake_logits = tf.split(self.discriminator(both, training=True), 2, axis=0)
             d_loss = losses.hinge_discriminator_loss(real_logits, fake_logits)
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             # training=True: D's kernels are re-normalised after the update above (see the module doc)
             g_loss = losses.hinge_generator_loss(
                 self.discriminator(self.generator(latents, training=True), training=True)
             )
-        g_grads = gradients(g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
+        self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 
 

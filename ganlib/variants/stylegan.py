@@ -22,7 +22,8 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN, gradients, scaled
+from ganlib.base import compile_with_adam, GAN
+from ganlib.blocks import scaled
 from ganlib.stylegan_layers import (
     AdaIN,
     Broadcast,
@@ -119,14 +120,12 @@ class StyleGAN(GAN):
             fake_logits = self.discriminator(fake_images, training=True)
             r1 = losses.r1_penalty(self.discriminator, real_images)
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits) + 0.5 * self.r1_gamma * r1
-        d_grads = gradients(d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
+        self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             fake_images = self.synthesis(self.styles_for_training(batch_size), training=True)
             g_loss = losses.non_saturating_generator_loss(self.discriminator(fake_images, training=True))
-        g_grads = gradients(g_tape, g_loss, generator_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(g_grads, generator_weights))
+        self.descend((g_tape, g_loss, generator_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits, r1_penalty=r1)
 
     def mix(self, first_latents, second_latents, crossover: int) -> np.ndarray:

@@ -21,13 +21,13 @@ import keras
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import GAN, gradients
+from ganlib.base import GAN
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
 class CriticGAN(GAN):
-    """What WGAN and WGAN-GP share: n_critic fresh real batches per step, and the generator's
-    update on -E[f(G(z))] once the critic has had its turns."""
+    """What WGAN and WGAN-GP share: their Algorithm 1, n_critic critic updates on fresh real
+    batches, then the generator's update on -E[f(G(z))]. A subclass writes `critic_step`."""
 
     decision_threshold = None  # a critic's scores have no fixed zero
 
@@ -36,12 +36,25 @@ class CriticGAN(GAN):
         self.real_batches_per_step = int(n_critic)
         self.wasserstein_tracker = self.add_tracker("wasserstein_estimate")
 
+    def train_step(self, data):
+        real_images, _ = data
+        # for t = 1, ..., n_critic: a critic update on the t-th fresh real batch
+        critic_logs = [self.critic_step(real_batch) for real_batch in self.split_real_batches(real_images)]
+        # then one generator update on a noise batch of the same size m
+        g_loss = self.generator_step(tf.shape(real_images)[0] // self.real_batches_per_step)
+        # The trackers report the last critic update's loss and scores: the critic G was just trained against.
+        return self.track(g_loss=g_loss, **critic_logs[-1])
+
+    def critic_step(self, real_batch) -> dict:
+        """One critic update on `real_batch` and a noise batch of its size; returns what the trackers
+        take from it: d_loss, real_outputs, fake_outputs and the variant's extra trackers."""
+        raise NotImplementedError
+
     def generator_step(self, batch_size):
         latents = self.sample_latents(batch_size)
         with tf.GradientTape() as tape:
             g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
-        grads = gradients(tape, g_loss, self.generator.trainable_weights, self.g_optimizer)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.descend((tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return g_loss
 
 
@@ -54,21 +67,16 @@ class WGAN(CriticGAN):
         for weight in self.discriminator.trainable_weights:
             weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
 
-    def train_step(self, data):
-        real_images, _ = data
-        for real_batch in self.split_real_batches(real_images):
-            latents = self.sample_latents(tf.shape(real_batch)[0])
-            with tf.GradientTape() as tape:
-                fake_images = self.generator(latents, training=True)
-                real_scores = self.discriminator(real_batch, training=True)
-                fake_scores = self.discriminator(fake_images, training=True)
-                d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
-            grads = gradients(tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-            self.clip_critic_weights()
-
-        g_loss = self.generator_step(tf.shape(real_batch)[0])
-        return self.track(d_loss, g_loss, real_scores, fake_scores, wasserstein_estimate=-d_loss)
+    def critic_step(self, real_batch) -> dict:
+        latents = self.sample_latents(tf.shape(real_batch)[0])
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(latents, training=True)
+            real_scores = self.discriminator(real_batch, training=True)
+            fake_scores = self.discriminator(fake_images, training=True)
+            d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
+        self.descend((tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
+        self.clip_critic_weights()
+        return {"d_loss": d_loss, "real_outputs": real_scores, "fake_outputs": fake_scores, "wasserstein_estimate": -d_loss}
 
 
 def build(config: dict) -> WGAN:

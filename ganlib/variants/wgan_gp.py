@@ -17,7 +17,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, gradients
+from ganlib.base import compile_with_adam
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 from ganlib.variants.wgan import CriticGAN
 
@@ -28,22 +28,23 @@ class WGANGP(CriticGAN):
         self.gp_weight = float(gp_weight)
         self.penalty_tracker = self.add_tracker("gradient_penalty")
 
-    def train_step(self, data):
-        real_images, _ = data
-        for real_batch in self.split_real_batches(real_images):
-            latents = self.sample_latents(tf.shape(real_batch)[0])
-            with tf.GradientTape() as tape:
-                fake_images = self.generator(latents, training=True)
-                real_scores = self.discriminator(real_batch, training=True)
-                fake_scores = self.discriminator(fake_images, training=True)
-                wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
-                penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images, seed=self.seed_generator)
-                d_loss = wasserstein + self.gp_weight * penalty
-            grads = gradients(tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-
-        g_loss = self.generator_step(tf.shape(real_batch)[0])
-        return self.track(d_loss, g_loss, real_scores, fake_scores, gradient_penalty=penalty, wasserstein_estimate=-wasserstein)
+    def critic_step(self, real_batch) -> dict:
+        latents = self.sample_latents(tf.shape(real_batch)[0])
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(latents, training=True)
+            real_scores = self.discriminator(real_batch, training=True)
+            fake_scores = self.discriminator(fake_images, training=True)
+            wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
+            penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images, seed=self.seed_generator)
+            d_loss = wasserstein + self.gp_weight * penalty
+        self.descend((tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
+        return {
+            "d_loss": d_loss,
+            "real_outputs": real_scores,
+            "fake_outputs": fake_scores,
+            "gradient_penalty": penalty,
+            "wasserstein_estimate": -wasserstein,
+        }
 
 
 def build(config: dict) -> WGANGP:
