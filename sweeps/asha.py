@@ -87,7 +87,8 @@ def diverged(result: dict, metric: str, cap: float) -> bool:
 
 
 class RejudgingASHA(FIFOScheduler):
-    """ASHA's rungs and rule, applied again at every report, with a finalist kept (module doc)."""
+    """ASHA's rungs and rule, applied again at every report (the module's docstring). On its own it
+    can stop every trial; sweeps run it inside KeepsAFinalist."""
 
     def __init__(self, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
                  reduction_factor: float, cap: float = math.inf):
@@ -96,6 +97,48 @@ class RejudgingASHA(FIFOScheduler):
         self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
         self._sign = 1.0 if mode == "max" else -1.0
         self.rungs = Rungs(grace_period, max_t, reduction_factor)
+        self.num_stopped = 0
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        if self._time_attr not in result or self._metric not in result:
+            return TrialScheduler.CONTINUE
+        if diverged(result, self._metric, self._cap) or result[self._time_attr] >= self._max_t:
+            return TrialScheduler.STOP
+        self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
+        if self.rungs.keeps(trial.trial_id):
+            return TrialScheduler.CONTINUE
+        self.num_stopped += 1
+        return TrialScheduler.STOP
+
+    def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
+        # a trial that ended on its own (its budget, a divergence) still sets the cutoffs of its rungs
+        if result and self._time_attr in result and not diverged(result, self._metric, self._cap):
+            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
+
+    def debug_string(self) -> str:
+        rungs = " | ".join(f"{m:g}: {self.rungs.places(m)} of {len(r)} go on" for m, r in self.rungs.recorded.items())
+        return f"Using RejudgingASHA: num_stopped={self.num_stopped}; {rungs}"
+
+
+class KeepsAFinalist(FIFOScheduler):
+    """A stopping rule (Ray's ASHAScheduler, RejudgingASHA) that can never stop every trial.
+
+    The rule decides; until some trial has run its whole budget, this keeps the leader (the best
+    running trial at the highest rung any running trial has reached) going whatever the rule says,
+    and pauses, rather than stops, the others it would stop; when no trial is running any more (the
+    leader diverged or failed) the best paused one resumes. Once a trial has run its whole budget,
+    the paused ones are stopped and the rule's stops stand. So a sweep whose trials did not all
+    diverge or fail ends with at least one trial that ran its whole budget, whatever the rule.
+    """
+
+    def __init__(self, rule, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
+                 reduction_factor: float, cap: float = math.inf):
+        super().__init__()
+        require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
+        self.rule = rule
+        self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
+        self._sign = 1.0 if mode == "max" else -1.0
+        self.rungs = Rungs(grace_period, max_t, reduction_factor)  # what any ASHA records: the standings
         self.running: dict[str, int] = {}  # trial id -> order of arrival (ties go to the earlier)
         self._arrivals = 0
         self.paused: dict[str, Trial] = {}
@@ -103,19 +146,24 @@ class RejudgingASHA(FIFOScheduler):
         self.num_stopped = 0
         self._storage = None  # a trial's StorageContext: where rungs.json goes
 
+    def set_search_properties(self, metric, mode, **spec) -> bool:
+        return self.rule.set_search_properties(metric, mode, **spec)
+
     # ---- Ray's hooks ---------------------------------------------------------------------------
     def on_trial_add(self, tune_controller, trial) -> None:
+        self.rule.on_trial_add(tune_controller, trial)
         self._storage = self._storage or getattr(trial, "storage", None)
         if getattr(trial, "last_result", None) and self._time_attr in trial.last_result:
-            self._rebuild(trial)
+            self._rebuild(tune_controller, trial)
             self._write_rungs()
         if getattr(trial, "status", Trial.PENDING) not in (Trial.TERMINATED, Trial.ERROR):
             self._arrivals += 1
             self.running.setdefault(trial.trial_id, self._arrivals)
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        decision = self.rule.on_trial_result(tune_controller, trial, result)
         if self._time_attr not in result or self._metric not in result:
-            return TrialScheduler.CONTINUE
+            return decision
         if diverged(result, self._metric, self._cap):
             return TrialScheduler.STOP
         if result[self._time_attr] >= self._max_t:
@@ -123,8 +171,8 @@ class RejudgingASHA(FIFOScheduler):
             return TrialScheduler.STOP
         self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
         self._write_rungs()
-        if self.rungs.keeps(trial.trial_id) or (not self.finalists and self.leader() == trial.trial_id):
-            return TrialScheduler.CONTINUE
+        if decision != TrialScheduler.STOP or (not self.finalists and self.leader() == trial.trial_id):
+            return TrialScheduler.CONTINUE if decision == TrialScheduler.STOP else decision
         self.running.pop(trial.trial_id, None)
         if self.finalists:
             self.num_stopped += 1
@@ -133,22 +181,25 @@ class RejudgingASHA(FIFOScheduler):
         return TrialScheduler.PAUSE
 
     def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
+        self.rule.on_trial_complete(tune_controller, trial, result)
         self.running.pop(trial.trial_id, None)
         self.paused.pop(trial.trial_id, None)
         if not result or self._time_attr not in result or diverged(result, self._metric, self._cap):
             return
-        # a trial that ended on its own still sets the cutoffs of its rungs
         self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
         self._write_rungs()
         if result[self._time_attr] >= self._max_t:
             self.finalists.add(trial.trial_id)
 
     def on_trial_error(self, tune_controller, trial) -> None:
+        self.rule.on_trial_error(tune_controller, trial)
         self.running.pop(trial.trial_id, None)
         self.paused.pop(trial.trial_id, None)
 
     def on_trial_remove(self, tune_controller, trial) -> None:
-        self.on_trial_error(tune_controller, trial)
+        self.rule.on_trial_remove(tune_controller, trial)
+        self.running.pop(trial.trial_id, None)
+        self.paused.pop(trial.trial_id, None)
 
     def choose_trial_to_run(self, tune_controller):
         trials = tune_controller.get_trials()
@@ -171,8 +222,8 @@ class RejudgingASHA(FIFOScheduler):
         return None
 
     def debug_string(self) -> str:
-        rungs = " | ".join(f"{m:g}: {self.rungs.places(m)} of {len(r)} go on" for m, r in self.rungs.recorded.items())
-        return f"Using RejudgingASHA: num_stopped={self.num_stopped}, paused={len(self.paused)}, finalists={len(self.finalists)}; {rungs}"
+        return (f"{self.rule.debug_string()}; kept for a finalist: paused={len(self.paused)}, "
+                f"finalists={len(self.finalists)}, stopped once one existed={self.num_stopped}")
 
     # ---- the finalist guarantee ----------------------------------------------------------------
     def leader(self) -> str | None:
@@ -197,14 +248,17 @@ class RejudgingASHA(FIFOScheduler):
         (folder / ".rungs.json.partial").replace(folder / "rungs.json")
 
     # ---- --resume --------------------------------------------------------------------------------
-    def _rebuild(self, trial) -> None:
-        """Record a restored trial's reports from its result file, as if the scheduler had seen them."""
+    def _rebuild(self, tune_controller, trial) -> None:
+        """A restored trial's reports, from its result file, fed to the rule and to the standings
+        as if they had just come in (the rule's decisions on them are history, not acted on)."""
         for result in read_results(trial):
             if self._time_attr not in result or self._metric not in result or diverged(result, self._metric, self._cap):
                 continue
-            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
             if result[self._time_attr] >= self._max_t:
                 self.finalists.add(trial.trial_id)
+                continue
+            self.rule.on_trial_result(tune_controller, trial, result)
+            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
 
 
 def _save_status(tune_controller, trial) -> None:

@@ -1,26 +1,29 @@
-"""Early stopping for a sweep, by name: the rule `--scheduler` picks, with rungs in training images."""
+"""Early stopping for a sweep, by name: the rule `--scheduler` picks, with rungs in training images,
+always inside KeepsAFinalist (sweeps/asha.py), so no rule can leave a variant without a finalist."""
 
 from __future__ import annotations
 
+DEFAULT = "ray_asha"
 SCHEDULERS = {
-    "asha": "ASHA's rungs and rule, the best floor(n/eta) at a rung go on, judged again at every report, "
-            "always leaving a trial that runs its whole budget: sweeps/asha.py",
-    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
+    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung (the default: the best FIDs in "
+                "benchmarks/README.md's comparison)",
+    "asha": "ASHA's rungs and rule judged again at every report (sweeps/asha.py): fewer images, "
+            "and a fast learner stopped in a bad early phase stays stopped",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
 
 
 def make_scheduler(name: str, preset):
     """Rungs in training images: a trial may be stopped after grace_rounds reports, then at every
-    eta-fold of that, up to its budget."""
-    from ray.tune.schedulers import ASHAScheduler
-
-    from sweeps.asha import RejudgingASHA
-
+    eta-fold of that, up to its budget; a trial that runs its whole budget is always left."""
     if name == "none":
         return None
+    from ray.tune.schedulers import ASHAScheduler
+
     from ganlib.divergence import FID_CAP
+    from sweeps.asha import KeepsAFinalist, RejudgingASHA
 
     rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
              "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
-    return RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
+    rule = RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
+    return KeepsAFinalist(rule, **rungs, cap=FID_CAP)

@@ -28,7 +28,7 @@ from sweeps import presets  # noqa: E402
 from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
 from sweeps.plan import is_uri, plan, variant_run  # noqa: E402
 from sweeps.ray_session import connect_ray  # noqa: E402
-from sweeps.schedulers import SCHEDULERS, make_scheduler  # noqa: E402
+from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or mixed_float16 (GPUs) in every trial")
-    parser.add_argument("--scheduler", default="asha", help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
+    parser.add_argument("--scheduler", default=DEFAULT_SCHEDULER, help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     parser.add_argument("--verbose", action="store_true", help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report")
     return parser

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ganlib.errors import ConfigError
-from sweeps.asha import RejudgingASHA, Rungs, replay
+from sweeps.asha import KeepsAFinalist, RejudgingASHA, Rungs, replay
 
 
 def test_rungs_lie_at_grace_times_powers_of_eta_below_the_budget():
@@ -64,7 +64,7 @@ def test_with_later_trials_better_rays_asha_runs_nearly_all_to_the_end_and_this_
     rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 27, "grace_period": 3, "reduction_factor": 3}
     fids = [900.0, 800.0, 700.0, 600.0, 500.0, 400.0, 300.0, 200.0, 100.0]
     once = reports_per_trial(ASHAScheduler(**rungs), fids)
-    rejudged = reports_per_trial(RejudgingASHA(**rungs), fids)
+    rejudged = reports_per_trial(KeepsAFinalist(RejudgingASHA(**rungs), **rungs), fids)
     full = 27 * len(fids)
     assert sum(once) > 0.85 * full, once  # each trial beats the ones before: judged once, all pass
     # 151 of 243: each stops once two later ones outrank it, but t1, the leader until a trial has
@@ -113,11 +113,21 @@ def healthy(curve: list[float]) -> bool:
     return all(value == value and value < SENTINEL for value in curve)
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(sweeps_of_curves())
-def test_a_sweep_whose_trials_did_not_all_diverge_ends_with_a_trial_that_ran_its_whole_budget(case):
+def guarded(rule_name: str, **rungs):
+    """A sweep's scheduler as sweeps.schedulers.make_scheduler builds it: a rule inside KeepsAFinalist."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    rule = RejudgingASHA(**rungs) if rule_name == "asha" else ASHAScheduler(**{k: v for k, v in rungs.items() if k != "cap"})
+    return KeepsAFinalist(rule, **rungs)
+
+
+@pytest.mark.parametrize("rule_name", ["asha", "ray_asha"])
+@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(case=sweeps_of_curves())
+def test_a_sweep_whose_trials_did_not_all_diverge_ends_with_a_trial_that_ran_its_whole_budget(rule_name, case):
     curves, budget, grace, eta, slots = case
-    scheduler = RejudgingASHA("training_iteration", "fid", "min", max_t=budget, grace_period=grace, reduction_factor=eta, cap=SENTINEL)
+    scheduler = guarded(rule_name, time_attr="training_iteration", metric="fid", mode="min", max_t=budget,
+                        grace_period=grace, reduction_factor=eta, cap=SENTINEL)
     reports = replay(scheduler, curves, slots, "training_iteration", cap=SENTINEL)
     assert all(0 < reports[t] <= budget for t in curves), reports
     finished = [t for t in curves if reports[t] == budget and healthy(curves[t])]
@@ -128,9 +138,12 @@ def test_a_sweep_whose_trials_did_not_all_diverge_ends_with_a_trial_that_ran_its
 
 def test_crossing_curves_on_the_smoke_rungs_keep_a_finalist():
     """The issue's case: each trial outranked at some rung (smoke: grace 1, eta 2, 4 reports)."""
-    curves = {"a": [800.0, 700.0, 650.0, 600.0], "b": [900.0, 500.0, 450.0, 400.0], "c": [850.0, 600.0, 300.0, 200.0]}
-    scheduler = RejudgingASHA("training_iteration", "fid", "min", max_t=4, grace_period=1, reduction_factor=2)
-    reports = replay(scheduler, curves, 2, "training_iteration")
+    # b leads at the first rung, a at the second; a is outranked at the first, b at the second
+    curves = {"a": [500.0, 200.0, 300.0, 200.0], "b": [100.0, 500.0, 300.0, 500.0], "c": [600.0, 500.0, 200.0, 300.0]}
+    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 4, "grace_period": 1, "reduction_factor": 2}
+    alone = replay(RejudgingASHA(**rungs), curves, 2, "training_iteration")
+    assert 4 not in alone.values(), alone  # the rule on its own stops all three
+    reports = replay(guarded("asha", **rungs), curves, 2, "training_iteration")
     assert 4 in reports.values(), reports
     assert sum(reports.values()) < 12  # and still stops some of the rest
 
@@ -141,7 +154,7 @@ def test_when_the_leader_diverges_a_paused_trial_resumes_and_finishes():
     nan = float("nan")
     curves = {"leader": [100.0, 90.0, nan, nan], "behind": [500.0, 400.0, 300.0, 200.0]}
     rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 4, "grace_period": 1, "reduction_factor": 2}
-    ours = replay(RejudgingASHA(**rungs), curves, 2, "training_iteration")
-    assert ours == {"leader": 3, "behind": 4}
     rays = replay(ASHAScheduler(**rungs), curves, 2, "training_iteration")
-    assert rays["behind"] < 4 and rays["leader"] == 3  # Ray's ASHA: stopped behind, then lost its leader
+    assert rays["behind"] < 4 and rays["leader"] == 3  # Ray's ASHA alone: stopped behind, then lost its leader
+    for rule_name in ("asha", "ray_asha"):
+        assert replay(guarded(rule_name, **rungs), curves, 2, "training_iteration") == {"leader": 3, "behind": 4}

@@ -60,6 +60,22 @@ def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
     assert sweep_record["seed"] == 0 and sweep_record["versions"]["ray"].startswith("2.")
 
 
+def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metrics(smoke_sweep, mnist_path):
+    """The file a user takes away scores what the sweep reported: same samples (same seed and n),
+    same evaluator, a fresh process; FID within 1e-3 relative (float32 reductions in another order)."""
+    export_dir, result = smoke_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = export_dir / "best" / "gan"
+    metrics = json.loads((best / "metrics.json").read_text())
+    rescored = subprocess.run([sys.executable, "-m", "ganlib.evaluate", str(best / "gan_generator.keras"), "--n", str(metrics["n"]),
+                               "--seed", str(metrics["seed"]), "--data", str(mnist_path), "--json"],
+                              capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert rescored.returncode == 0, rescored.stderr[-3000:]
+    fresh = json.loads(rescored.stdout)
+    assert fresh["fid"] == pytest.approx(metrics["fid"], rel=1e-3)
+    assert fresh["classes_covered"] == metrics["classes_covered"]
+
+
 def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     import ray
 
