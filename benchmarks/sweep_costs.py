@@ -111,7 +111,7 @@ def main():
     parser.add_argument("--data", default=None)
     parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
-    parser.add_argument("--scheduler", default="asha", choices=("asha", "ray_asha"), help="the early-stopping sweep's: asha (ours) or ray_asha")
+    parser.add_argument("--scheduler", default="ray_asha", choices=("asha", "ray_asha"), help="the early-stopping sweep's rule: ray_asha (the default of tune_all) or asha")
     parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
                         help="no sweeps: replay both schedulers on this kept all-to-completion sweep's export (DIR/full/smoke)")
     parser.add_argument("--compare", default=None, metavar="SCHEDULERS",
