@@ -66,8 +66,19 @@ class Choice:
 Distribution = LogUniform | Uniform | IntUniform | Choice
 
 
+class _Checked:
+    """`contains` from a `check(name, value)` that raises ConfigError."""
+
+    def contains(self, value) -> bool:
+        try:
+            self.check("value", value)
+        except ConfigError:
+            return False
+        return True
+
+
 @dataclass(frozen=True)
-class Range:
+class Range(_Checked):
     """The values a hyperparameter may take: low to high, each end closed or open (high None: no
     upper bound); `integer`: whole numbers only (Python or NumPy integers, not 5.0 nor True)."""
 
@@ -107,12 +118,6 @@ class Range:
             )
         require(ok, f"{name}={value!r} is not allowed: {name} must {self.describe()}")
 
-    def contains(self, value) -> bool:
-        try:
-            self.check("value", value)
-        except ConfigError:
-            return False
-        return True
 
     def covers(self, distribution: Distribution) -> bool:
         """Whether every value `distribution` can propose is allowed (integers only from IntUniform or Choice)."""
@@ -124,7 +129,7 @@ class Range:
 
 
 @dataclass(frozen=True)
-class OneOf:
+class OneOf(_Checked):
     """A hyperparameter that names one of a few settings (a loss, a coding)."""
 
     values: tuple
@@ -140,12 +145,6 @@ class OneOf:
         ok = any(type(value) is type(allowed) and value == allowed for allowed in self.values)
         require(ok, f"{name}={value!r} is not allowed: {self.describe()}")
 
-    def contains(self, value) -> bool:
-        try:
-            self.check("value", value)
-        except ConfigError:
-            return False
-        return True
 
     def covers(self, distribution: Distribution) -> bool:
         return isinstance(distribution, Choice) and all(self.contains(value) for value in distribution.values)

@@ -48,7 +48,22 @@ class CriticGAN(GAN):
     def critic_step(self, real_batch) -> dict:
         """One critic update on `real_batch` and a noise batch of its size; returns what the trackers
         take from it: d_loss, real_outputs, fake_outputs and the variant's extra trackers."""
+        latents = self.sample_latents(tf.shape(real_batch)[0])
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(latents, training=True)
+            real_scores = self.discriminator(real_batch, training=True)
+            fake_scores = self.discriminator(fake_images, training=True)
+            d_loss, extra = self.critic_loss(real_batch, fake_images, real_scores, fake_scores)
+        self.descend((tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
+        self.after_critic_update()
+        return {"d_loss": d_loss, "real_outputs": real_scores, "fake_outputs": fake_scores, **extra}
+
+    def critic_loss(self, real_images, fake_images, real_scores, fake_scores):
+        """(the loss the critic descends, the variant's extra tracker values)."""
         raise NotImplementedError
+
+    def after_critic_update(self) -> None:
+        """What the variant does to the critic after each update (WGAN clips its weights)."""
 
     def generator_step(self, batch_size):
         latents = self.sample_latents(batch_size)
@@ -67,16 +82,12 @@ class WGAN(CriticGAN):
         for weight in self.discriminator.trainable_weights:
             weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
 
-    def critic_step(self, real_batch) -> dict:
-        latents = self.sample_latents(tf.shape(real_batch)[0])
-        with tf.GradientTape() as tape:
-            fake_images = self.generator(latents, training=True)
-            real_scores = self.discriminator(real_batch, training=True)
-            fake_scores = self.discriminator(fake_images, training=True)
-            d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
-        self.descend((tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
+    def critic_loss(self, real_images, fake_images, real_scores, fake_scores):
+        d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores)
+        return d_loss, {"wasserstein_estimate": -d_loss}
+
+    def after_critic_update(self) -> None:
         self.clip_critic_weights()
-        return {"d_loss": d_loss, "real_outputs": real_scores, "fake_outputs": fake_scores, "wasserstein_estimate": -d_loss}
 
 
 def build(config: dict) -> WGAN:

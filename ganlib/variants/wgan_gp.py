@@ -14,7 +14,6 @@ sample and BatchNorm couples the samples of a batch.
 
 from __future__ import annotations
 
-import tensorflow as tf
 
 from ganlib import losses
 from ganlib.base import compile_with_adam
@@ -28,23 +27,10 @@ class WGANGP(CriticGAN):
         self.gp_weight = float(gp_weight)
         self.penalty_tracker = self.add_tracker("gradient_penalty")
 
-    def critic_step(self, real_batch) -> dict:
-        latents = self.sample_latents(tf.shape(real_batch)[0])
-        with tf.GradientTape() as tape:
-            fake_images = self.generator(latents, training=True)
-            real_scores = self.discriminator(real_batch, training=True)
-            fake_scores = self.discriminator(fake_images, training=True)
-            wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
-            penalty = losses.gradient_penalty(self.discriminator, real_batch, fake_images, seed=self.seed_generator)
-            d_loss = wasserstein + self.gp_weight * penalty
-        self.descend((tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
-        return {
-            "d_loss": d_loss,
-            "real_outputs": real_scores,
-            "fake_outputs": fake_scores,
-            "gradient_penalty": penalty,
-            "wasserstein_estimate": -wasserstein,
-        }
+    def critic_loss(self, real_images, fake_images, real_scores, fake_scores):
+        wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
+        penalty = losses.gradient_penalty(self.discriminator, real_images, fake_images, seed=self.seed_generator)
+        return wasserstein + self.gp_weight * penalty, {"gradient_penalty": penalty, "wasserstein_estimate": -wasserstein}
 
 
 def build(config: dict) -> WGANGP:
