@@ -147,7 +147,7 @@ def train_classifier(
         .batch(batch_size, drop_remainder=True)
         .prefetch(tf.data.AUTOTUNE)
     )
-    model.fit(dataset, epochs=epochs, verbose=verbose)
+    model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)  # the dataset shuffles itself
     return model.layers[-1] if augment else model
 
 
