@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", args.variants,
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", args.variants,
          "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report", "--seed", str(args.seed),
          *(["--data", args.data] if args.data else []), *rung_flags(args), *extra],
         check=True, capture_output=True, text=True,

@@ -3,6 +3,7 @@ fails here in one line (exit status 2) and no trial ever sees it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ganlib import registry  # no TensorFlow: the driver never starts it
@@ -60,8 +61,9 @@ def plan(args) -> dict:
     for variant in variants:
         registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
     storage = args.storage if is_uri(args.storage) else str(Path(args.storage).expanduser().resolve())
-    name = args.name or preset.name
-    export_dir = Path(args.export_dir or (Path("results") / name if is_uri(storage) else Path(storage) / name)).resolve()
+    exports = Path("results") if is_uri(storage) else Path(storage)  # where exports and `latest` go
+    name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    export_dir = Path(args.export_dir or exports / name).resolve()
     run = {
         "data": data,
         "seed": args.seed,
@@ -80,6 +82,26 @@ def plan(args) -> dict:
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run,
             "scheduler": args.scheduler}
+
+
+LATEST = "latest"
+
+
+def latest_name(exports: Path) -> str:
+    """The newest sweep's name: where `latest` points (what --resume without --name continues)."""
+    link = exports / LATEST
+    if not link.is_symlink():
+        raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; give --name")
+    return Path(link.readlink()).name
+
+
+def point_latest_at(export_dir: Path) -> None:
+    """`latest` beside the sweep's export folder, pointing at it (relative, so the folder can move)."""
+    link = export_dir.parent / LATEST
+    partial = link.with_name(f".{LATEST}.partial")
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(export_dir.name)
+    partial.replace(link)
 
 
 def variant_run(setup: dict, variant: str) -> dict:

@@ -26,7 +26,7 @@ from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never star
 from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps import presets  # noqa: E402
 from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
-from sweeps.plan import is_uri, plan, variant_run  # noqa: E402
+from sweeps.plan import is_uri, plan, point_latest_at, variant_run  # noqa: E402
 from sweeps.ray_session import connect_ray  # noqa: E402
 from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help="mnist.npz or IDX folder, readable on every node (default: $GANLIB_MNIST, then Keras's download)")
     parser.add_argument("--storage", default="results", help="a local folder or a URI (s3://bucket/path) for trials and checkpoints")
     parser.add_argument("--export-dir", default=None, help="where best configs, generators and the leaderboard go (default: STORAGE/NAME, or results/NAME for a URI)")
-    parser.add_argument("--name", default=None, help="sweep name (default: the preset's name)")
-    parser.add_argument("--resume", action="store_true", help="continue the sweep NAME: finished trials are kept, unfinished ones continue")
+    parser.add_argument("--name", default=None, help="sweep name (default: the preset's name and the time, e.g. smoke-2026-11-26_14-05-00)")
+    parser.add_argument("--resume", action="store_true", help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished trials are kept, unfinished ones continue")
     parser.add_argument("--seed", type=int, default=0, help="seeds TPE and every trial's data order, noise and initial weights")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else start Ray here)")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs Ray may use when started here (default: all)")
@@ -137,6 +137,8 @@ def main(argv=None) -> int:
     start = time.time()
     export_dir = setup["export_dir"]
     export_dir.mkdir(parents=True, exist_ok=True)
+    point_latest_at(export_dir)
+    print(f"sweep {setup['name']!r}: exports in {export_dir} (also {export_dir.parent / 'latest'})", flush=True)
     rows = []
     try:
         from sweeps.progress import SweepClock

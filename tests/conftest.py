@@ -69,7 +69,7 @@ def smoke_sweep(tmp_path_factory, mnist_path):
 
     store = tmp_path_factory.mktemp("smoke-sweep") / "store"
     result = subprocess.run(
-        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", "gan,lsgan",
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", "gan,lsgan",
          "--num-samples", "4", "--data", str(mnist_path), "--storage", str(store)],
         capture_output=True, text=True, timeout=900,
     )

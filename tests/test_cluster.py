@@ -185,7 +185,7 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
     try:
         storage = tmp_path / "shared-storage"
         sweep = subprocess.Popen(
-            [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--variants", "gan",
+            [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", "gan",
              "--num-samples", "4", "--max-concurrent", "4", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1",
              "--address", address, "--data", str(mnist_path), "--storage", str(storage), "--no-report",
              # no early stopping: ASHA, judging at every report, could stop the chosen trial just

@@ -83,7 +83,7 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     try:
         from sweeps.tune_all import main
 
-        code = main(["--preset", "smoke", "--variants", "gan", "--num-samples", "4", "--max-concurrent", "4",
+        code = main(["--preset", "smoke", "--name", "smoke", "--variants", "gan", "--num-samples", "4", "--max-concurrent", "4",
                      "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--data", str(mnist_path),
                      "--storage", str(tmp_path / "store"), "--no-report"])
         assert code == 0
@@ -103,7 +103,7 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
 
 
 def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mnist_path):
-    args = ["--preset", "smoke", "--variants", "gan,dcgan", "--num-samples", "2", "--data", str(mnist_path),
+    args = ["--preset", "smoke", "--name", "smoke", "--variants", "gan,dcgan", "--num-samples", "2", "--data", str(mnist_path),
             "--storage", str(tmp_path / "store"), "--no-report"]
     process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     gan_trials = tmp_path / "store" / "smoke" / "trials" / "gan.csv"
@@ -152,8 +152,26 @@ def rungs_from_histories(experiment: Path) -> dict:
     return {f"{m:g}": {t: -r for t, r in rewards.items()} for m, rewards in rungs.recorded.items()}
 
 
+def test_the_same_command_runs_again_as_a_new_sweep_and_latest_points_at_it(tmp_path, mnist_path):
+    """The README's main command twice: two sweeps with their own timestamped names, `latest`
+    pointing at the second; --resume without --name continues the newest."""
+    args = ["--preset", "smoke", "--variants", "gan", "--num-samples", "1", "--max-rounds", "1", "--grace-rounds", "1",
+            "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report"]
+    first = sweep(*args)
+    time.sleep(1.1)  # names carry the time to the second
+    second = sweep(*args)
+    assert first.returncode == 0 and second.returncode == 0, (first.stderr[-2000:], second.stderr[-2000:])
+    names = sorted(path.name for path in (tmp_path / "store").glob("smoke-2*") if not path.name.endswith("-gan"))
+    assert len(names) == 2, names
+    assert (tmp_path / "store" / "latest").resolve().name == names[-1]
+    assert (tmp_path / "store" / "latest" / "leaderboard.csv").is_file()
+    resumed = sweep(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"sweep '{names[-1]}'" in resumed.stdout and "resuming" in resumed.stdout
+
+
 def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, mnist_path):
-    result = sweep("--preset", "smoke", "--variants", "wgan_gp,gan", "--num-samples", "2", "--set", "g_lr=1.0",
+    result = sweep("--preset", "smoke", "--name", "smoke", "--variants", "wgan_gp,gan", "--num-samples", "2", "--set", "g_lr=1.0",
                    "--set", "d_lr=1.0", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
     # every wgan_gp trial diverged: no finalist, said in its line, its row and the exit status
     assert result.returncode == 1, result.stderr[-3000:]
@@ -211,4 +229,4 @@ def test_bad_input_is_refused_before_any_trial(tmp_path, mnist_path, args, words
     assert len(errors) == 1, result.stderr[-2000:]
     for word in words:
         assert word in errors[0]
-    assert not (tmp_path / "store" / "smoke-gan").exists()
+    assert not list((tmp_path / "store").glob("*-gan")) and not (tmp_path / "store" / "latest").exists()
