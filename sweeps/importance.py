@@ -1,29 +1,37 @@
-"""Which hyperparameters mattered: Optuna's importance over a variant's finished trials."""
+"""Which hyperparameters mattered: Optuna's importance over each variant's own study, the one the
+sweep kept (`--optuna-storage`, by default EXPORT_DIR/optuna.db, a study per variant named after
+its experiment)."""
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import pandas as pd
 
 
-def importance(variant: str, table: pd.DataFrame) -> pd.Series:
-    """Optuna's PED-ANOVA importances (scikit-learn-free) over the finished, non-diverged trials."""
+def load_study(sweep: dict, variant: str):
+    """The variant's Optuna study as the sweep stored it, or None (an export without one)."""
     import optuna
 
-    from sweeps.spaces import optuna_space
+    if not sweep.get("optuna_storage") or not sweep.get("name"):
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.load_study(study_name=f"{sweep['name']}-{variant}", storage=sweep["optuna_storage"])
+    except KeyError:  # no such study in that storage
+        return None
 
-    fixed = set()
-    done = table[(~table["failed"]) & (~table["diverged"]) & table["sweep_fid"].notna()]
+
+def importance(study) -> pd.Series:
+    """Optuna's PED-ANOVA importances (scikit-learn-free) over the study's completed trials; each
+    trial's value is its FID at its last report (validation slice), as Ray's OptunaSearch told it."""
+    import optuna
+
+    if study is None:
+        return pd.Series(dtype=float)
+    done = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
     if len(done) < 3:
         return pd.Series(dtype=float)
-    space = optuna_space(variant, fixed)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize")
-    for _, row in done.iterrows():
-        params = {k: v for k, v in json.loads(row["hyperparameters"]).items() if k in space}
-        study.add_trial(optuna.trial.create_trial(params=params, distributions={k: space[k] for k in params}, value=row["sweep_fid"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

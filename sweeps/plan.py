@@ -64,6 +64,7 @@ def plan(args) -> dict:
     exports = Path("results") if is_uri(storage) else Path(storage)  # where exports and `latest` go
     name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
+    optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
     run = {
         "data": data,
         "seed": args.seed,
@@ -80,7 +81,7 @@ def plan(args) -> dict:
         "verbose": bool(getattr(args, "verbose", False)),
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
-            "storage": storage, "name": name, "export_dir": export_dir, "run": run,
+            "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
             "scheduler": args.scheduler}
 
 

@@ -20,7 +20,7 @@ if __package__ in (None, ""):
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
-from sweeps.importance import importance  # noqa: E402
+from sweeps.importance import importance, load_study  # noqa: E402
 from sweeps.report_data import defaults_against_best, load  # noqa: E402
 from sweeps.report_figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
 from sweeps.report_page import render_html, render_markdown, variant_section  # noqa: E402
@@ -40,7 +40,7 @@ def build_report(results) -> Path:
     board, trials, histories = data["board"], data["trials"], data["histories"]
     shown = board[[c for c in LEADERBOARD_SHOWN if c in board.columns]]
     comparison = defaults_against_best(board, trials)
-    importances = {variant: importance(variant, table) for variant, table in trials.items()}
+    importances = {variant: importance(load_study(data["sweep"], variant)) for variant in trials}
     # blank where a variant does not search that hyperparameter
     importance_table = pd.DataFrame(importances).T if any(len(s) for s in importances.values()) else pd.DataFrame()
 

@@ -34,7 +34,7 @@ FID and KID are on the shipped MNIST evaluator's features; real digits against r
 <h2>Best samples, best FID first</h2>{embed(grids, "best grids")}
 <h2>FID during the sweep</h2>{embed(curves, "FID curves")}
 <h2>Papers' defaults against the best found</h2>{comparison.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")}
-<h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's trials)</h2>{importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="") if len(importance_table) else "<p>too few finished trials</p>"}
+<h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's stored study)</h2>{importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="") if len(importance_table) else "<p>too few finished trials</p>"}
 <h2>Per variant: best generator's samples and losses</h2>{"".join(sections)}
 </body></html>"""
     return page

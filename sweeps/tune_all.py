@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", default="results", help="a local folder or a URI (s3://bucket/path) for trials and checkpoints")
     parser.add_argument("--export-dir", default=None, help="where best configs, generators and the leaderboard go (default: STORAGE/NAME, or results/NAME for a URI)")
     parser.add_argument("--name", default=None, help="sweep name (default: the preset's name and the time, e.g. smoke-2026-11-26_14-05-00)")
+    parser.add_argument("--optuna-storage", default=None, metavar="URL",
+                        help="where each variant's Optuna study is kept, for optuna-dashboard and optuna.load_study "
+                             "(default: sqlite:///EXPORT_DIR/optuna.db; any Optuna RDB URL)")
     parser.add_argument("--resume", action="store_true", help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished trials are kept, unfinished ones continue")
     parser.add_argument("--seed", type=int, default=0, help="seeds TPE and every trial's data order, noise and initial weights")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else start Ray here)")
@@ -65,11 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool = False):
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-    import optuna
 
-    from sweeps import spaces
     from sweeps.progress import ReportLines
+    from sweeps.searcher import make_searcher
     from sweeps.trainable import GANTrainable
 
     preset, run = setup["preset"], variant_run(setup, variant)
@@ -82,13 +83,7 @@ def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool 
     if not is_uri(path) and Path(path).exists():
         raise ConfigError(f"sweep {experiment!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
 
-    searcher = OptunaSearch(
-        space=spaces.optuna_space(variant, run["fixed"]),
-        metric="fid",
-        mode="min",
-        points_to_evaluate=[spaces.paper_defaults_point(variant, run["fixed"])],
-        sampler=optuna.samplers.TPESampler(seed=run["seed"], n_startup_trials=preset.tpe_startup_trials),
-    )
+    searcher = make_searcher(variant, run, preset, experiment, setup["optuna_storage"])
     scheduler = make_scheduler(setup["scheduler"], preset)
     tuner = tune.Tuner(
         trainable,
@@ -170,7 +165,9 @@ def main(argv=None) -> int:
             "variants": setup["variants"],
             "num_samples": setup["num_samples"],
             "seed": args.seed,
+            "name": setup["name"],
             "storage": setup["storage"],
+            "optuna_storage": setup["optuna_storage"],
             "wall_seconds": time.time() - start,
             "seconds_per_variant": {
                 row["variant"]: row["sweep_seconds"] for row in rows

@@ -60,6 +60,30 @@ def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
     assert sweep_record["seed"] == 0 and sweep_record["versions"]["ray"].startswith("2.")
 
 
+def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(smoke_sweep):
+    """optuna.load_study (what optuna-dashboard opens) finds every trial: its hyperparameters, its
+    FID at each report as an intermediate value, and its state."""
+    import optuna
+
+    export_dir, result = smoke_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    storage = f"sqlite:///{export_dir / 'optuna.db'}"
+    assert json.loads((export_dir / "sweep.json").read_text())["optuna_storage"] == storage
+    for variant in ("gan", "lsgan"):
+        study = optuna.load_study(study_name=f"smoke-{variant}", storage=storage)
+        history = histories(export_dir, variant)
+        trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv")
+        assert len(study.trials) == len(trials) == 4
+        searched = sorted(json.dumps(json.loads(h), sort_keys=True) for h in trials["hyperparameters"])
+        assert sorted(json.dumps(t.params, sort_keys=True) for t in study.trials) == searched
+        reports = sorted(history.groupby("trial_id").size().tolist())
+        assert sorted(len(t.intermediate_values) for t in study.trials) == reports
+        assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
+        fids = sorted(v for t in study.trials for v in t.intermediate_values.values())
+        assert fids == pytest.approx(sorted(history["fid"].tolist()))
+    assert (export_dir / "importance.csv").is_file()
+
+
 def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metrics(smoke_sweep, mnist_path):
     """The file a user takes away scores what the sweep reported: same samples (same seed and n),
     same evaluator, a fresh process; FID within 1e-3 relative (float32 reductions in another order)."""
