@@ -35,6 +35,19 @@ class SampleGrid(keras.callbacks.Callback):
             save_model_grid(self.model, self.out_dir / f"samples_epoch_{epoch + 1:03d}.png", self.seed, f"epoch {epoch + 1}")
 
 
+def save_training_animation(out_dir, duration_ms: int = 400):
+    """`training.gif`: the fixed-noise grids of every epoch in turn, as the seed paper's animation."""
+    from PIL import Image
+
+    frames = sorted(Path(out_dir).glob("samples_epoch_[0-9][0-9][0-9].png"))
+    if not frames:
+        return None
+    images = [Image.open(frame).convert("RGB") for frame in frames]
+    path = Path(out_dir) / "training.gif"
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return path
+
+
 def save_model_grid(model, path, seed: int = 0, title: str | None = None):
     """The model's main grid at `path`, and its extra grids (if any) beside it as path_<name>.png."""
     path = Path(path)
@@ -52,19 +65,22 @@ class LossLog(keras.callbacks.Callback):
     t*m_t - (t-1)*m_(t-1), so the plot shows what each step did rather than a sawtooth of means.
     """
 
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, resume_after_epoch: int | None = None, global_step: int = 0):
+        """A new log, or with `resume_after_epoch` the old one kept up to that epoch (rows of an
+        epoch the run did not finish are dropped) and continued from `global_step`."""
         super().__init__()
         self.out_dir = Path(out_dir)
         self.steps_path = self.out_dir / "losses_steps.csv"
         self.history_path = self.out_dir / "history.csv"
-        self.global_step = 0
+        self.global_step = global_step
         self._previous_means: dict[str, float] = {}
-
-    def on_train_begin(self, logs=None):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for path in (self.steps_path, self.history_path):
-            if path.exists():
-                path.unlink()
+            if resume_after_epoch is None or not path.exists():
+                path.unlink(missing_ok=True)
+            else:
+                rows = pd.read_csv(path)
+                rows[rows["epoch"] <= resume_after_epoch].to_csv(path, index=False)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -90,7 +106,7 @@ class LossLog(keras.callbacks.Callback):
     def _append(path: Path, row: dict):
         new = not path.exists()
         with path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
+            writer = csv.DictWriter(handle, fieldnames=list(row), lineterminator="\n")
             if new:
                 writer.writeheader()
             writer.writerow(row)
@@ -100,10 +116,10 @@ class StopOnDivergence(keras.callbacks.Callback):
     """Stops at the first step whose losses say the run diverged (ganlib.divergence) and
     remembers where it happened."""
 
-    def __init__(self):
+    def __init__(self, first_step: int = 0):
         super().__init__()
         self.diverged: str | None = None
-        self.step = 0
+        self.step = first_step
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
@@ -156,7 +172,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **flat_row(result)}
         new = not self.path.exists()
         with self.path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
+            writer = csv.DictWriter(handle, fieldnames=list(row), lineterminator="\n")
             if new:
                 writer.writeheader()
             writer.writerow(row)

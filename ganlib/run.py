@@ -55,15 +55,16 @@ class Run:
 
         return make_dataset(self.digits, self.images_per_step, seed=self.seed if seed is None else seed, repeat=repeat)
 
-    def train(self, dataset, *, epochs: int = 1, steps_per_epoch: int | None = None, callbacks=(), verbose=0):
+    def train(self, dataset, *, epochs: int = 1, initial_epoch: int = 0, steps_per_epoch: int | None = None, callbacks=(),
+              verbose=0, first_step: int = 0):
         """`fit` on `dataset`, stopped at the first step that diverges; returns (Keras History,
         where it diverged or None). What a diverged run saved before is left as it was."""
         from ganlib.callbacks import StopOnDivergence
 
-        stop = StopOnDivergence()
-        history = self.model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[stop, *callbacks],
-                                 verbose=verbose, shuffle=False)
-        self.steps_done = stop.step
+        stop = StopOnDivergence(first_step)  # steps numbered from `first_step`, for the run's own count
+        history = self.model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                                 callbacks=[stop, *callbacks], verbose=verbose, shuffle=False)
+        self.steps_done = stop.step - first_step
         return history, stop.diverged
 
     def evaluate(self, n: int, *, split: str = "test", every_metric: bool = True, seed: int | None = None) -> dict:

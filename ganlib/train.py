@@ -48,8 +48,16 @@ def train(
     evaluate_at_end: bool = True,
     extra_callbacks: list | None = None,
     precision: str = "float32",
+    resume: bool = False,
+    deterministic: bool = False,
 ) -> dict:
     """Train and export; returns the run record also written to run.json.
+
+    Every epoch has its own data order (seeded by the run's seed and the epoch) and ends by saving
+    the whole training state (weights, optimizer slots, noise generators) in `out_dir/training_state`,
+    so `resume` continues a run stopped at any point (Ctrl-C, a killed process) from its last
+    finished epoch and takes the steps the uninterrupted run would have taken (bitwise with
+    `deterministic`, TensorFlow's op determinism; otherwise within float noise).
 
     Raises GanlibError for bad input before any training, TrainingDiverged after keeping the last
     finite epoch's outputs.
@@ -62,18 +70,39 @@ def train(
     from ganlib import callbacks, export
     from ganlib.run import Run
 
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     run = Run(variant, overrides, seed=seed, data=data, per_class=per_class, precision=precision)
-    export.write_config(out_dir, variant, run.config, data=run.digits.source, per_class=per_class, precision=precision)
+    state_dir = out_dir / STATE_DIR
+    first_epoch, steps_done, wall_time = 0, 0, 0.0
+    if resume:
+        saved = resumable_state(out_dir, run, precision)
+        first_epoch, steps_done, wall_time = saved["epoch"], saved["steps"], saved["wall_time_s"]
+        if first_epoch >= epochs:
+            raise ConfigError(f"--resume: the run in {str(out_dir)!r} has finished {first_epoch} epochs: give --epochs above that to train on")
+    else:
+        export.write_config(out_dir, variant, run.config, data=run.digits.source, per_class=per_class, precision=precision)
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
-    run_callbacks = [callbacks.LossLog(out_dir), callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
+    run_callbacks = [callbacks.LossLog(out_dir, resume_after_epoch=first_epoch if resume else None, global_step=steps_done),
+                     callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
         run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
 
-    start = time.perf_counter()
-    _, diverged = run.train(run.dataset(), epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose)
-    wall_time = time.perf_counter() - start
-    steps_done, images_per_step = run.steps_done, run.images_per_step
+    diverged = None
+    for epoch in range(first_epoch, epochs):
+        start = time.perf_counter()
+        _, diverged = run.train(run.dataset(seed=epoch_seed(seed, epoch)), epochs=epoch + 1, initial_epoch=epoch,
+                                steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose, first_step=steps_done)
+        wall_time += time.perf_counter() - start
+        steps_done += run.steps_done
+        if diverged:
+            break
+        save_state(run, state_dir, epoch=epoch + 1, steps=steps_done, wall_time_s=wall_time)
+    images_per_step = run.images_per_step
+    callbacks.save_training_animation(out_dir)
     record = {
         "variant": variant,
         "seed": seed,
@@ -100,6 +129,41 @@ def train(
     return record
 
 
+STATE_DIR = "training_state"
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The data order of each epoch: a function of the run's seed and the epoch alone, so a resumed
+    run shuffles its next epoch as the uninterrupted run did."""
+    return seed * 100_003 + epoch
+
+
+def save_state(run, state_dir: Path, **extra) -> None:
+    """The run's training state after an epoch, replacing the last one only once complete."""
+    import shutil
+
+    partial = state_dir.with_name(f".{state_dir.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    run.save(partial, **extra)
+    shutil.rmtree(state_dir, ignore_errors=True)
+    partial.rename(state_dir)
+
+
+def resumable_state(out_dir: Path, run, precision: str) -> dict:
+    """Restore `run` from `out_dir`'s last saved epoch; the command must describe the same run."""
+    state_dir = out_dir / STATE_DIR
+    if not (state_dir / "state.json").is_file():
+        raise ConfigError(f"--resume: no training state in {str(out_dir)!r}: start the run without --resume")
+    saved_config = json.loads((out_dir / "config.json").read_text())
+    saved = {"variant": saved_config.get("variant"), **{key: saved_config.get("config", {}).get(key) for key in run.config}}
+    asked = {"variant": run.variant, **run.config}
+    changed = sorted(key for key in asked if saved[key] != asked[key])
+    if changed or saved_config.get("precision", "float32") != precision:
+        what = ", ".join(f"{key}={asked[key]!r} (saved: {saved[key]!r})" for key in changed) or f"precision={precision!r}"
+        raise ConfigError(f"--resume: {what} differs from the run in {str(out_dir)!r}: give the same settings, or another --out")
+    return run.restore(state_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ganlib.train", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="gan", help=f"one of: {', '.join(registry.names())}")
@@ -114,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)")
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch (same settings)")
+    parser.add_argument("--deterministic", action="store_true", help="TensorFlow's op determinism: bitwise repeatable, slower")
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)")
     return parser
 
@@ -137,6 +203,8 @@ def main(argv=None) -> int:
             eval_samples=args.eval_samples,
             evaluate_at_end=not args.no_eval,
             precision=args.precision,
+            resume=args.resume,
+            deterministic=args.deterministic,
         )
     except GanlibError as error:
         print(f"error: {error}", file=sys.stderr)

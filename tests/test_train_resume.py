@@ -1,0 +1,67 @@
+"""`python -m ganlib.train --resume`: a run killed mid-way and continued takes the steps the
+uninterrupted run takes (op determinism on: bitwise), with model, optimizer, noise and data order."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def train(out, mnist_path, *extra, wait=True):
+    command = [sys.executable, "-m", "ganlib.train", "--variant", "gan", "--epochs", "4", "--per-class", "50",
+               "--set", "width=0.25", "--batch-size", "20", "--no-eval", "--deterministic", "--data", str(mnist_path),
+               "--out", str(out), *extra]
+    if not wait:
+        return subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def saved_epoch(out) -> int:
+    try:
+        return json.loads((out / "training_state" / "state.json").read_text())["epoch"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return 0
+
+
+def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path):
+    straight = train(tmp_path / "straight", mnist_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    killed = tmp_path / "killed"
+    process = train(killed, mnist_path, wait=False)
+    deadline = time.time() + 300
+    while saved_epoch(killed) < 1 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # mid-way through epoch 2: no chance to save anything more
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL and 1 <= saved_epoch(killed) < 4, (process.returncode, saved_epoch(killed))
+
+    resumed = train(killed, mnist_path, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # every step's losses, every epoch's means, and every weight, optimizer slot and noise state at the end
+    for name in ("losses_steps.csv", "history.csv"):
+        assert (killed / name).read_text() == (tmp_path / "straight" / name).read_text(), name
+    with np.load(killed / "training_state" / "training_state.npz") as a, \
+            np.load(tmp_path / "straight" / "training_state" / "training_state.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert json.loads((killed / "run.json").read_text())["generator_steps"] == 4 * 25
+    assert (killed / "training.gif").is_file()
+
+
+def test_resume_refuses_other_settings_and_a_folder_without_a_run(tmp_path, mnist_path):
+    first = train(tmp_path / "run", mnist_path, "--epochs", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    other = train(tmp_path / "run", mnist_path, "--resume", "--set", "width=0.5")
+    assert other.returncode == 2 and "width=0.5 (saved: 0.25)" in other.stderr.strip().splitlines()[-1]
+    nothing = train(tmp_path / "empty", mnist_path, "--resume")
+    assert nothing.returncode == 2 and "no training state" in nothing.stderr.strip().splitlines()[-1]
