@@ -35,6 +35,27 @@ class SampleGrid(keras.callbacks.Callback):
             save_model_grid(self.model, self.out_dir / f"samples_epoch_{epoch + 1:03d}.png", self.seed, f"epoch {epoch + 1}")
 
 
+class TensorBoardLog(keras.callbacks.Callback):
+    """Each epoch's logs (losses, D's accuracies, the variant's own trackers) as scalars and its
+    fixed-noise grid as an image, in `log_dir` for `tensorboard --logdir`."""
+
+    def __init__(self, log_dir, seed: int = 0):
+        super().__init__()
+        self.log_dir, self.seed, self.writer = str(log_dir), seed, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        self.writer = self.writer or tf.summary.create_file_writer(self.log_dir)
+        images, _ = self.model.grid_images(self.seed)
+        with self.writer.as_default(step=epoch + 1):
+            for key, value in (logs or {}).items():
+                tf.summary.scalar(key, float(value))
+            if _finite(logs):
+                tf.summary.image("samples", plotting.tile(images, ncols=10)[None, :, :, None])
+        self.writer.flush()
+
+
 def save_training_animation(out_dir, duration_ms: int = 400):
     """`training.gif`: the fixed-noise grids of every epoch in turn, as the seed paper's animation."""
     from PIL import Image

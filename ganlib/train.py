@@ -8,6 +8,7 @@ the seed and versions, and `run.json` with timings (and metrics, when evaluation
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -87,6 +88,8 @@ def train(
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
     run_callbacks = [callbacks.LossLog(out_dir, resume_after_epoch=first_epoch if resume else None, global_step=steps_done),
                      callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
+    if importlib.util.find_spec("tensorboard") is not None:  # the optional extra: TensorFlow's summaries need it
+        run_callbacks.append(callbacks.TensorBoardLog(out_dir / "tensorboard", seed=seed))
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
         run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))

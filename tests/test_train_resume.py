@@ -1,5 +1,6 @@
 """`python -m ganlib.train --resume`: a run killed mid-way and continued takes the steps the
-uninterrupted run takes (op determinism on: bitwise), with model, optimizer, noise and data order."""
+uninterrupted run takes (op determinism on: bitwise), with model, optimizer, noise and data order;
+and what every run writes for TensorBoard."""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ def test_resume_refuses_other_settings_and_a_folder_without_a_run(tmp_path, mnis
     assert other.returncode == 2 and "width=0.5 (saved: 0.25)" in other.stderr.strip().splitlines()[-1]
     nothing = train(tmp_path / "empty", mnist_path, "--resume")
     assert nothing.returncode == 2 and "no training state" in nothing.stderr.strip().splitlines()[-1]
+
+
+def test_a_run_writes_tensorboard_scalars_and_the_grid_each_epoch(tmp_path, mnist_path):
+    import tensorflow as tf
+
+    result = train(tmp_path / "run", mnist_path, "--epochs", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tags: dict[str, list[int]] = {}
+    for path in (tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    for tag in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "samples"):
+        assert tags.get(tag) == [1, 2], (tag, tags)
