@@ -56,6 +56,15 @@ class TensorBoardLog(keras.callbacks.Callback):
         self.writer.flush()
 
 
+class MLflowLog(keras.callbacks.Callback):
+    """Each epoch's logs as metrics of the active MLflow run (ganlib.train --mlflow)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        import mlflow
+
+        mlflow.log_metrics({key: float(value) for key, value in (logs or {}).items()}, step=epoch + 1)
+
+
 def save_training_animation(out_dir, duration_ms: int = 400):
     """`training.gif`: the fixed-noise grids of every epoch in turn, as the seed paper's animation."""
     from PIL import Image

@@ -51,6 +51,7 @@ def train(
     precision: str = "float32",
     resume: bool = False,
     deterministic: bool = False,
+    mlflow_uri: str | None = None,
 ) -> dict:
     """Train and export; returns the run record also written to run.json.
 
@@ -90,6 +91,9 @@ def train(
                      callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
     if importlib.util.find_spec("tensorboard") is not None:  # the optional extra: TensorFlow's summaries need it
         run_callbacks.append(callbacks.TensorBoardLog(out_dir / "tensorboard", seed=seed))
+    mlflow_run = start_mlflow_run(mlflow_uri, out_dir, variant, run.config, resume) if mlflow_uri else None
+    if mlflow_run:
+        run_callbacks.append(callbacks.MLflowLog())
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
         run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
@@ -129,10 +133,33 @@ def train(
             (out_dir / "run.json").write_text(json.dumps(record, indent=2))
             raise TrainingDiverged(f"training diverged: its generator scores FID {record['metrics']['fid']}; outputs kept in {out_dir}")
     (out_dir / "run.json").write_text(json.dumps(record, indent=2))
+    if mlflow_run:
+        import mlflow
+
+        mlflow.log_metrics({k: float(v) for k, v in record.get("metrics", {}).items() if isinstance(v, (int, float))})
+        mlflow.end_run()
     return record
 
 
 STATE_DIR = "training_state"
+
+
+def start_mlflow_run(uri: str, out_dir: Path, variant: str, config: dict, resume: bool):
+    """An MLflow run for this training run (experiment "ganlib.train", run named after --out),
+    with the config as its parameters; a resumed run continues the one it started."""
+    if importlib.util.find_spec("mlflow") is None:
+        raise ConfigError('--mlflow needs MLflow, which is not installed: pip install -e ".[mlflow]"')
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("ganlib.train")
+    marker = out_dir / "mlflow_run_id"
+    if resume and marker.is_file():
+        return mlflow.start_run(run_id=marker.read_text().strip())
+    active = mlflow.start_run(run_name=out_dir.name)
+    mlflow.log_params({"variant": variant, **config})
+    marker.write_text(active.info.run_id)
+    return active
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -182,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch (same settings)")
+    parser.add_argument("--mlflow", default=None, metavar="URI", help="also log the run (config, each epoch's metrics, the evaluation) to this MLflow tracking URI")
     parser.add_argument("--deterministic", action="store_true", help="TensorFlow's op determinism: bitwise repeatable, slower")
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)")
     return parser
@@ -208,6 +236,7 @@ def main(argv=None) -> int:
             precision=args.precision,
             resume=args.resume,
             deterministic=args.deterministic,
+            mlflow_uri=args.mlflow,
         )
     except GanlibError as error:
         print(f"error: {error}", file=sys.stderr)

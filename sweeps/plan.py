@@ -65,6 +65,9 @@ def plan(args) -> dict:
     name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
+    mlflow_uri = getattr(args, "mlflow", None)
+    if mlflow_uri:
+        require_mlflow()
     run = {
         "data": data,
         "seed": args.seed,
@@ -82,7 +85,15 @@ def plan(args) -> dict:
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
+            "mlflow": mlflow_uri,
             "scheduler": args.scheduler}
+
+
+def require_mlflow() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise ConfigError("--mlflow needs MLflow, which is not installed: pip install -e \".[mlflow]\"")
 
 
 LATEST = "latest"

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--optuna-storage", default=None, metavar="URL",
                         help="where each variant's Optuna study is kept, for optuna-dashboard and optuna.load_study "
                              "(default: sqlite:///EXPORT_DIR/optuna.db; any Optuna RDB URL)")
+    parser.add_argument("--mlflow", default=None, metavar="URI",
+                        help="also log every trial (config, metrics at every report) to this MLflow tracking URI, "
+                             "an experiment per variant (needs the mlflow extra)")
     parser.add_argument("--resume", action="store_true", help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished trials are kept, unfinished ones continue")
     parser.add_argument("--seed", type=int, default=0, help="seeds TPE and every trial's data order, noise and initial weights")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else start Ray here)")
@@ -63,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     parser.add_argument("--verbose", action="store_true", help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report")
     return parser
+
+
+def mlflow_logger(setup: dict, experiment: str, variant: str) -> list:
+    """Ray's MLflow callback, when --mlflow names a tracking URI: an MLflow experiment per variant."""
+    if not setup.get("mlflow"):
+        return []
+    from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=experiment,
+                                 tags={"sweep": setup["name"], "variant": variant})]
 
 
 def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool = False):
@@ -105,7 +118,7 @@ def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool 
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=[] if verbose else [ReportLines(variant, clock, setup["num_samples"], preset.max_rounds)],
+            callbacks=([] if verbose else [ReportLines(variant, clock, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup, experiment, variant),
         ),
     )
     return tuner.fit()
