@@ -47,13 +47,21 @@ class TensorBoardLog(keras.callbacks.Callback):
         import tensorflow as tf
 
         self.writer = self.writer or tf.summary.create_file_writer(self.log_dir)
-        images, _ = self.model.grid_images(self.seed)
-        with self.writer.as_default(step=epoch + 1):
-            for key, value in (logs or {}).items():
-                tf.summary.scalar(key, float(value))
-            if _finite(logs):
-                tf.summary.image("samples", plotting.tile(images, ncols=10)[None, :, :, None])
-        self.writer.flush()
+        write_summaries(self.writer, epoch + 1, logs or {}, self.model if _finite(logs) else None, self.seed)
+
+
+def write_summaries(writer, step: int, scalars: dict, model=None, seed: int = 0) -> None:
+    """Scalars, and the model's fixed-noise grid as the image "samples", at `step` (needs the
+    tensorboard package: TensorFlow writes summaries through it)."""
+    import tensorflow as tf
+
+    with writer.as_default(step=step):
+        for key, value in scalars.items():
+            tf.summary.scalar(key, float(value))
+        if model is not None:
+            images, _ = model.grid_images(seed)
+            tf.summary.image("samples", plotting.tile(images, ncols=10)[None, :, :, None])
+    writer.flush()
 
 
 class MLflowLog(keras.callbacks.Callback):

@@ -16,8 +16,10 @@ The config's layout is sweeps/trial_layout.py's.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import numbers
 import time
+from pathlib import Path
 
 import ray
 from ray import tune
@@ -57,6 +59,7 @@ class GANTrainable(tune.Trainable):
         self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
         self.finished = False  # ran its whole budget and was evaluated in full
+        self.grid_writer = None  # made at the first report, in this trial's folder
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
 
@@ -90,6 +93,7 @@ class GANTrainable(tune.Trainable):
             scores = run.evaluate(self.settings["eval_samples"], split="validation", every_metric=False)
             self.eval_seconds += time.perf_counter() - start
             metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
+            self.log_grid()
         if diverged or bad_fid(metrics["fid"]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
         self.finished = self.rounds >= self.settings["max_rounds"]
@@ -104,11 +108,21 @@ class GANTrainable(tune.Trainable):
             metrics["final_val_fid"] = selection["fid"]
         return {**metrics, "done": self.finished}
 
+    def log_grid(self) -> None:
+        """This report's fixed-noise grid for TensorBoard, beside Ray's scalars (the tensorboard
+        extra; the sweep syncs trial folders to the storage)."""
+        if importlib.util.find_spec("tensorboard") is None:
+            return
+        import tensorflow as tf
+
+        from ganlib.callbacks import write_summaries
+
+        self.grid_writer = self.grid_writer or tf.summary.create_file_writer(str(Path(self.logdir) / "grids"))
+        write_summaries(self.grid_writer, self.rounds, {}, self.model, self.seed)
+
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         self.ganlib_run.save(checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds, eval_seconds=self.eval_seconds)
         if self.finished:
-            from pathlib import Path
-
             from ganlib.callbacks import save_model_grid
             from ganlib.export import save_generator
 

@@ -114,6 +114,8 @@ def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool 
             name=experiment,
             storage_path=setup["storage"],
             failure_config=tune.FailureConfig(max_failures=2),
+            # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
+            sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),

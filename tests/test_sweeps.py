@@ -84,6 +84,22 @@ def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(smoke_
     assert (export_dir / "importance.csv").is_file()
 
 
+def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_report(smoke_sweep):
+    import tensorflow as tf
+
+    export_dir, result = smoke_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = sorted((export_dir.parent / "smoke-gan").glob("gan_*"))
+    assert len(trials) == 4
+    for trial in trials:
+        reports = len((trial / "result.json").read_text().splitlines())
+        assert list(trial.glob("events.out.tfevents.*")), trial  # Ray's scalars
+        grid_steps = [event.step for path in (trial / "grids").glob("events.out.tfevents.*")
+                      for event in tf.compat.v1.train.summary_iterator(str(path))
+                      for value in event.summary.value if value.tag == "samples"]
+        assert sorted(grid_steps) == list(range(1, reports + 1)), (trial.name, grid_steps, reports)
+
+
 def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metrics(smoke_sweep, mnist_path):
     """The file a user takes away scores what the sweep reported: same samples (same seed and n),
     same evaluator, a fresh process; FID within 1e-3 relative (float32 reductions in another order)."""
