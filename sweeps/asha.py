@@ -147,7 +147,8 @@ class KeepsAFinalist(FIFOScheduler):
         self._storage = None  # a trial's StorageContext: where rungs.json goes
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
-        return self.rule.set_search_properties(metric, mode, **spec)
+        # the Tuner's own metric and mode (for Ray's "current best trial") must be the ones judged here
+        return metric in (None, self._metric) and mode in (None, self._mode)
 
     # ---- Ray's hooks ---------------------------------------------------------------------------
     def on_trial_add(self, tune_controller, trial) -> None:

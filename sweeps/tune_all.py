@@ -103,6 +103,8 @@ def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool 
         param_space={"run": run},
         tune_config=tune.TuneConfig(
             search_alg=ConcurrencyLimiter(searcher, max_concurrent=setup["max_concurrent"]),
+            metric="fid",  # as the searcher and scheduler have it: Ray's own "current best trial" shows it
+            mode="min",
             scheduler=scheduler,
             num_samples=setup["num_samples"],
             # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
