@@ -65,6 +65,7 @@ def plan(args) -> dict:
     name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
+    check_database_url("--optuna-storage", optuna_storage)
     mlflow_uri = getattr(args, "mlflow", None)
     if mlflow_uri:
         require_mlflow()
@@ -87,6 +88,17 @@ def plan(args) -> dict:
             "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
             "mlflow": mlflow_uri,
             "scheduler": args.scheduler}
+
+
+def check_database_url(option: str, url: str) -> None:
+    """A URL SQLAlchemy can read (what Optuna's RDB storage takes), refused here in one line."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{option} {url!r} is not allowed: give a database URL such as sqlite:///path/optuna.db") from None
 
 
 def require_mlflow() -> None:

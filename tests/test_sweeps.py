@@ -259,6 +259,8 @@ def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_pre
         (["--grace-rounds", "5"], ["--grace-rounds=5", "[1, 4]"]),
         (["--reduction-factor", "1"], ["--reduction-factor=1", "[2, 100]"]),
         (["--scheduler", "hyperband"], ["--scheduler 'hyperband'", "ray_asha, asha, none"]),
+        (["--optuna-storage", "optuna.db"], ["--optuna-storage 'optuna.db'", "sqlite:///"]),
+        (["--resume"], ["--resume without --name", "give --name"]),
     ],
 )
 def test_bad_input_is_refused_before_any_trial(tmp_path, mnist_path, args, words):
