@@ -205,8 +205,12 @@ def make_dataset(
     seed: int = 0,
     shuffle_buffer: int = 60_000,
     repeat: bool = False,
+    examples=None,
 ):
     """(images in [-1, 1], int32 labels) batches: shuffled each epoch, drop_remainder, prefetched.
+
+    `examples`: the digits as `make_examples(digits)` made them once, for a caller that builds several
+    pipelines over the same digits (ganlib.run.Run: one per epoch) without converting them again.
 
     The whole split is 188 MB as float32, so it lives in memory and the pipeline does no per-step
     decoding; shuffling reshuffles every epoch with a seeded order.
@@ -217,10 +221,15 @@ def make_dataset(
     check_positive("shuffle_buffer", shuffle_buffer, integer=True)
     if batch_size > len(digits):
         raise DataError(f"batch_size={batch_size} is not allowed: the data hold only {len(digits)} images")
-    images = to_unit_range(digits.images)
-    labels = digits.labels.astype(np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    dataset = examples if examples is not None else make_examples(digits)
     dataset = dataset.shuffle(min(shuffle_buffer, len(digits)), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_examples(digits: Digits):
+    """The digits as a tf.data source of (images in [-1, 1], int32 labels), in memory."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((to_unit_range(digits.images), digits.labels.astype(np.int32)))

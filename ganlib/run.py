@@ -34,6 +34,7 @@ class Run:
         if per_class is not None:
             digits = mnist.balanced_subset(digits, per_class, seed)
         self.digits = digits
+        self._examples = None  # the digits as tensors, made once for all of this run's datasets
 
         import keras
 
@@ -51,9 +52,11 @@ class Run:
 
     def dataset(self, *, seed: int | None = None, repeat: bool = False):
         """Batches of `images_per_step` real digits, shuffled with `seed` (the run's by default)."""
-        from ganlib.data import make_dataset
+        from ganlib.data import make_dataset, make_examples
 
-        return make_dataset(self.digits, self.images_per_step, seed=self.seed if seed is None else seed, repeat=repeat)
+        self._examples = self._examples if self._examples is not None else make_examples(self.digits)
+        return make_dataset(self.digits, self.images_per_step, seed=self.seed if seed is None else seed, repeat=repeat,
+                            examples=self._examples)
 
     def train(self, dataset, *, epochs: int = 1, initial_epoch: int = 0, steps_per_epoch: int | None = None, callbacks=(),
               verbose=0, first_step: int = 0):

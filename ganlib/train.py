@@ -8,13 +8,12 @@ the seed and versions, and `run.json` with timings (and metrics, when evaluation
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
 
-from ganlib import registry
+from ganlib import extras, registry
 from ganlib.divergence import bad_fid
 from ganlib.errors import ConfigError, GanlibError, TrainingDiverged, check_positive
 
@@ -89,7 +88,7 @@ def train(
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
     run_callbacks = [callbacks.LossLog(out_dir, resume_after_epoch=first_epoch if resume else None, global_step=steps_done),
                      callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
-    if importlib.util.find_spec("tensorboard") is not None:  # the optional extra: TensorFlow's summaries need it
+    if extras.installed("tensorboard"):  # TensorFlow writes summaries through it
         run_callbacks.append(callbacks.TensorBoardLog(out_dir / "tensorboard", seed=seed))
     mlflow_run = start_mlflow_run(mlflow_uri, out_dir, variant, run.config, resume) if mlflow_uri else None
     if mlflow_run:
@@ -147,8 +146,7 @@ STATE_DIR = "training_state"
 def start_mlflow_run(uri: str, out_dir: Path, variant: str, config: dict, resume: bool):
     """An MLflow run for this training run (experiment "ganlib.train", run named after --out),
     with the config as its parameters; a resumed run continues the one it started."""
-    if importlib.util.find_spec("mlflow") is None:
-        raise ConfigError('--mlflow needs MLflow, which is not installed: pip install -e ".[mlflow]"')
+    extras.require("mlflow", "--mlflow")
     import mlflow
 
     mlflow.set_tracking_uri(uri)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ganlib import registry  # no TensorFlow: the driver never starts it
+from ganlib import extras, registry  # no TensorFlow: the driver never starts it
 from ganlib.errors import ConfigError, check_positive, check_range
 from ganlib.precision import PRECISIONS
 from ganlib.train import parse_assignments
@@ -68,7 +68,7 @@ def plan(args) -> dict:
     check_database_url("--optuna-storage", optuna_storage)
     mlflow_uri = getattr(args, "mlflow", None)
     if mlflow_uri:
-        require_mlflow()
+        extras.require("mlflow", "--mlflow")
     run = {
         "data": data,
         "seed": args.seed,
@@ -99,13 +99,6 @@ def check_database_url(option: str, url: str) -> None:
         make_url(url)
     except ArgumentError:
         raise ConfigError(f"{option} {url!r} is not allowed: give a database URL such as sqlite:///path/optuna.db") from None
-
-
-def require_mlflow() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("mlflow") is None:
-        raise ConfigError("--mlflow needs MLflow, which is not installed: pip install -e \".[mlflow]\"")
 
 
 LATEST = "latest"

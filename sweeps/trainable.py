@@ -16,7 +16,6 @@ The config's layout is sweeps/trial_layout.py's.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import numbers
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import ray
 from ray import tune
 
+from ganlib import extras
 from ganlib.divergence import SENTINEL_FID, bad_fid
 from sweeps.trial_layout import FINAL_FILES, hyperparameters
 
@@ -42,7 +42,7 @@ class GANTrainable(tune.Trainable):
         self.start_trial(config)
 
     def reset_config(self, new_config: dict) -> bool:
-        self.ganlib_run = self.model = None
+        self.ganlib_run = None
         gc.collect()  # the last trial's model and traced graphs
         self.start_trial(new_config)
         return True
@@ -54,7 +54,6 @@ class GANTrainable(tune.Trainable):
         self.seed = run["seed"]
         self.ganlib_run = Run(run["variant"], {**run["fixed"], **hyperparameters(config)}, seed=self.seed, data=run["data"],
                               per_class=run.get("per_class"), precision=run.get("precision", "float32"), hold_out_validation=True)
-        self.model = self.ganlib_run.model
         self.dataset = None  # built at the first step, after a restore has set the round
         self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
@@ -62,6 +61,10 @@ class GANTrainable(tune.Trainable):
         self.grid_writer = None  # made at the first report, in this trial's folder
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
+
+    @property
+    def model(self):
+        return self.ganlib_run.model
 
     def step(self) -> dict:
         run = self.ganlib_run
@@ -111,7 +114,7 @@ class GANTrainable(tune.Trainable):
     def log_grid(self) -> None:
         """This report's fixed-noise grid for TensorBoard, beside Ray's scalars (the tensorboard
         extra; the sweep syncs trial folders to the storage)."""
-        if importlib.util.find_spec("tensorboard") is None:
+        if not extras.installed("tensorboard"):
             return
         import tensorflow as tf
 

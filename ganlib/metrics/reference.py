@@ -36,18 +36,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANLIB_CACHE") or "~/.cache/ganlib").expanduser()
 
 
-def reference_digits(data, split: str):
-    """(the real digits a split's reference holds, the training digits its floor draws from)."""
+def reference_digits(data, split: str, *, floor: bool = False):
+    """The real digits a split's reference holds, or with `floor` the training digits its floor
+    draws from (read only when the statistics are not cached)."""
     from ganlib.data import hold_out_validation, load_digits
     from ganlib.errors import ConfigError
 
     if split not in REFERENCE_SPLITS:
         raise ConfigError(f"reference split {split!r} is not allowed: choose one of {', '.join(REFERENCE_SPLITS)}")
-    train = load_digits(data, "train")
     if split == "test":
-        return load_digits(data, "test"), train
-    rest, validation = hold_out_validation(train)
-    return validation, rest
+        return load_digits(data, "train" if floor else "test")
+    rest, validation = hold_out_validation(load_digits(data, "train"))
+    return rest if floor else validation
 
 
 @functools.lru_cache(maxsize=4)
@@ -59,7 +59,7 @@ def reference(data=None, split: str = "test") -> Reference:
     from ganlib.metrics.kid import kid
     from ganlib.metrics.prdc import knn_radii
 
-    test, train = reference_digits(data, split)
+    test = reference_digits(data, split)
     test_images = to_unit_range(test.images)
     key = f"{evaluator.checksum()}-{test.checksum()}"
     path = cache_dir() / f"reference-{key}.npz"
@@ -72,6 +72,7 @@ def reference(data=None, split: str = "test") -> Reference:
                  "kid_real_floor_std": float(cached["kid_floor_std"])},
             )
     feats, probs = features_and_probabilities(test_images)
+    train = reference_digits(data, split, floor=True)
     chosen = np.random.default_rng(FLOOR_SEED).choice(len(train), FLOOR_SAMPLES, replace=False)
     train_feats, _ = features_and_probabilities(to_unit_range(train.images[chosen]))
     kid_mean, kid_std = kid(train_feats, feats)
