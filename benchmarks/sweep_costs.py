@@ -90,7 +90,7 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     images, and the best full-evaluation FID among the trials let finish over the best of all."""
     from sweeps import asha
     from sweeps.presets import get, with_rungs
-    from sweeps.schedulers import make_scheduler
+    from sweeps.schedulers import variant_rule
 
     history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
     trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")
@@ -98,7 +98,7 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     order = history.groupby("trial_id")["timestamp"].min().sort_values().index
     curves = {trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order}
     preset = with_rungs(get("smoke"), args.max_rounds, args.grace_rounds, args.reduction_factor)
-    reports = asha.replay(make_scheduler(scheduler, preset), curves, args.concurrent, "training_images", preset.eval_every_images)
+    reports = asha.replay(variant_rule(scheduler, preset), curves, args.concurrent, "training_images", preset.eval_every_images)
     finished = [trial for trial in curves if reports[trial] == len(curves[trial])]
     return sum(reports.values()) / sum(len(c) for c in curves.values()), float(final[finished].min() / final.min())
 

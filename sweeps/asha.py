@@ -22,7 +22,7 @@ budget (tests/test_asha.py checks it over many generated sweeps).
 
 After `--resume` the rungs are rebuilt from the trials' own result files, wherever Ray stored them
 (a local folder or a bucket): Ray saves a scheduler's start state, not what it recorded. The
-records are also written to `rungs.json` in the experiment's folder whenever they change, for a
+records are also written to `rungs.json` (`rungs-VARIANT.json` in a sweep) in the experiment's folder whenever they change, for a
 person to read (and the resume test to check).
 """
 
@@ -132,10 +132,10 @@ class KeepsAFinalist(FIFOScheduler):
     """
 
     def __init__(self, rule, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
-                 reduction_factor: float, cap: float = math.inf):
+                 reduction_factor: float, cap: float = math.inf, rungs_file: str = "rungs.json"):
         super().__init__()
         require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
-        self.rule = rule
+        self.rule, self.rungs_file = rule, rungs_file
         self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
         self._sign = 1.0 if mode == "max" else -1.0
         self.rungs = Rungs(grace_period, max_t, reduction_factor)  # what any ASHA records: the standings
@@ -245,8 +245,8 @@ class KeepsAFinalist(FIFOScheduler):
         folder = Path(self._storage.experiment_driver_staging_path)
         folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"time_attr": self._time_attr, "metric": self._metric, "rungs": self.rung_records()}, indent=1)
-        (folder / ".rungs.json.partial").write_text(text)
-        (folder / ".rungs.json.partial").replace(folder / "rungs.json")
+        (folder / f".{self.rungs_file}.partial").write_text(text)
+        (folder / f".{self.rungs_file}.partial").replace(folder / self.rungs_file)
 
     # ---- --resume --------------------------------------------------------------------------------
     def _rebuild(self, tune_controller, trial) -> None:
@@ -288,10 +288,11 @@ def read_results(trial) -> list[dict]:
 
 
 class _ReplayedTrial:
-    def __init__(self, trial_id: str):
+    def __init__(self, trial_id: str, variant: str):
         self.trial_id = trial_id
         self.status = Trial.PENDING
         self.last_result: dict = {}
+        self.config = {"run": {"variant": variant}}
 
 
 class _ReplayController:
@@ -310,24 +311,36 @@ class _ReplayController:
 
 
 def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1,
-           cap: float = math.inf) -> dict[str, int]:
+           cap: float = math.inf, variants: dict[str, str] | None = None, max_concurrent: int | None = None) -> dict[str, int]:
     """Reports each trial makes under `scheduler` when its metric at each report is given by its
     curve (NaN, or a value at or past `cap`, ends the trial as diverged there, as a trainable that
     reports the sweep's sentinel FID does): trials
     start in the curves' order, `slots` at a time, one report each per tick. As with Ray's
     ConcurrencyLimiter, a paused trial keeps its slot for new trials but frees it for the trials
-    the scheduler chooses to run. For judging a stopping rule on recorded or generated sweeps."""
+    the scheduler chooses to run. For judging a stopping rule on recorded or generated sweeps.
+
+    With `variants` (trial id -> variant) the trials belong to several variants sharing the slots,
+    each variant at most `max_concurrent` (default: `slots`) trials started and unfinished, as
+    sweeps.per_variant runs them."""
     controller = _ReplayController(scheduler)
     reports, waiting = dict.fromkeys(curves, 0), list(curves)
+    variants = variants or dict.fromkeys(curves, "")
+    limit = max_concurrent or slots
 
     def with_status(*statuses):
         return [trial for trial in controller.trials if trial.status in statuses]
 
+    def has_room(trial_id: str) -> bool:
+        live = with_status(Trial.RUNNING, Trial.PAUSED, Trial.PENDING)
+        return len([t for t in live if variants[t.trial_id] == variants[trial_id]]) < limit
+
     while True:  # one tick: fill the free slots, then every running trial reports once
         while len(with_status(Trial.RUNNING)) < slots:
             chosen = scheduler.choose_trial_to_run(controller)
-            if chosen is None and waiting and len(with_status(Trial.RUNNING, Trial.PAUSED, Trial.PENDING)) < slots:
-                trial = _ReplayedTrial(waiting.pop(0))
+            startable = [trial_id for trial_id in waiting if has_room(trial_id)]
+            if chosen is None and startable:
+                waiting.remove(startable[0])
+                trial = _ReplayedTrial(startable[0], variants[startable[0]])
                 controller.trials.append(trial)
                 scheduler.on_trial_add(controller, trial)
                 continue

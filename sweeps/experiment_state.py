@@ -1,4 +1,4 @@
-"""Whether a variant's sweep finished, read from the experiment state Ray saved for --resume."""
+"""Whether a sweep finished, read from the experiment state Ray saved for --resume."""
 
 from __future__ import annotations
 
@@ -33,10 +33,13 @@ def unfinished_trials(experiment_path: str) -> int:
     return sum(status not in ("TERMINATED", "ERROR") for status in statuses)
 
 
-def check_finished(variant: str, grid, setup: dict) -> None:
-    unfinished = unfinished_trials(grid.experiment_path)
-    if unfinished or len(grid) < setup["num_samples"]:
+def check_finished(grid, setup: dict) -> None:
+    from sweeps.plan import storage_join
+
+    planned = len(setup["variants"]) * setup["num_samples"]
+    unfinished = unfinished_trials(storage_join(setup["storage"], setup["experiment"]))
+    if unfinished or len(grid) < planned:
         raise Interrupted(
-            f"sweep interrupted during {variant!r} ({len(grid) - unfinished} of {setup['num_samples']} trials finished); "
+            f"sweep interrupted ({len(grid) - unfinished} of {planned} trials finished); "
             f"run the same command with --resume to continue"
         )

@@ -72,7 +72,7 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
     out_dir = Path(out_dir)
     table, history = trial_table(result_grid, variant, preset.max_training_images)
     (out_dir / "trials").mkdir(parents=True, exist_ok=True)
-    table.drop(columns="_result").to_csv(out_dir / "trials" / f"{variant}.csv", index=False)
+    table.drop(columns="_result", errors="ignore").to_csv(out_dir / "trials" / f"{variant}.csv", index=False)
     if not history.empty:
         history.to_csv(out_dir / "trials" / f"{variant}_history.csv", index=False)
     summary = {

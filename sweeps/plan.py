@@ -3,6 +3,7 @@ fails here in one line (exit status 2) and no trial ever sees it."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -29,9 +30,36 @@ def is_uri(path: str) -> bool:
     return "://" in path
 
 
+# What a cluster set up by cluster.yaml tells the sweep (its nodes export these): with none set,
+# `python sweeps/tune_all.py` is the README's local smoke run.
+ENVIRONMENT = {
+    "preset": ("GANLIB_PRESET", "smoke"),
+    "storage": ("GANLIB_STORAGE", "results"),
+    "exports": ("GANLIB_EXPORTS", None),
+    "address": ("GANLIB_RAY_ADDRESS", None),
+}
+
+
+def choose(option: str, given, environ=None) -> tuple:
+    """(value, where it came from) for an option: the command line, else its environment variable,
+    else the default. For the address, Ray's own RAY_ADDRESS (what a `ray job submit` job is given:
+    the exact cluster) comes before GANLIB_RAY_ADDRESS (cluster.yaml's `auto`, for `ray attach`)."""
+    environ = os.environ if environ is None else environ
+    variable, default = ENVIRONMENT[option]
+    if given is not None:
+        return given, f"--{option}"
+    for name in (("RAY_ADDRESS", variable) if option == "address" else (variable,)):
+        if environ.get(name):
+            return environ[name], f"${name}"
+    return default, "the default"
+
+
 def plan(args) -> dict:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
-    preset = presets.with_rungs(presets.get(args.preset), args.max_rounds, args.grace_rounds, args.reduction_factor)
+    chosen = {option: choose(option, getattr(args, option, None)) for option in ENVIRONMENT}
+    if "YOUR-BUCKET" in chosen["storage"][0]:  # the first thing to set on a new cluster, so the first checked
+        raise ConfigError(f"storage {chosen['storage'][0]!r} is cluster.yaml's placeholder: put your bucket in its GANLIB_STORAGE line, or pass --storage")
+    preset = presets.with_rungs(presets.get(chosen["preset"][0]), args.max_rounds, args.grace_rounds, args.reduction_factor)
     if args.scheduler not in SCHEDULERS:
         raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}")
     if args.precision not in PRECISIONS:
@@ -46,12 +74,14 @@ def plan(args) -> dict:
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else preset.gpus_per_trial
     if gpus != 0:
         check_range("--gpus-per-trial", gpus, 0.0, 1.0, low_open=True)
-    from ganlib.data import load_digits, resolve_path
+    from ganlib.data import ENV_VAR as MNIST_ENV, load_digits, resolve_path
 
     data = resolve_path(args.data)
+    source = "--data" if args.data else f"${MNIST_ENV}" if data is not None else f"neither --data nor ${MNIST_ENV}"
     if data is not None:
         load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
         data = str(data.resolve())
+    chosen["data"] = (data, source)
     fixed = dict(preset.fixed)
     fixed_by_user = parse_assignments(args.set)
     for key in fixed_by_user:
@@ -60,8 +90,11 @@ def plan(args) -> dict:
     fixed.update(fixed_by_user)
     for variant in variants:
         registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
-    storage = args.storage if is_uri(args.storage) else str(Path(args.storage).expanduser().resolve())
-    exports = Path("results") if is_uri(storage) else Path(storage)  # where exports and `latest` go
+    storage = chosen["storage"][0]
+    storage = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
+    chosen["storage"] = (storage, chosen["storage"][1])
+    # where exports and `latest` go: a local folder, beside the trials when they are local
+    exports = Path(chosen["exports"][0] or ("results" if is_uri(storage) else storage)).expanduser()
     name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
@@ -81,13 +114,14 @@ def plan(args) -> dict:
         "cpus_per_trial": cpus,
         "gpus_per_trial": gpus,
         "gpu_memory_mb": args.gpu_memory_mb,
+        "gpus_declared_only": bool(getattr(args, "gpus_declared_only", False)),
         "precision": args.precision,
         "verbose": bool(getattr(args, "verbose", False)),
     }
     return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
-            "mlflow": mlflow_uri,
-            "scheduler": args.scheduler}
+            "mlflow": mlflow_uri, "scheduler": args.scheduler, "address": chosen["address"][0],
+            "experiment": f"{name}-trials", "chosen": chosen}
 
 
 def check_database_url(option: str, url: str) -> None:
@@ -126,3 +160,23 @@ def variant_run(setup: dict, variant: str) -> dict:
     run = {**setup["run"], "variant": variant}
     run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
     return run
+
+
+def storage_join(storage: str, *parts: str) -> str:
+    """A path under the storage, a folder or a URI whose query (?endpoint_override=...) stays last."""
+    base, _, query = storage.partition("?") if is_uri(storage) else (storage, "", "")
+    joined = "/".join([base.rstrip("/"), *parts])
+    return f"{joined}?{query}" if query else joined
+
+
+def describe_choices(setup: dict) -> list[str]:
+    """What the sweep chose and why, one line each, printed before Ray starts."""
+    lines = []
+    for option in ("preset", "storage", "data", "address"):
+        value, source = setup["chosen"][option]
+        if option == "address" and value is None:
+            value = "none: Ray starts on this machine (127.0.0.1)"
+        if option == "data" and value is None:
+            value = "Keras's download (keras.datasets.mnist), on every node"
+        lines.append(f"{option}: {value} (from {source})")
+    return lines

@@ -81,7 +81,7 @@ PRESETS = {
             reduction_factor=3,
             eval_samples=5000,
             final_eval_samples=10_000,
-            cpus_per_trial=2.0,
+            cpus_per_trial=1.0,  # g5.xlarge: 4 vCPUs for 4 trials on its one GPU
             gpus_per_trial=0.25,
             fixed={"width": 1.0},
         ),

@@ -13,11 +13,20 @@ SCHEDULERS = {
 }
 
 
-def make_scheduler(name: str, preset):
-    """Rungs in training images: a trial may be stopped after grace_rounds reports, then at every
-    eta-fold of that, up to its budget; a trial that runs its whole budget is always left."""
+def make_scheduler(name: str, preset, variants: list[str]):
+    """The sweep's scheduler: each variant its own rule (one experiment holds them all, and an FID
+    means something else from one variant to the next); None for `none`."""
     if name == "none":
         return None
+    from sweeps.per_variant import SchedulerPerVariant
+
+    return SchedulerPerVariant({variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants})
+
+
+def variant_rule(name: str, preset, rungs_file: str = "rungs.json"):
+    """One variant's rule, rungs in training images: a trial may be stopped after grace_rounds
+    reports, then at every eta-fold of that, up to its budget; a trial that runs its whole budget
+    is always left."""
     from ray.tune.schedulers import ASHAScheduler
 
     from ganlib.divergence import FID_CAP
@@ -26,4 +35,4 @@ def make_scheduler(name: str, preset):
     rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
              "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
     rule = RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
-    return KeepsAFinalist(rule, **rungs, cap=FID_CAP)
+    return KeepsAFinalist(rule, **rungs, cap=FID_CAP, rungs_file=rungs_file)

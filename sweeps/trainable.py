@@ -28,6 +28,20 @@ from ganlib.divergence import SENTINEL_FID, bad_fid
 from sweeps.trial_layout import FINAL_FILES, hyperparameters
 
 
+class GPUMissing(RuntimeError):
+    """A trial that asked Ray for a GPU, on a node where TensorFlow finds none (no driver, or the
+    CPU-only TensorFlow): rather than train on the CPU unnoticed, at a GPU's price."""
+
+    def __init__(self, fraction: float):
+        import socket
+
+        node = f"{ray.util.get_node_ip_address()} ({socket.gethostname()})"
+        super().__init__(
+            f"this trial asked for {fraction:g} GPU and Ray gave it GPU {','.join(map(str, ray.get_gpu_ids())) or '?'} on node {node}, "
+            f"but TensorFlow there sees no GPU: install ganlib[gpu] (tensorflow[and-cuda]) on GPU nodes and check "
+            f"nvidia-smi; a CPU machine or Ray's fake cluster declares GPUs only: pass --gpus-declared-only")
+
+
 class GANTrainable(tune.Trainable):
     placement = None  # per process: TensorFlow's threads are fixed at its first op
 
@@ -39,6 +53,8 @@ class GANTrainable(tune.Trainable):
             if not run.get("verbose"):
                 quiet_worker_logs()
             GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb"))
+        if run["gpus_per_trial"] > 0 and not GANTrainable.placement["gpus_visible"] and not run.get("gpus_declared_only"):
+            raise GPUMissing(run["gpus_per_trial"])
         self.start_trial(config)
 
     def reset_config(self, new_config: dict) -> bool:

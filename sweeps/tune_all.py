@@ -6,14 +6,18 @@ Per variant: OptunaSearch (seeded TPE, the paper's defaults as the first trial, 
 limited) proposes hyperparameters, ASHA stops poor trials early on FID with time counted in
 training images, and trials that fail are retried from their last checkpoint. Every trial that
 runs its whole budget is evaluated in full at its end; the best of each variant on that is
-exported, with a leaderboard across variants. Connects to a running Ray cluster (--address or $RAY_ADDRESS),
-otherwise starts Ray on this machine bound to 127.0.0.1 with the dashboard off.
+exported, with a leaderboard across variants. All variants run in one experiment, sharing the
+cluster's slots. Connects to a running Ray cluster (--address, $RAY_ADDRESS or $GANLIB_RAY_ADDRESS),
+otherwise starts Ray on this machine bound to 127.0.0.1 with the dashboard off. On a cluster set up by
+cluster.yaml its nodes' environment names the preset, storage, data and address, so a bare
+`python sweeps/tune_all.py` runs the cluster's study; it prints what it chose and why.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -26,7 +30,7 @@ from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never star
 from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps import presets  # noqa: E402
 from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
-from sweeps.plan import is_uri, plan, point_latest_at, variant_run  # noqa: E402
+from sweeps.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, variant_run  # noqa: E402
 from sweeps.ray_session import connect_ray  # noqa: E402
 from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
@@ -34,7 +38,7 @@ from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_sch
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python sweeps/tune_all.py", description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="all", help=f"comma-separated, or all: {', '.join(registry.names())}")
-    parser.add_argument("--preset", default="smoke", help=f"one of: {', '.join(presets.PRESETS)}")
+    parser.add_argument("--preset", default=None, help=f"one of: {', '.join(presets.PRESETS)} (default: $GANLIB_PRESET, else smoke)")
     parser.add_argument("--num-samples", type=int, default=None, help="trials per variant (default: the preset's)")
     parser.add_argument("--max-concurrent", type=int, default=None, help="trials of one variant at once (default: the preset's)")
     parser.add_argument("--max-rounds", type=int, default=None, help="reports per trial, each after the preset's eval_every_images (default: the preset's)")
@@ -42,10 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reduction-factor", type=int, default=None, help="ASHA: keep the best 1/eta at each rung (default: the preset's)")
     parser.add_argument("--cpus-per-trial", type=float, default=None)
     parser.add_argument("--gpus-per-trial", type=float, default=None, help="a fraction in (0, 1] shares a GPU, e.g. 0.25")
+    parser.add_argument("--gpus-declared-only", action="store_true",
+                        help="the GPUs Ray counts are declared, not real (--num-gpus on a CPU machine, Ray's fake multi-node "
+                             "cluster): trials that get one train on the CPU instead of failing")
     parser.add_argument("--gpu-memory-mb", type=int, default=None, help="GPU memory; with a fraction, caps each trial at fraction x this")
     parser.add_argument("--data", default=None, help="mnist.npz or IDX folder, readable on every node (default: $GANLIB_MNIST, then Keras's download)")
-    parser.add_argument("--storage", default="results", help="a local folder or a URI (s3://bucket/path) for trials and checkpoints")
-    parser.add_argument("--export-dir", default=None, help="where best configs, generators and the leaderboard go (default: STORAGE/NAME, or results/NAME for a URI)")
+    parser.add_argument("--storage", default=None, help="a local folder or a URI (s3://bucket/path) for trials and checkpoints, "
+                        "every node's (default: $GANLIB_STORAGE, else results)")
+    parser.add_argument("--export-dir", default=None, help="where best configs, generators and the leaderboard go "
+                        "(default: $GANLIB_EXPORTS/NAME, else STORAGE/NAME, or results/NAME for a URI)")
     parser.add_argument("--name", default=None, help="sweep name (default: the preset's name and the time, e.g. smoke-2026-11-26_14-05-00)")
     parser.add_argument("--optuna-storage", default=None, metavar="URL",
                         help="where each variant's Optuna study is kept, for optuna-dashboard and optuna.load_study "
@@ -55,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "an experiment per variant (needs the mlflow extra)")
     parser.add_argument("--resume", action="store_true", help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished trials are kept, unfinished ones continue")
     parser.add_argument("--seed", type=int, default=0, help="seeds TPE and every trial's data order, noise and initial weights")
-    parser.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else start Ray here)")
+    parser.add_argument("--address", default=None, help="Ray cluster address, e.g. auto (default: $GANLIB_RAY_ADDRESS, then $RAY_ADDRESS, else start Ray here)")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs Ray may use when started here (default: all)")
     parser.add_argument("--num-gpus", type=int, default=None, help="GPUs Ray declares when started here")
     parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1)")
@@ -68,52 +77,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def mlflow_logger(setup: dict, experiment: str, variant: str) -> list:
-    """Ray's MLflow callback, when --mlflow names a tracking URI: an MLflow experiment per variant."""
+def mlflow_logger(setup: dict) -> list:
+    """Ray's MLflow callback, when --mlflow names a tracking URI: the sweep's MLflow experiment,
+    a run per trial (its variant among the run's parameters, run/variant)."""
     if not setup.get("mlflow"):
         return []
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
-    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=experiment,
-                                 tags={"sweep": setup["name"], "variant": variant})]
+    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=setup["name"], tags={"sweep": setup["name"]})]
 
 
-def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool = False):
+def sweep(setup: dict, resume: bool, verbose: bool = False):
+    """Every variant's trials in one Ray Tune experiment (sweeps/per_variant.py): the cluster's
+    slots are shared across variants, each with its own TPE and early stopping."""
     from ray import tune
-    from ray.tune.search import ConcurrencyLimiter
 
+    from sweeps.per_variant import SearchPerVariant
     from sweeps.progress import ReportLines
     from sweeps.searcher import make_searcher
     from sweeps.trainable import GANTrainable
 
-    preset, run = setup["preset"], variant_run(setup, variant)
+    preset, variants = setup["preset"], setup["variants"]
+    run = setup["run"]
     trainable = tune.with_resources(GANTrainable, {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]})
-    experiment = f"{setup['name']}-{variant}"
-    path = f"{setup['storage'].rstrip('/')}/{experiment}"
+    path = storage_join(setup["storage"], setup["experiment"])
+    # With a searcher of its own, Ray keeps one trial waiting for resources at a time (read when
+    # the Tuner is made): every variant's concurrent trials may wait at once instead, which is
+    # what fills a cluster's slots quickly and what the autoscaler sizes the cluster by
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(len(variants) * setup["max_concurrent"])
     if resume and tune.Tuner.can_restore(path):
-        print(f"[{variant}] resuming {path}", flush=True)
+        print(f"resuming {path}", flush=True)
         return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True).fit()
     if not is_uri(path) and Path(path).exists():
-        raise ConfigError(f"sweep {experiment!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
+        raise ConfigError(f"sweep {setup['name']!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
 
-    searcher = make_searcher(variant, run, preset, experiment, setup["optuna_storage"])
-    scheduler = make_scheduler(setup["scheduler"], preset)
+    from ray.tune.search import ConcurrencyLimiter
+
+    runs = {variant: variant_run(setup, variant) for variant in variants}
+    searchers = {variant: ConcurrencyLimiter(make_searcher(variant, runs[variant], preset, f"{setup['name']}-{variant}", setup["optuna_storage"]),
+                                             max_concurrent=setup["max_concurrent"])
+                 for variant in variants}
     tuner = tune.Tuner(
         trainable,
-        param_space={"run": run},
         tune_config=tune.TuneConfig(
-            search_alg=ConcurrencyLimiter(searcher, max_concurrent=setup["max_concurrent"]),
-            metric="fid",  # as the searcher and scheduler have it: Ray's own "current best trial" shows it
+            search_alg=SearchPerVariant(searchers, runs, setup["num_samples"]),
+            metric="fid",  # as the searchers and schedulers have it: Ray's own "current best trial" shows it
             mode="min",
-            scheduler=scheduler,
-            num_samples=setup["num_samples"],
+            scheduler=make_scheduler(setup["scheduler"], preset, variants),
+            num_samples=len(variants) * setup["num_samples"],
             # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
             # process, TensorFlow import, evaluator load or reference statistics per trial.
             reuse_actors=True,
-            trial_dirname_creator=lambda trial: f"{variant}_{trial.trial_id}",
+            trial_dirname_creator=lambda trial: f"{trial.config['run']['variant']}_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
-            name=experiment,
+            name=setup["experiment"],
             storage_path=setup["storage"],
             failure_config=tune.FailureConfig(max_failures=2),
             # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
@@ -122,10 +140,16 @@ def sweep_variant(variant: str, setup: dict, resume: bool, clock, verbose: bool 
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=([] if verbose else [ReportLines(variant, clock, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup, experiment, variant),
+            callbacks=([] if verbose else [ReportLines(variants, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup),
         ),
     )
     return tuner.fit()
+
+
+def variant_results(grid, variant: str) -> list:
+    """A variant's trials, by their folders' names ({variant}_{trial id}): a trial that failed in
+    its setup has no config in its result."""
+    return [result for result in grid if Path(result.path).name.rsplit("_", 1)[0] == variant]
 
 
 def main(argv=None) -> int:
@@ -136,9 +160,15 @@ def main(argv=None) -> int:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
         os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+        # the autoscaler's notice for every trial waiting for a slot (all variants' trials wait at once)
+        os.environ.setdefault("RAY_SCHEDULER_EVENTS", "0")
+        # a failed trial's traceback stays in its error.txt; the console gets ReportLines' one line
+        logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
     try:
         setup = plan(args)
-        started_here = connect_ray(args, setup["run"]["gpus_per_trial"])
+        for line in describe_choices(setup):
+            print(line, flush=True)
+        started_here = connect_ray(args, setup)
     except GanlibError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -150,48 +180,46 @@ def main(argv=None) -> int:
     export_dir = setup["export_dir"]
     export_dir.mkdir(parents=True, exist_ok=True)
     point_latest_at(export_dir)
-    print(f"sweep {setup['name']!r}: exports in {export_dir} (also {export_dir.parent / 'latest'})", flush=True)
+    print(f"sweep {setup['name']!r}: {len(setup['variants'])} variants x {setup['num_samples']} trials on "
+          f"{storage_join(setup['storage'], setup['experiment'])}; exports in {export_dir} (also {export_dir.parent / 'latest'})", flush=True)
     rows = []
     try:
-        from sweeps.progress import SweepClock
-
-        clock = SweepClock(setup["variants"])
+        try:
+            grid = sweep(setup, args.resume, args.verbose)
+            check_finished(grid, setup)
+        except GanlibError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except Interrupted as interruption:
+            print(f"stopped: {interruption}", file=sys.stderr)
+            return 130
         for variant in setup["variants"]:
-            variant_start = time.time()
-            try:
-                grid = sweep_variant(variant, setup, args.resume, clock, args.verbose)
-                check_finished(variant, grid, setup)
-            except GanlibError as error:
-                print(f"error: {error}", file=sys.stderr)
-                return 2
-            except Interrupted as interruption:
-                print(f"stopped: {interruption}", file=sys.stderr)
-                return 130
-            row = export_best.export_variant(variant, grid, variant_run(setup, variant), setup["preset"], export_dir)
-            row["sweep_seconds"] = time.time() - variant_start
-            clock.finished(variant, row["sweep_seconds"])
+            results = variant_results(grid, variant)
+            row = export_best.export_variant(variant, results, variant_run(setup, variant), setup["preset"], export_dir)
+            row["trial_seconds"] = sum((result.metrics or {}).get("time_total_s", 0.0) for result in results)
             rows.append(row)
-            board = export_best.write_leaderboard(rows, export_dir)  # after every variant: partial results are readable
             outcome = (f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} on the validation slice)"
                        if not row.get("reason") else row["reason"])
             print(f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
                   f"{row['diverged']} diverged, {row['failed']} failed", flush=True)
-        sweep = {
+        board = export_best.write_leaderboard(rows, export_dir)
+        sweep_record = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "chosen": {option: {"value": str(value), "from": source} for option, (value, source) in setup["chosen"].items()},
             "preset": setup["preset"].to_dict(),
             "variants": setup["variants"],
             "num_samples": setup["num_samples"],
             "seed": args.seed,
             "name": setup["name"],
             "storage": setup["storage"],
+            "experiment": storage_join(setup["storage"], setup["experiment"]),
             "optuna_storage": setup["optuna_storage"],
             "wall_seconds": time.time() - start,
-            "seconds_per_variant": {
-                row["variant"]: row["sweep_seconds"] for row in rows
-            },
+            # busy time of each variant's trials (they ran side by side: these add up to more than the wall time)
+            "trial_seconds_per_variant": {row["variant"]: row["trial_seconds"] for row in rows},
             "versions": _versions(),
         }
-        (export_dir / "sweep.json").write_text(json.dumps(sweep, indent=2, default=str))
+        (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
         if not args.no_report:
             from sweeps import report
 

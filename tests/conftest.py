@@ -74,3 +74,50 @@ def smoke_sweep(tmp_path_factory, mnist_path):
         capture_output=True, text=True, timeout=900,
     )
     return store / "smoke", result
+
+
+@pytest.fixture()
+def s3_bucket():
+    """An S3-compatible server on 127.0.0.1 (moto's), started and stopped by the test, with one
+    bucket. Yields (bucket name, environment): the endpoint and credentials as pyarrow and boto3
+    read them (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...), for the sweep and Ray's nodes."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    try:
+        import boto3
+
+        deadline = time.time() + 30
+        while True:
+            try:
+                boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id="testing", aws_secret_access_key="testing",
+                             region_name="us-east-1").create_bucket(Bucket="ganlib-test")
+                break
+            except Exception:
+                if time.time() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        yield "ganlib-test", env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bucket_files(env: dict, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """Every object under a prefix, by key."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    files = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            files[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return files

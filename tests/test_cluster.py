@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +38,61 @@ def test_cluster_configs_pass_rays_validation(name):
     config = prepared(REPO / name)
     assert config["head_node_type"] in config["available_node_types"]
     assert config["file_mounts"]["~/ganlib"] == "."
-    assert any("pip install -e ~/ganlib" in command for command in config["setup_commands"])
+    assert any('pip install -e "$HOME/ganlib[gpu,cluster]"' in command for command in config["setup_commands"])
+    assert any('pip install -e "$HOME/ganlib[cluster]"' in command for command in config["setup_commands"])
+
+
+def node_environment(config_name: str, home: Path) -> dict:
+    """The environment a node's shells (and so `ray start` and Ray's jobs) have after the config's
+    first setup command, as Ray's launcher runs it: bash, then ~/.bashrc sourced."""
+    config = yaml.safe_load((REPO / config_name).read_text())
+    (home / ".bashrc").write_text("# the image's own\n")
+    done = subprocess.run(["bash", "-c", f"{config['setup_commands'][0]} && source ~/.bashrc && env -0"],
+                          env={"HOME": str(home), "PATH": os.environ["PATH"]}, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return dict(item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
+
+
+def test_a_bare_tune_all_on_a_node_set_up_by_cluster_yaml_chooses_the_clusters_study(tmp_path):
+    from sweeps.plan import choose
+
+    environ = node_environment("cluster.yaml", tmp_path)
+    assert choose("preset", None, environ) == ("gpu", "$GANLIB_PRESET")
+    assert choose("storage", None, environ) == ("s3://YOUR-BUCKET/ganlib", "$GANLIB_STORAGE")
+    assert choose("address", None, environ) == ("auto", "$GANLIB_RAY_ADDRESS")
+    assert choose("address", None, {**environ, "RAY_ADDRESS": "10.0.0.5:6379"}) == ("10.0.0.5:6379", "$RAY_ADDRESS")  # a job's own
+    assert environ["GANLIB_MNIST"] == f"{tmp_path}/data/mnist.npz" and environ["GANLIB_EXPORTS"] == f"{tmp_path}/ganlib-results"
+    assert choose("preset", "smoke", environ) == ("smoke", "--preset")  # the command line still wins
+    # run again (ray up re-runs setup on every restart): the lines are replaced, not repeated
+    again = node_environment("cluster.yaml", tmp_path)
+    assert again == environ and (tmp_path / ".bashrc").read_text().count("GANLIB_PRESET") == 1
+    # the bucket still the placeholder: refused in one line before Ray starts
+    done = subprocess.run([sys.executable, str(REPO / "sweeps" / "tune_all.py")], env={**os.environ, **environ},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: storage 's3://YOUR-BUCKET/ganlib' is cluster.yaml's placeholder: put your bucket in its GANLIB_STORAGE line, or pass --storage"]
+    assert choose("preset", None, {}) == ("smoke", "the default") and choose("address", None, {}) == (None, "the default")
+
+
+def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
+    config = prepared(REPO / "cluster.yaml")
+    assert config["docker"]["worker_image"] == "rayproject/ray:2.60.0-py311-gpu"
+    assert config["docker"]["head_image"] == "rayproject/ray:2.60.0-py311-cpu"
+    types = config["available_node_types"]
+    for name in ("gpu_worker", "gpu_worker_spot"):
+        node = types[name]["node_config"]
+        assert node["InstanceType"] == "g5.xlarge"  # 4 vCPUs, one A10G
+        assert node["IamInstanceProfile"], f"{name} could not write checkpoints to S3"
+        assert node["ImageId"].startswith("resolve:ssm:/aws/service/deeplearning/")
+    assert types["gpu_worker_spot"]["node_config"]["InstanceMarketOptions"] == {"MarketType": "spot"}
+    from sweeps import presets
+
+    gpu = presets.get("gpu")
+    assert 1 / gpu.gpus_per_trial == 4 and 4 * gpu.cpus_per_trial <= 4  # four trials fit one node's GPU and CPUs
+    setup = " ".join(config["setup_commands"])
+    assert "GANLIB_STORAGE=s3://" in setup and "tensorflow" not in setup  # the gpu extra brings TensorFlow's CUDA wheels
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["gpu"] == ["tensorflow[and-cuda]==2.21.*"] and any(d.startswith("ray[default]") for d in extras["cluster"])
 
 
 def test_aws_cluster_keeps_trials_off_the_head_and_scales_gpu_workers():
@@ -156,7 +211,18 @@ def stop_cluster(ray_dir: str) -> None:
                 pass
 
 
-def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_path, mnist_path):
+def trial_workers() -> list[int]:
+    """Processes that run a trial (Ray titles them after the trainable's class)."""
+    return [pid for pid, (_, cmdline) in process_table().items() if cmdline.startswith("ray::GANTrainable")]
+
+
+def test_a_trial_on_a_dead_worker_node_resumes_from_its_checkpoint_in_the_bucket(tmp_path, mnist_path, s3_bucket):
+    """Ray's autoscaler with its fake multi-node provider adds (declared) GPU worker nodes; trials
+    keep their checkpoints in an S3 bucket; once every trial has checkpointed,
+    one node dies with its trials, which Ray restarts elsewhere from their checkpoints in the bucket.
+    (A node that dies between a trial's first report and its first checkpoint's upload costs that
+    trial a restart from scratch: hence two reports before the kill.)"""
+    bucket, s3_env = s3_bucket
     with socket.socket() as probe:  # a free port, so a stray Ray elsewhere on the machine cannot collide
         probe.bind(("127.0.0.1", 0))
         gcs_port = probe.getsockname()[1]
@@ -164,6 +230,7 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
     config_path.write_text(json.dumps(fake_cluster_config(gcs_port)))
     env = {
         **os.environ,
+        **s3_env,  # the head's environment, which its fake worker nodes and their trials inherit
         "RAY_FAKE_CLUSTER": "1",
         "AUTOSCALER_UPDATE_INTERVAL_S": "1",
         # every node, head and workers, binds to the loopback address
@@ -175,56 +242,62 @@ def test_sweep_on_an_autoscaling_multinode_cluster_survives_a_dead_worker(tmp_pa
     subprocess.run(["ray", "get-auth-token", "--generate"], env=env, capture_output=True, timeout=60, check=True)
     address = f"127.0.0.1:{gcs_port}"
     ray_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
+    before = set(trial_workers())
     started = subprocess.run(
         ["ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs_port}", "--num-cpus=0", "--num-gpus=0",
          "--include-dashboard=false", f"--autoscaling-config={config_path}", f"--temp-dir={ray_dir}"],
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert started.returncode == 0, started.stderr[-2000:]
-    sweep = None
+    sweep, seen = None, []
+    exports = tmp_path / "exports"
     try:
-        storage = tmp_path / "shared-storage"
         sweep = subprocess.Popen(
             [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", "gan",
-             "--num-samples", "4", "--max-concurrent", "4", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1",
-             "--address", address, "--data", str(mnist_path), "--storage", str(storage), "--no-report",
-             # no early stopping: ASHA, judging at every report, could stop the chosen trial just
-             # before its node dies, and then nothing would be left to retry
+             "--num-samples", "4", "--max-concurrent", "4", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1", "--gpus-declared-only",
+             "--address", address, "--data", str(mnist_path), "--storage", f"s3://{bucket}/sweeps", "--export-dir", str(exports),
+             "--no-report",
+             # no early stopping: a stopped trial on the dying node would have nothing to resume
              "--scheduler", "none"],
             env={**env, "RAY_ADDRESS": address}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        # wait until a trial has checkpointed on a worker node, then kill the raylet of its node
-        def running_checkpointed_trials():
-            """(trial folder, worker pid) of trials that have checkpointed and are still running."""
-            found = []
-            for path in storage.glob("smoke-gan/gan_*/result.json"):
-                lines = path.read_text().splitlines()
-                if lines and list(path.parent.glob("checkpoint_*")):
-                    pid = json.loads(lines[0])["pid"]
-                    if Path(f"/proc/{pid}").exists() and len(lines) < 3:
-                        found.append((path.parent, pid))
-            return found
-
-        deadline = time.time() + 600
-        while time.time() < deadline and sweep.poll() is None and not running_checkpointed_trials():
-            time.sleep(0.1)
-        victim, worker_pid = sorted(running_checkpointed_trials())[0]
-        kill_node_of(worker_pid)
+        # every trial has reported twice: Tune saves a report's checkpoint before the trial trains on,
+        # so each has a checkpoint in the bucket that the driver knows of; none has finished (4 reports)
+        reported: set[str] = set()
+        for line in sweep.stdout:
+            seen.append(line)
+            if "] trial " in line and " report 2:" in line:
+                reported.add(line.split(" trial ")[1].split()[0])
+            if len(reported) == 4:
+                break
+        assert len(reported) == 4, "".join(seen)[-3000:]
+        victim = sorted(set(trial_workers()) - before)[0]
+        kill_node_of(victim)
         output, _ = sweep.communicate(timeout=900)
-        assert sweep.returncode == 0, output[-4000:]
+        seen.append(output)
+        assert sweep.returncode == 0, "".join(seen)[-4000:]
     finally:
         if sweep is not None and sweep.poll() is None:
             sweep.kill()
         stop_cluster(ray_dir)
-    board = pd.read_csv(storage / "smoke" / "leaderboard.csv")
+    output = "".join(seen)
+    board = pd.read_csv(exports / "leaderboard.csv")
     assert list(board["variant"]) == ["gan"] and board.loc[0, "fid"] > 0 and board.loc[0, "failed"] == 0
-    assert (storage / "smoke" / "best" / "gan" / "gan_generator.keras").is_file()
-    history = pd.read_csv(storage / "smoke" / "trials" / "gan_history.csv")
+    assert (exports / "best" / "gan" / "gan_generator.keras").is_file()
+    history = pd.read_csv(exports / "trials" / "gan_history.csv")
     assert set(history["gpu_ids"].astype(str)) <= {"0"} and len(history["trial_id"].unique()) == 4
-    state = json.loads(sorted((storage / "smoke-gan").glob("experiment_state-*.json"))[-1].read_text())
+    from conftest import bucket_files
+
+    files = bucket_files(s3_env, bucket, "sweeps/smoke-trials")
+    state = json.loads(files[sorted(k for k in files if k.rsplit("/", 1)[-1].startswith("experiment_state-"))[-1]])
     failures = {json.loads(entry[0])["trial_id"]: json.loads(entry[1]).get("num_failures", 0) for entry in state["trial_data"]}
     retried = [trial for trial, count in failures.items() if count >= 1]
-    # the node held the chosen trial and maybe another: at least one failed with it and went on
     assert retried, f"no trial was retried after its node died: {failures}"
+    assert "Ray retries it from its last checkpoint" in output
     statuses = {json.loads(entry[0])["trial_id"]: json.loads(entry[0])["status"] for entry in state["trial_data"]}
     assert all(statuses[trial] == "TERMINATED" for trial in retried), statuses  # restored, then finished
+    for trial in retried:
+        # restored from its checkpoint, not started over: its rounds go on from where it was, each once
+        rounds = history[history["trial_id"] == trial].sort_values("training_iteration")["round"].tolist()
+        assert rounds.count(1) == 1 and rounds[-1] == 4, (trial, rounds)
+        assert any(key.startswith(f"sweeps/smoke-trials/gan_{trial}/checkpoint_") for key in files), trial

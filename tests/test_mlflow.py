@@ -46,7 +46,7 @@ def test_a_sweep_logs_every_trial_to_mlflow(tmp_path, mnist_path):
                              "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report", "--mlflow", uri],
                             capture_output=True, text=True, env=ENV, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    found = runs(uri, "m-gan")
-    assert len(found) == 2
+    found = runs(uri, "m")  # the sweep's experiment, a run per trial
+    assert len(found) == 2 and set(found["params.run/variant"]) == {"gan"}
     assert found["metrics.fid"].notna().all() and (found["metrics.training_images"] > 0).all()
     assert {"params.g_lr", "params.d_lr"} <= set(found.columns)

@@ -90,7 +90,7 @@ def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_repor
 
     export_dir, result = smoke_sweep
     assert result.returncode == 0, result.stderr[-3000:]
-    trials = sorted((export_dir.parent / "smoke-gan").glob("gan_*"))
+    trials = sorted((export_dir.parent / "smoke-trials").glob("gan_*"))
     assert len(trials) == 4
     for trial in trials:
         reports = len((trial / "result.json").read_text().splitlines())
@@ -125,7 +125,7 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
         from sweeps.tune_all import main
 
         code = main(["--preset", "smoke", "--name", "smoke", "--variants", "gan", "--num-samples", "4", "--max-concurrent", "4",
-                     "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--data", str(mnist_path),
+                     "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--gpus-declared-only", "--data", str(mnist_path),
                      "--storage", str(tmp_path / "store"), "--no-report"])
         assert code == 0
     finally:
@@ -143,49 +143,75 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     assert set(history["gpu_ids"].astype(str)) == {"0"}  # each trial held a share of GPU 0
 
 
+def test_a_trial_that_asked_for_a_gpu_and_finds_none_fails_naming_its_node(tmp_path, mnist_path):
+    """Ray declares a GPU (--num-gpus 1) that TensorFlow cannot see: the trial must not train on the
+    CPU unnoticed. It fails with one clear line, Ray's retries fail the same way, and the sweep
+    ends without a finalist for the variant (exit 1)."""
+    result = sweep("--preset", "smoke", "--name", "smoke", "--variants", "gan", "--num-samples", "1", "--num-gpus", "1",
+                   "--gpus-per-trial", "0.5", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    failed = [line for line in result.stdout.splitlines() if "failed for good" in line]
+    assert len(failed) == 1, result.stdout[-3000:]
+    assert "GPUMissing: this trial asked for 0.5 GPU and Ray gave it GPU 0 on node 127.0.0.1 (" in failed[0]
+    assert "TensorFlow there sees no GPU" in failed[0] and "--gpus-declared-only" in failed[0]
+    assert "Trial task failed" not in result.stdout + result.stderr  # Ray's traceback stays in the trial's error.txt
+    assert result.stdout.count("Ray retries it from its last checkpoint") == 2  # max_failures: the same on every try
+    board = pd.read_csv(tmp_path / "store" / "smoke" / "leaderboard.csv")
+    assert board.loc[0, "failed"] == 1 and board.loc[0, "reason"] == "no finalist: of 1 trials, 1 failed"
+
+
 def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mnist_path):
-    args = ["--preset", "smoke", "--name", "smoke", "--variants", "gan,dcgan", "--num-samples", "2", "--data", str(mnist_path),
+    args = ["--preset", "smoke", "--name", "smoke", "--variants", "gan,dcgan", "--num-samples", "3", "--data", str(mnist_path),
             "--storage", str(tmp_path / "store"), "--no-report"]
+    experiment = tmp_path / "store" / "smoke-trials"
     process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    gan_trials = tmp_path / "store" / "smoke" / "trials" / "gan.csv"
 
-    def dcgan_reported():
-        return any(path.stat().st_size for path in (tmp_path / "store" / "smoke-dcgan").glob("dcgan_*/result.json"))
+    def reports() -> dict[str, int]:
+        return {path.parent.name: len(path.read_text().splitlines()) for path in experiment.glob("*_*/result.json")}
 
+    # interrupt once a trial has run its whole budget (4 reports) and another is part-way
     deadline = time.time() + 600
-    while not dcgan_reported() and time.time() < deadline and process.poll() is None:
+    while time.time() < deadline and process.poll() is None and not (
+            4 in reports().values() and any(0 < n < 4 for n in reports().values())):
         time.sleep(0.2)
-    assert gan_trials.exists() and dcgan_reported(), "the sweep never reached the second variant"
-    process.send_signal(signal.SIGINT)  # a dcgan trial has reported once: the second variant is mid-way
+    process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=300)
     assert process.returncode != 0, output[-3000:]
+    assert "run the same command with --resume" in output, output[-3000:]
 
-    gan_results = sorted((tmp_path / "store" / "smoke-gan").glob("gan_*/result.json"))
-    before = {path: path.read_text() for path in gan_results}
-    assert len(before) == 2
+    finished = {trial for trial, status in saved_statuses(experiment).items() if status == "TERMINATED"}
+    before = {path: path.read_text() for path in experiment.glob("*_*/result.json") if path.parent.name.split("_")[-1] in finished}
+    assert before and len(finished) < 6, (finished, reports())
     resumed = sweep(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    after = {path: path.read_text() for path in sorted((tmp_path / "store" / "smoke-gan").glob("gan_*/result.json"))}
-    assert after == before, "a finished trial was run again"
+    assert {path: path.read_text() for path in before} == before, "a finished trial was run again"
     board = pd.read_csv(tmp_path / "store" / "smoke" / "leaderboard.csv")
-    assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["trials"] == 2).all()
-    # the scheduler's rung records after the resume hold every report of every trial, those made
+    assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["trials"] == 3).all()
+    assert set(saved_statuses(experiment).values()) == {"TERMINATED"}
+    # each variant's rung records after the resume hold every report of its trials, those made
     # before the interruption included, as a scheduler that had never stopped would have them
-    assert rungs_in(tmp_path / "store" / "smoke-dcgan") == rungs_from_histories(tmp_path / "store" / "smoke-dcgan")
+    for variant in ("gan", "dcgan"):
+        assert rungs_in(experiment, variant) == rungs_from_histories(experiment, variant)
 
 
-def rungs_in(experiment: Path) -> dict:
-    return json.loads((experiment / "rungs.json").read_text())["rungs"]
+def saved_statuses(experiment: Path) -> dict[str, str]:
+    """Each trial's status in the experiment state Ray saved (what --resume restores)."""
+    state = json.loads(sorted(experiment.glob("experiment_state-*.json"))[-1].read_text())
+    return {json.loads(entry[0])["trial_id"]: json.loads(entry[0])["status"] for entry in state["trial_data"]}
 
 
-def rungs_from_histories(experiment: Path) -> dict:
+def rungs_in(experiment: Path, variant: str) -> dict:
+    return json.loads((experiment / f"rungs-{variant}.json").read_text())["rungs"]
+
+
+def rungs_from_histories(experiment: Path, variant: str) -> dict:
     from sweeps import presets
     from sweeps.asha import Rungs
 
     preset = presets.get("smoke")
     rungs = Rungs(preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor)
-    for path in sorted(experiment.glob("*/result.json")):
-        trial_id = path.parent.name.split("_")[-1]
+    for path in sorted(experiment.glob(f"{variant}_*/result.json")):
+        trial_id = path.parent.name.removeprefix(f"{variant}_")
         for line in path.read_text().splitlines():
             result = json.loads(line)
             if not result.get("diverged"):
@@ -202,7 +228,7 @@ def test_the_same_command_runs_again_as_a_new_sweep_and_latest_points_at_it(tmp_
     time.sleep(1.1)  # names carry the time to the second
     second = sweep(*args)
     assert first.returncode == 0 and second.returncode == 0, (first.stderr[-2000:], second.stderr[-2000:])
-    names = sorted(path.name for path in (tmp_path / "store").glob("smoke-2*") if not path.name.endswith("-gan"))
+    names = sorted(path.name for path in (tmp_path / "store").glob("smoke-2*") if not path.name.endswith("-trials"))
     assert len(names) == 2, names
     assert (tmp_path / "store" / "latest").resolve().name == names[-1]
     assert (tmp_path / "store" / "latest" / "leaderboard.csv").is_file()
