@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ TABLE_ROWS = [
     ("n", "samples", "{}"),
     ("seed", "seed", "{}"),
     ("eval_seconds", "evaluation time (s)", "{:.2f}"),
+    ("evaluator", "evaluator (checksum)", "{}"),
 ]
 
 
@@ -63,9 +65,17 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=None, help="MNIST for the reference statistics (default: $GANLIB_MNIST, then Keras's download)")
     parser.add_argument("--cas", action="store_true", help="also compute the CAS for conditional generators (trains a classifier)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    # ganlib.metrics.evaluator.EVALUATORS' names, spelled out so a bad one ends before TensorFlow loads
+    parser.add_argument("--evaluator", default=None, choices=("main", "second"),
+                        help="the classifier whose features score (default: $GANLIB_EVALUATOR, else main)")
     args = parser.parse_args(argv)
+    if args.evaluator:
+        os.environ["GANLIB_EVALUATOR"] = args.evaluator  # before any evaluator loads in this process
     try:
         generator_path = find_generator(Path(args.target))
+        from ganlib.metrics.evaluator import checksum, current
+
+        current()
         from ganlib.export import load_generator
         from ganlib.metrics import evaluate
 
@@ -74,6 +84,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     result["generator"] = str(generator_path)
+    result["evaluator"] = f"{current()} ({checksum()})"
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 

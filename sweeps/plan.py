@@ -118,7 +118,11 @@ def plan(args) -> dict:
         "precision": args.precision,
         "verbose": bool(getattr(args, "verbose", False)),
     }
-    return {"preset": preset, "variants": variants, "num_samples": num_samples, "max_concurrent": max_concurrent,
+    final_seeds = args.final_seeds if getattr(args, "final_seeds", None) is not None else preset.final_seeds
+    check_range("--final-seeds", final_seeds, 0, 100)
+    final_rounds = getattr(args, "final_rounds", None) or preset.final_rounds or 2 * preset.max_rounds
+    check_positive("--final-rounds", final_rounds, integer=True)
+    return {"preset": preset, "variants": variants, "final_seeds": int(final_seeds), "final_rounds": final_rounds, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
             "mlflow": mlflow_uri, "scheduler": args.scheduler, "address": chosen["address"][0],
             "experiment": f"{name}-trials", "chosen": chosen}

@@ -28,6 +28,10 @@ class Preset:
     gpus_per_trial: float = 0.0
     per_class: int | None = None  # train on a class-balanced subset (smoke runs)
     fixed: dict = field(default_factory=dict)  # hyperparameters every trial shares (model width)
+    # the final stage (sweeps/final_stage.py): best config and papers' defaults retrained with this
+    # many seeds, at final_rounds reports each (0 seeds: no final stage)
+    final_seeds: int = 0
+    final_rounds: int = 0
 
     @property
     def max_training_images(self) -> int:
@@ -57,7 +61,7 @@ PRESETS = {
         ),
         Preset(
             name="cpu",
-            description="about two hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant",
+            description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, then the final stage (3 seeds)",
             num_samples=6,
             max_concurrent=2,
             tpe_startup_trials=3,
@@ -68,6 +72,8 @@ PRESETS = {
             eval_samples=2000,
             final_eval_samples=10_000,
             fixed={"width": 0.5},
+            final_seeds=3,
+            final_rounds=12,  # 153,600 images (2.6 epochs), twice a search trial's budget
         ),
         Preset(
             name="gpu",
@@ -84,6 +90,8 @@ PRESETS = {
             cpus_per_trial=1.0,  # g5.xlarge: 4 vCPUs for 4 trials on its one GPU
             gpus_per_trial=0.25,
             fixed={"width": 1.0},
+            final_seeds=3,
+            final_rounds=60,  # 60 epochs, twice a search trial's budget
         ),
     ]
 }

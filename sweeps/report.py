@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from sweeps.importance import importance, load_study  # noqa: E402
+from sweeps.report_axes import load_axes  # noqa: E402
 from sweeps.report_data import defaults_against_best, load  # noqa: E402
 from sweeps.report_figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
 from sweeps.report_page import render_html, render_markdown, variant_section  # noqa: E402
@@ -56,8 +57,9 @@ def build_report(results) -> Path:
         losses_png = best_losses(histories[variant], trial_id, variant, figures / f"losses_{variant}.png") if isinstance(trial_id, str) else None
         hp_png = fid_against_hyperparameters(variant, trials[variant], figures / f"hyperparameters_{variant}.png")
         sections.append(variant_section(variant, registry.get(variant).paper, results / "best" / variant, losses_png, hp_png))
-    (results / "report.html").write_text(render_html(board, shown, comparison, importance_table, sections, data["sweep"], grids, curves))
-    (results / "report.md").write_text(render_markdown(shown, comparison, importance_table))
+    axes = load_axes(results, histories, trials, figures)
+    (results / "report.html").write_text(render_html(board, shown, comparison, importance_table, sections, data["sweep"], grids, curves, axes))
+    (results / "report.md").write_text(render_markdown(shown, comparison, importance_table, axes))
     return results / "report.html"
 
 

@@ -18,8 +18,27 @@ def embed(path: Path | None, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def render_axes(axes: dict | None) -> str:
+    """The final stage's leaderboard and the four questions, each with its table and finding."""
+    if not axes:
+        return ""
+    table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
+    parts = ["<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
+             "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs against the top row, "
+             "Holm-corrected over the rows, at 5%.</p>", table(axes["board"])]
+    keys = {"Image quality": "quality", "Classification accuracy": "classification", "Losses (every search trial)": "losses",
+            "Computing time": "computing time"}
+    for title, frame in axes["tables"].items():
+        finding = axes["findings"].get(keys[title], "")
+        parts += [f"<h2>{html.escape(title)}</h2>", f"<p><strong>{html.escape(finding)}</strong></p>" if finding else "", table(frame)]
+    parts.append(embed(axes.get("time_to_quality"), "time to quality"))
+    if axes.get("agreement"):
+        parts += ["<h2>Two evaluators</h2>", f"<pre>{html.escape(axes['agreement'])}</pre>"]
+    return "".join(parts)
+
+
 def render_html(board: pd.DataFrame, shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame,
-                sections: list[str], sweep: dict, grids: Path | None, curves: Path | None) -> str:
+                sections: list[str], sweep: dict, grids: Path | None, curves: Path | None, axes: dict | None = None) -> str:
     floor = board["fid_real_floor"].dropna().iloc[0] if "fid_real_floor" in board and board["fid_real_floor"].notna().any() else float("nan")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>GAN variants on MNIST: sweep report</title>
@@ -30,7 +49,8 @@ img{{max-width:100%}} section{{border-top:1px solid #ddd;margin-top:1em}}</style
 <p>Command: <code>{html.escape(str(sweep.get("command", "")))}</code>; seed {html.escape(str(sweep.get("seed", "")))};
 preset {html.escape(str((sweep.get("preset") or {}).get("name", "")))}; versions {html.escape(json.dumps(sweep.get("versions", {})))}.
 FID and KID are on the shipped MNIST evaluator's features; real digits against real digits score FID {floor:.3f} (the floor).</p>
-<h2>Leaderboard</h2>{shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", table_id="leaderboard")}
+{render_axes(axes)}
+<h2>Search leaderboard (one run per configuration)</h2>{shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", table_id="leaderboard")}
 <h2>Best samples, best FID first</h2>{embed(grids, "best grids")}
 <h2>FID during the sweep</h2>{embed(curves, "FID curves")}
 <h2>Papers' defaults against the best found</h2>{comparison.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")}
@@ -50,8 +70,15 @@ def variant_section(variant: str, paper: str, best_dir: Path, losses_png: Path |
     )
 
 
-def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame) -> str:
-    markdown = ["# GAN variants on MNIST", "", "## Leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
+def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame, axes: dict | None = None) -> str:
+    markdown = ["# GAN variants on MNIST", ""]
+    if axes:
+        markdown += ["## Final stage (mean [95% interval] over seeds, test split)", "", axes["final_markdown"], ""]
+        for title, frame in axes["tables"].items():
+            markdown += [f"## {title}", ""]
+            markdown += [f"**{line}**" for key, line in axes["findings"].items() if title.lower().startswith(key.split()[0])]
+            markdown += ["", frame.to_markdown(index=False, floatfmt=".4g"), ""]
+    markdown += ["## Search leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
                 "## Papers' defaults against the best found", "", comparison.to_markdown(index=False, floatfmt=".4g"), ""]
     if len(importance_table):
         markdown += ["## Hyperparameter importance", "", importance_table.to_markdown(floatfmt=".3f"), ""]

@@ -100,6 +100,7 @@ class GANTrainable(tune.Trainable):
             **run.parameters,
             "round": self.rounds,
             "training_images": images,
+            "generator_steps": self.rounds * self.steps_per_round,
             "train_seconds": self.train_seconds,
             "images_per_s": images / max(self.train_seconds, 1e-9),
             "seed": self.seed,

@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fix a hyperparameter in every trial of the variants that have it, instead of searching it")
     parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or mixed_float16 (GPUs) in every trial")
     parser.add_argument("--scheduler", default=DEFAULT_SCHEDULER, help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
+    parser.add_argument("--final-seeds", type=int, default=None,
+                        help="after the search, retrain each variant's best configuration and its papers' defaults with this "
+                             "many seeds at --final-rounds reports, scored on the test split (default: the preset's; gpu: 3)")
+    parser.add_argument("--final-rounds", type=int, default=None, help="the final stage's budget in reports (default: the preset's, else twice --max-rounds)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     parser.add_argument("--verbose", action="store_true", help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report")
     return parser
@@ -144,6 +148,26 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
         ),
     )
     return tuner.fit()
+
+
+def final(setup: dict, seed: int, verbose: bool):
+    """The final stage (sweeps/final_stage.py) into EXPORT_DIR/final; None if interrupted."""
+    from sweeps import final_stage
+
+    seeds = [seed + i for i in range(setup["final_seeds"])]
+    configs = final_stage.entries(setup, setup["export_dir"], seeds, setup["final_rounds"])
+    images = setup["final_rounds"] * setup["preset"].eval_every_images
+    print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds), {images:,} training images each", flush=True)
+    grid = final_stage.run(setup, configs, f"{setup['name']}-final", verbose)
+    try:
+        check_finished(grid, {**setup, "experiment": f"{setup['name']}-final", "variants": [None], "num_samples": len(configs)})
+    except Interrupted as interruption:
+        print(f"stopped: {interruption}", file=sys.stderr)
+        return None
+    table, histories = final_stage.results_table(grid)
+    board = final_stage.write(setup["export_dir"] / "final", table, histories)
+    print((setup["export_dir"] / "final" / "leaderboard.md").read_text(), flush=True)
+    return board
 
 
 def variant_results(grid, variant: str) -> list:
@@ -220,6 +244,10 @@ def main(argv=None) -> int:
             "versions": _versions(),
         }
         (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
+        if setup["final_seeds"]:
+            final_board = final(setup, args.seed, args.verbose)
+            if final_board is None:
+                return 130
         if not args.no_report:
             from sweeps import report
 

@@ -26,20 +26,38 @@ def test_evaluator_reaches_its_recorded_accuracy(test_digits, test_features):
     assert accuracy == pytest.approx(evaluator.read_record()["test_accuracy"], abs=2e-4)
 
 
-def test_evaluator_refuses_changed_weights(tmp_path, monkeypatch):
-    changed = tmp_path / "evaluator.weights.h5"
-    shutil.copy(evaluator.WEIGHTS_PATH, changed)
+@pytest.mark.parametrize("name", list(evaluator.EVALUATORS))
+def test_evaluator_refuses_changed_weights(name, tmp_path, monkeypatch):
+    weights, record = evaluator.paths(name)
+    changed = tmp_path / weights.name
+    shutil.copy(weights, changed)
     data = bytearray(changed.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
     changed.write_bytes(bytes(data))
-    monkeypatch.setattr(evaluator, "WEIGHTS_PATH", changed)
-    evaluator.load_evaluator.cache_clear()
+    original = evaluator.paths
+    monkeypatch.setattr(evaluator, "paths", lambda n: (changed, record) if n == name else original(n))
+    evaluator._load.cache_clear()
     try:
         with pytest.raises(evaluator.EvaluatorError, match="checksum"):
-            evaluator.load_evaluator()
+            evaluator.load_evaluator(name)
     finally:
         monkeypatch.undo()
-        evaluator.load_evaluator.cache_clear()
+        evaluator._load.cache_clear()
+
+
+def test_the_second_evaluator_is_another_network_that_reaches_its_recorded_accuracy(test_digits, monkeypatch):
+    from ganlib.data import to_unit_range
+    from ganlib.metrics.features import features_and_probabilities
+
+    record = evaluator.read_record("second")
+    assert record["architecture"] != evaluator.read_record("main").get("architecture", "conv3_bn") and record["seed"] != 0
+    monkeypatch.setenv(evaluator.ENV_VAR, "second")
+    assert evaluator.current() == "second" and evaluator.checksum() == record["weights_sha256"][:16]
+    feats, probs = features_and_probabilities(to_unit_range(test_digits.images))
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == test_digits.labels))
+    assert accuracy >= 0.99 and accuracy == pytest.approx(record["test_accuracy"], abs=2e-4)
+    main_feats, _ = features_and_probabilities(to_unit_range(test_digits.images[:500]), evaluator="main")
+    assert feats.shape[1] == main_feats.shape[1] and not np.allclose(feats[:500], main_feats)  # another feature space
 
 
 def test_fid_of_a_set_with_itself_is_zero_and_real_vs_noise_is_large(test_features):

@@ -26,7 +26,7 @@ def test_report_holds_the_sweeps_numbers(smoke_sweep):
     assert comparison["defaults_sweep_fid"].notna().all()  # every sweep measured the papers' defaults
     assert (comparison["best_sweep_fid"] <= comparison["defaults_sweep_fid"] + 1e-9).all()
     markdown = (export_dir / "report.md").read_text()
-    assert "## Leaderboard" in markdown and all(v in markdown for v in board["variant"])
+    assert "## Search leaderboard" in markdown and all(v in markdown for v in board["variant"])
     assert "data:image/png;base64," in page and page.count("<img") >= 2 + 2 * len(board)
 
 

@@ -16,12 +16,13 @@ def _check_images(images) -> np.ndarray:
     return images
 
 
-def features_and_probabilities(images, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 128) penultimate features and (N, 10) softmax of the shipped evaluator."""
+def features_and_probabilities(images, batch_size: int = 1000, evaluator: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 128) penultimate features and (N, 10) softmax of a shipped evaluator (default: this
+    process's, ganlib.metrics.evaluator.current())."""
     from ganlib.metrics.evaluator import load_evaluator
 
     images = _check_images(images)
-    _, model = load_evaluator()
+    _, model = load_evaluator(evaluator)
     feats, probs = [], []
     for start in range(0, len(images), batch_size):
         f, p = model(images[start : start + batch_size], training=False)

@@ -1,0 +1,91 @@
+"""Whether a sweep's ranking of variants is an artefact of the evaluator: every exported best
+generator scored by both shipped evaluators (ganlib.metrics.evaluator: another architecture,
+another seed) on the same samples, and the rank correlation of the variants' FIDs under the two.
+
+    python -m sweeps.evaluator_agreement EXPORT_DIR [--n 10000] [--data mnist.npz]
+
+Writes EXPORT_DIR/evaluator_agreement.csv (FID, KID and classes covered per variant under each)
+and evaluator_agreement.json (Spearman's rho and Kendall's tau with their p-values). Each
+evaluator scores in a process of its own (the evaluator is chosen per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+EVALUATORS = ("main", "second")
+
+
+def generators(export_dir: Path) -> dict[str, Path]:
+    return {path.parent.name: path for path in sorted((export_dir / "best").glob("*/*_generator.keras"))}
+
+
+def score_all(export_dir: Path, n: int, data: str | None, seed: int) -> list[dict]:
+    """Every exported generator under this process's evaluator."""
+    from ganlib.export import load_generator
+    from ganlib.metrics import evaluator
+    from ganlib.metrics.scoring import evaluate
+
+    rows = []
+    for variant, path in generators(export_dir).items():
+        scores = evaluate(load_generator(path), n=n, seed=seed, data=data, cas=False)
+        rows.append({"variant": variant, "evaluator": evaluator.current(), "evaluator_checksum": evaluator.checksum(),
+                     **{k: scores[k] for k in ("fid", "kid", "classes_covered", "precision", "recall")}})
+    return rows
+
+
+def agreement(table: pd.DataFrame) -> dict:
+    from scipy import stats
+
+    wide = table.pivot(index="variant", columns="evaluator", values="fid").dropna()
+    rho = stats.spearmanr(wide["main"], wide["second"])
+    tau = stats.kendalltau(wide["main"], wide["second"])
+    return {"variants": len(wide), "spearman_rho": float(rho.statistic), "spearman_p": float(rho.pvalue),
+            "kendall_tau": float(tau.statistic), "kendall_p": float(tau.pvalue),
+            "same_winner": bool(wide["main"].idxmin() == wide["second"].idxmin()),
+            "ranks": {e: wide[e].rank().astype(int).to_dict() for e in EVALUATORS}}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweeps.evaluator_agreement", description=__doc__.splitlines()[0])
+    parser.add_argument("export_dir")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--score-with", default=None, help=argparse.SUPPRESS)  # one evaluator's process
+    args = parser.parse_args(argv)
+    export_dir = Path(args.export_dir)
+    if args.score_with:
+        print(json.dumps(score_all(export_dir, args.n, args.data, args.seed)))
+        return 0
+    if not generators(export_dir):
+        print(f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder", file=sys.stderr)
+        return 2
+    rows = []
+    for name in EVALUATORS:
+        done = subprocess.run([sys.executable, "-m", "sweeps.evaluator_agreement", str(export_dir), "--n", str(args.n),
+                               "--seed", str(args.seed), "--score-with", name, *(["--data", args.data] if args.data else [])],
+                              capture_output=True, text=True, env={**os.environ, "GANLIB_EVALUATOR": name})
+        if done.returncode:
+            print(done.stderr[-3000:], file=sys.stderr)
+            return done.returncode
+        rows += json.loads(done.stdout.strip().splitlines()[-1])
+    table = pd.DataFrame(rows)
+    table.to_csv(export_dir / "evaluator_agreement.csv", index=False)
+    found = agreement(table)
+    (export_dir / "evaluator_agreement.json").write_text(json.dumps(found, indent=2))
+    print(table.pivot(index="variant", columns="evaluator", values="fid").sort_values("main").to_string(float_format="%.1f"))
+    print(f"Spearman rho {found['spearman_rho']:.3f} (p {found['spearman_p']:.2g}), Kendall tau {found['kendall_tau']:.3f} "
+          f"(p {found['kendall_p']:.2g}) over {found['variants']} variants; same winner: {found['same_winner']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

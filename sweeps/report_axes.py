@@ -1,0 +1,152 @@
+"""The study's four questions, answered from a sweep's export folder: image quality,
+classification accuracy, losses and computing time, each a table with its figures' 95% intervals
+over the final stage's seeds (sweeps/final_stage.py), and one sentence a question, each from a
+figure in its table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
+CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
+SATURATED = 0.95  # D calls this share of both real and fake images right: G gets little gradient
+
+
+def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`mean [low, high]` per column, for the variants' best configurations, ranked by FID."""
+    best = board[board["arm"] == "best"].sort_values("fid")
+    shown = {"variant": best["variant"]}
+    for column in columns:
+        if column in best and best[column].notna().any():
+            shown[column] = [cell(r[column], r.get(f"{column}_low"), r.get(f"{column}_high")) for _, r in best.iterrows()]
+    return pd.DataFrame(shown)
+
+
+def cell(mean, low, high) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    if low is None or (isinstance(low, float) and math.isnan(low)):
+        return f"{mean:.4g}"
+    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+
+
+def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
+    """Per variant, over every search trial: the spread (standard deviation) of its D and G loss
+    over its last `last` reports, median over trials; the share of reports where D was saturated
+    (right on >= 95% of both real and fake images); and how many trials diverged."""
+    rows = []
+    for variant, history in histories.items():
+        table = trials.get(variant, pd.DataFrame())
+        row = {"variant": variant, "trials": len(table), "diverged": int(table["diverged"].sum()) if "diverged" in table else 0}
+        if not history.empty and {"d_loss", "g_loss"} <= set(history.columns):
+            ordered = history.sort_values("training_iteration").groupby("trial_id")
+            tails = ordered.tail(last)
+            spreads = tails.groupby("trial_id")[["d_loss", "g_loss"]].std()
+            row.update(d_loss_spread=float(spreads["d_loss"].median()), g_loss_spread=float(spreads["g_loss"].median()))
+            if {"d_acc_real", "d_acc_fake"} <= set(history.columns):
+                saturated = (history["d_acc_real"] >= SATURATED) & (history["d_acc_fake"] >= SATURATED)
+                row["d_saturated_share"] = float(saturated.mean())
+                row["d_acc_real_last"] = float(tails["d_acc_real"].mean())
+                row["d_acc_fake_last"] = float(tails["d_acc_fake"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def computing(board: pd.DataFrame, ttq: pd.DataFrame) -> pd.DataFrame:
+    best = board[board["arm"] == "best"][["variant", "images_per_s", "images_per_s_low", "images_per_s_high",
+                                           "training_images", "generator_steps"]]
+    shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()])
+    shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"])
+    if not ttq.empty:
+        shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
+    return shown
+
+
+def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
+    best = ttq[ttq["arm"] == "best"] if not ttq.empty else ttq
+    thresholds = [c.removeprefix("images_to_") for c in best.columns if c.startswith("images_to_")]
+    if best.empty or not thresholds or not best[[f"images_to_{t}" for t in thresholds]].gt(0).any().any():
+        return None  # no variant reached any threshold
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for _, row in best.iterrows():
+        xs = [float(t) for t in thresholds]
+        axes[0].plot(xs, [row[f"images_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
+        axes[1].plot(xs, [row[f"seconds_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
+    for ax, label in zip(axes, ("training images", "training seconds")):
+        ax.set_xlabel("FID threshold (validation slice)")
+        ax.set_ylabel(f"{label} to first reach it (mean over seeds)")
+        ax.invert_xaxis()
+        ax.set_yscale("log")
+    axes[1].legend(fontsize=7, ncol=2)
+    fig.suptitle("Time to quality: each variant's best configuration, final stage")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame) -> dict[str, str]:
+    """One sentence a question, each a figure from the tables above it."""
+    best = board[board["arm"] == "best"].sort_values("fid").reset_index(drop=True)
+    if best.empty:
+        return {}
+    top = best.iloc[0]  # the leaderboard's `top` row: significance is against it
+    tied = [r.variant for r in best.iloc[1:].itertuples() if not r.differs_from_top]
+    out = {"quality": (f"{top.variant} has the lowest mean FID, {cell(top.fid, top.fid_low, top.fid_high)} over {int(top.seeds)} seeds; "
+                       + (f"{', '.join(tied)} cannot be told from it (Welch's t-test, Holm-corrected, 5%)." if tied
+                          else "every other variant's FID differs from it significantly (Welch's t-test, Holm-corrected, 5%)."))}
+    scored = best.dropna(subset=["classifier_score"]) if "classifier_score" in best else best.iloc[:0]
+    if len(scored):
+        leader = scored.sort_values("classifier_score", ascending=False).iloc[0]
+        out["classification"] = (f"{leader.variant}'s digits are classified most confidently and evenly (classifier score "
+                                 f"{cell(leader.classifier_score, leader.classifier_score_low, leader.classifier_score_high)} of 10).")
+    if not stable.empty and "g_loss_spread" in stable:
+        calm = stable.dropna(subset=["g_loss_spread"]).sort_values("g_loss_spread")
+        if len(calm):
+            most = stable.sort_values("diverged", ascending=False).iloc[0]
+            diverged = (f"{int(most.diverged)} of {int(most.trials)} {most.variant} trials diverged, the most of any variant."
+                        if most.diverged else "no search trial diverged.")
+            out["losses"] = (f"{calm.iloc[0].variant}'s generator loss moves least over its trials' last reports (median spread "
+                             f"{calm.iloc[0].g_loss_spread:.3g}), {calm.iloc[-1].variant}'s most ({calm.iloc[-1].g_loss_spread:.3g}); "
+                             + diverged)
+    if "images_per_s" in best and best["images_per_s"].notna().any():
+        fast = best.sort_values("images_per_s", ascending=False).iloc[0]
+        slow = best.sort_values("images_per_s").iloc[0]
+        out["computing time"] = f"{fast.variant} trains fastest ({fast.images_per_s:.0f} images/s), {slow.variant} slowest ({slow.images_per_s:.0f})."
+        reach = [c for c in ttq.columns if c.startswith("images_to_")] if not ttq.empty else []
+        if reach:
+            column = reach[-1]
+            done = ttq[(ttq["arm"] == "best")].dropna(subset=[column]).sort_values(column)
+            if len(done):
+                out["computing time"] += (f" To FID {column.removeprefix('images_to_')}, {done.iloc[0].variant} needs the fewest images "
+                                          f"({done.iloc[0][column]:,.0f}); {len(best) - len(done)} variants never reach it in the budget.")
+    return out
+
+
+def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> dict | None:
+    """Everything the report's four-questions part shows, or None without a final stage."""
+    final = results / "final"
+    if not (final / "leaderboard.csv").exists():
+        return None
+    board = pd.read_csv(final / "leaderboard.csv")
+    ttq_path = final / "time_to_quality.csv"
+    ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
+    stable = stability(histories, trials)
+    tables = {
+        "Image quality": with_intervals(board, QUALITY),
+        "Classification accuracy": with_intervals(board, CLASSIFICATION),
+        "Losses (every search trial)": stable,
+        "Computing time": computing(board, ttq),
+    }
+    agreement = results / "evaluator_agreement.json"
+    return {"board": board, "tables": tables, "findings": findings(board, stable, ttq),
+            "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
+            "agreement": agreement.read_text() if agreement.exists() else None,
+            "final_markdown": (final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists() else ""}

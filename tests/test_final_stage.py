@@ -1,0 +1,113 @@
+"""The final stage's statistics (sweeps/final_stage.py): intervals over seeds, the significance
+marks and time-to-quality, on tables whose answers are known; and the stage end to end on a tiny
+sweep."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sweeps.final_stage import holm, interval, leaderboard, time_to_quality
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_interval_is_students_t_over_seeds():
+    mean, low, high, n = interval([10.0, 12.0, 14.0])
+    # mean 12, sd 2, t(0.975, 2) = 4.303: half-width 4.303 * 2 / sqrt(3) = 4.969
+    assert (mean, n) == (12.0, 3) and low == pytest.approx(12 - 4.969, abs=1e-3) and high == pytest.approx(12 + 4.969, abs=1e-3)
+    assert math.isnan(interval([5.0])[1]) and interval([5.0, math.nan])[3] == 1  # one finite seed: no interval
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12), st.floats(0.001, 0.2))
+def test_holm_rejects_a_prefix_of_the_sorted_pvalues_and_never_more_than_bonferroni_allows_per_step(pvalues, alpha):
+    rejected = holm(pvalues, alpha)
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    flags = [rejected[i] for i in order]
+    assert flags == sorted(flags, reverse=True)  # rejections are the smallest p-values
+    for rank, i in enumerate(order):
+        if rejected[i]:
+            assert pvalues[i] <= alpha / (len(pvalues) - rank)
+    assert holm([0.001, 0.04, 0.03], 0.05) == [True, False, False]  # 0.001 <= .05/3; 0.03 > .05/2
+
+
+def runs_table(fids: dict) -> pd.DataFrame:
+    rows = []
+    for (variant, arm), values in fids.items():
+        for seed, fid in enumerate(values):
+            rows.append({"variant": variant, "arm": arm, "seed": seed, "fid": fid, "training_images": 1000, "generator_steps": 10,
+                         "diverged": False, "images_per_s": 100.0})
+    return pd.DataFrame(rows)
+
+
+def test_the_leaderboard_ranks_by_mean_and_marks_only_gaps_beyond_noise():
+    table = runs_table({("a", "best"): [100, 101, 99, 100], ("b", "best"): [150, 151, 149, 150],
+                        ("c", "best"): [80, 140, 110, 120]})
+    board = leaderboard(table)
+    assert list(board["variant"]) == ["a", "c", "b"]
+    marks = dict(zip(board["variant"], board["differs_from_top"]))
+    assert marks == {"a": False, "c": False, "b": True}  # c's spread covers a's mean; b is clear of it
+    assert board.loc[0, "fid_low"] < 100 < board.loc[0, "fid_high"]
+
+
+def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
+    rows = []
+    for seed, fids in enumerate([[900, 500, 300, 150], [900, 450, 390, 250]]):
+        for i, fid in enumerate(fids):
+            rows.append({"variant": "a", "arm": "best", "seed": seed, "training_iteration": i + 1, "fid": fid,
+                         "training_images": 1000 * (i + 1), "train_seconds": 10.0 * (i + 1)})
+    found = time_to_quality(pd.DataFrame(rows), thresholds=(400.0, 200.0)).iloc[0]
+    assert found["reached_400"] == 2 and found["images_to_400"] == np.mean([3000, 3000])
+    assert found["reached_200"] == 1 and found["images_to_200"] == 4000 and found["seconds_to_200"] == 40.0
+
+
+def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tmp_path, mnist_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "f", "--variants", "gan,dcgan",
+         "--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1", "--final-seeds", "2", "--final-rounds", "2",
+         "--data", str(mnist_path), "--storage", str(tmp_path / "store")],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "final stage: 8 runs (best and papers' defaults x 2 seeds), 3,200 training images each" in result.stdout
+    final = tmp_path / "store" / "f" / "final"
+    runs = pd.read_csv(final / "runs.csv")
+    assert len(runs) == 8 and set(runs["seed"]) == {0, 1} and set(runs["arm"]) == {"best", "defaults"}
+    assert (runs["training_images"] == 3200).all() and (runs["fid"] > 0).all()  # the same budget for every run
+    board = pd.read_csv(final / "leaderboard.csv")
+    assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
+    assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
+    assert (final / "time_to_quality.csv").is_file() and "FID (95% interval)" in (final / "leaderboard.md").read_text()
+    # the report answers the four questions from it, each with a finding drawn from its table
+    report = (tmp_path / "store" / "f" / "report.md").read_text()
+    for title in ("## Image quality", "## Classification accuracy", "## Losses (every search trial)", "## Computing time"):
+        assert title in report
+    top = board[board["top"]].iloc[0]
+    assert top["arm"] == "best" and f"**{top['variant']} has the lowest mean FID, {top['fid']:.4g} [{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds" in report
+
+
+def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
+    from sweeps.evaluator_agreement import agreement
+
+    rows = [{"variant": v, "evaluator": e, "fid": fid} for v, fids in
+            {"a": (10, 100), "b": (20, 300), "c": (30, 200), "d": (40, 400)}.items() for e, fid in zip(("main", "second"), fids)]
+    found = agreement(pd.DataFrame(rows))
+    assert found["variants"] == 4 and found["same_winner"]
+    assert found["spearman_rho"] == pytest.approx(0.8)  # one swap among four: 1 - 6*2/(4*15)
+    assert found["kendall_tau"] == pytest.approx(2 / 3)
+    assert found["ranks"]["second"] == {"a": 1, "b": 3, "c": 2, "d": 4}
+
+
+def test_evaluator_agreement_on_a_folder_without_generators_is_refused_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sweeps.evaluator_agreement", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"error: no exported generators in {tmp_path / 'best'}: give a sweep's export folder"]
