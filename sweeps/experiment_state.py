@@ -33,11 +33,9 @@ def unfinished_trials(experiment_path: str) -> int:
     return sum(status not in ("TERMINATED", "ERROR") for status in statuses)
 
 
-def check_finished(grid, setup: dict) -> None:
-    from sweeps.plan import storage_join
-
-    planned = len(setup["variants"]) * setup["num_samples"]
-    unfinished = unfinished_trials(storage_join(setup["storage"], setup["experiment"]))
+def check_finished(grid, experiment_path: str, planned: int) -> None:
+    """Raise Interrupted unless all `planned` trials of the experiment finished."""
+    unfinished = unfinished_trials(experiment_path)
     if unfinished or len(grid) < planned:
         raise Interrupted(
             f"sweep interrupted ({len(grid) - unfinished} of {planned} trials finished); "

@@ -17,6 +17,9 @@ import pandas as pd  # noqa: E402
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
 SATURATED = 0.95  # D calls this share of both real and fake images right: G gets little gradient
+# the report's four questions: section title -> the key of its finding
+QUESTIONS = {"Image quality": "quality", "Classification accuracy": "classification",
+             "Losses (every search trial)": "losses", "Computing time": "computing time"}
 
 
 def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -139,12 +142,8 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     ttq_path = final / "time_to_quality.csv"
     ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
     stable = stability(histories, trials)
-    tables = {
-        "Image quality": with_intervals(board, QUALITY),
-        "Classification accuracy": with_intervals(board, CLASSIFICATION),
-        "Losses (every search trial)": stable,
-        "Computing time": computing(board, ttq),
-    }
+    tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), with_intervals(board, CLASSIFICATION), stable,
+                                  computing(board, ttq)]))
     agreement = results / "evaluator_agreement.json"
     return {"board": board, "tables": tables, "findings": findings(board, stable, ttq),
             "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),

@@ -26,10 +26,10 @@ def render_axes(axes: dict | None) -> str:
     parts = ["<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
              "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs against the top row, "
              "Holm-corrected over the rows, at 5%.</p>", table(axes["board"])]
-    keys = {"Image quality": "quality", "Classification accuracy": "classification", "Losses (every search trial)": "losses",
-            "Computing time": "computing time"}
+    from sweeps.report_axes import QUESTIONS
+
     for title, frame in axes["tables"].items():
-        finding = axes["findings"].get(keys[title], "")
+        finding = axes["findings"].get(QUESTIONS[title], "")
         parts += [f"<h2>{html.escape(title)}</h2>", f"<p><strong>{html.escape(finding)}</strong></p>" if finding else "", table(frame)]
     parts.append(embed(axes.get("time_to_quality"), "time to quality"))
     if axes.get("agreement"):
@@ -74,10 +74,12 @@ def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_ta
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
         markdown += ["## Final stage (mean [95% interval] over seeds, test split)", "", axes["final_markdown"], ""]
+        from sweeps.report_axes import QUESTIONS
+
         for title, frame in axes["tables"].items():
-            markdown += [f"## {title}", ""]
-            markdown += [f"**{line}**" for key, line in axes["findings"].items() if title.lower().startswith(key.split()[0])]
-            markdown += ["", frame.to_markdown(index=False, floatfmt=".4g"), ""]
+            finding = axes["findings"].get(QUESTIONS[title])
+            markdown += [f"## {title}", ""] + ([f"**{finding}**", ""] if finding else [])
+            markdown += [frame.to_markdown(index=False, floatfmt=".4g"), ""]
     markdown += ["## Search leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
                 "## Papers' defaults against the best found", "", comparison.to_markdown(index=False, floatfmt=".4g"), ""]
     if len(importance_table):

@@ -160,7 +160,7 @@ def final(setup: dict, seed: int, verbose: bool):
     print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds), {images:,} training images each", flush=True)
     grid = final_stage.run(setup, configs, f"{setup['name']}-final", verbose)
     try:
-        check_finished(grid, {**setup, "experiment": f"{setup['name']}-final", "variants": [None], "num_samples": len(configs)})
+        check_finished(grid, storage_join(setup["storage"], f"{setup['name']}-final"), len(configs))
     except Interrupted as interruption:
         print(f"stopped: {interruption}", file=sys.stderr)
         return None
@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     try:
         try:
             grid = sweep(setup, args.resume, args.verbose)
-            check_finished(grid, setup)
+            check_finished(grid, storage_join(setup["storage"], setup["experiment"]), len(setup["variants"]) * setup["num_samples"])
         except GanlibError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

@@ -147,8 +147,13 @@ def test_ray_up_job_submit_rsync_down_and_ray_down_on_this_machine(ssh_node, tmp
         up = ray("up", "-y", "--no-config-cache", str(config_path))
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         assert marked_processes(mark), "ray up left no Ray running on the node"
-        job = ray("job", "submit", "--address", f"http://127.0.0.1:{dashboard_port}", "--working-dir", ".", "--",
-                  "python", "sweeps/tune_all.py", "--variants", "gan,dcgan", "--num-samples", "2")
+        deadline = time.time() + 120
+        while True:  # the head's job agent starts a little after `ray up` returns; Ray says to try again
+            job = ray("job", "submit", "--address", f"http://127.0.0.1:{dashboard_port}", "--working-dir", ".", "--",
+                      "python", "sweeps/tune_all.py", "--variants", "gan,dcgan", "--num-samples", "2")
+            if "No available agent to submit job" not in job.stdout + job.stderr or time.time() > deadline:
+                break
+            time.sleep(5)
         assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-3000:]
         # what the sweep chose, from what the node's setup exported, and why
         chosen = [line for line in job.stdout.splitlines() if line.split(":")[0] in ("preset", "storage", "data", "address", "ray")]
