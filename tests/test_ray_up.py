@@ -103,6 +103,19 @@ def ssh_node():
     (home / "data").mkdir(parents=True)
     shutil.copyfile(os.environ["GANLIB_MNIST"], home / "data" / "mnist.npz")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(base / "venv")], check=True, timeout=120)
+    # On one machine the "node" shares the user with everything else, and `ray down` runs `ray stop`
+    # on the head, which would stop every Ray of this user (seen: it ended a sweep running beside
+    # the tests). The node's own `ray stop` stops the node's processes only (those with its mark).
+    real_ray = Path(sys.executable).resolve().parent / "ray"
+    wrapper = base / "venv" / "bin" / "ray"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        'if [ "$1" = stop ]; then\n'
+        '  keep=" "; a=$$; while [ "$a" -gt 1 ]; do keep="$keep$a "; a=$(awk \'{print $4}\' /proc/$a/stat); done\n'
+        f"  for p in $(grep -l -a GANLIB_TEST_NODE={mark} /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do\n"
+        '    case "$keep" in *" $p "*) ;; *) kill -9 "$p" 2>/dev/null;; esac; done; exit 0\nfi\n'
+        f'exec {real_ray} "$@"\n')
+    wrapper.chmod(0o755)
     # the node's image: this Python (3.11, with Ray and the project's dependencies) behind the venv
     (home / ".bashrc").write_text(f"export PATH={base / 'venv' / 'bin'}:{Path(sys.executable).resolve().parent}:$PATH\n")
     for name in ("host_key", "user_key"):
