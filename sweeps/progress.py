@@ -21,7 +21,8 @@ def duration(seconds: float) -> str:
 
 
 def variant_of(trial) -> str:
-    return trial.config.get("run", {}).get("variant", "?")
+    config = trial.config.get("final", trial.config)  # the final stage's trials keep theirs under "final"
+    return config.get("run", {}).get("variant", "?")
 
 
 class ReportLines(Callback):
@@ -30,33 +31,44 @@ class ReportLines(Callback):
     The time left assumes every trial runs its whole budget, so early stopping makes it an upper bound."""
 
     def __init__(self, variants: list[str], num_samples: int, max_rounds: int):
-        self.trials, self.planned = len(variants) * num_samples, len(variants) * num_samples * max_rounds
-        self.start, self.reports, self.done, self.best = time.time(), 0, 0, dict.fromkeys(variants, math.inf)
+        self.trials, self.max_rounds = len(variants) * num_samples, max_rounds
+        self.start, self.reports, self.best = time.time(), 0, dict.fromkeys(variants, math.inf)
 
     def setup(self, **info):
-        self.start = time.time()  # also after --resume, which restores this callback as pickled
+        # after --resume Ray restores this callback as pickled when the sweep began: the counts
+        # below come from the trials themselves, so restored finished trials count as done
+        self.start, self.reports = time.time(), 0
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.reports += 1
         variant, fid = variant_of(trial), result.get("fid", math.nan)
         if fid < SENTINEL_FID:
             self.best[variant] = min(self.best.get(variant, math.inf), fid)
+        done, rounds_left = self.progress(trials, trial, result)
         spent = time.time() - self.start
-        left = spent * (self.planned / self.reports - 1) if self.reports < self.planned else 0.0
+        left = spent / self.reports * rounds_left
         outcome = "diverged" if result.get("diverged") else f"FID {fid:.1f}"
         print(f"[{variant}] trial {trial.trial_id} report {result.get('round', '?')}: {outcome} "
-              f"({variant}'s best {self.best.get(variant, math.inf):.1f}); {self.done}/{self.trials} trials done, "
+              f"({variant}'s best {self.best.get(variant, math.inf):.1f}); {done}/{self.trials} trials done, "
               f"{duration(spent)} in, about {duration(left)} left", flush=True)
 
-    def on_trial_complete(self, iteration, trials, trial, **info):
-        self.done += 1
+    def progress(self, trials, reporting, result) -> tuple[int, int]:
+        """Trials finished (or failed for good), and the reports still to come if every unfinished
+        trial ran its whole budget (so early stopping makes the time left an upper bound)."""
+        done, rounds_left = 0, max(0, self.trials - len(trials)) * self.max_rounds
+        for trial in trials:
+            if trial.status in ("TERMINATED", "ERROR"):
+                done += 1
+                continue
+            last = result if trial is reporting else (trial.last_result or {})
+            rounds_left += max(0, self.max_rounds - int(last.get("training_iteration", 0) or 0))
+        return done, rounds_left
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         print(f"[{variant_of(trial)}] trial {trial.trial_id} failed ({first_error_line(trial)}); "
               f"Ray retries it from its last checkpoint", flush=True)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.done += 1
         print(f"[{variant_of(trial)}] trial {trial.trial_id} failed for good: {first_error_line(trial)} "
               f"(traceback: {trial.path}/error.txt)", flush=True)
 

@@ -62,13 +62,25 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def computing(board: pd.DataFrame, ttq: pd.DataFrame) -> pd.DataFrame:
+def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Images/s measured alone (sweeps/throughput.py) when there is such a measurement, the final
+    stage's own (trials sharing the machine), the budget, and time to quality; from the alone
+    rate, the seconds a run alone would need to each threshold."""
     best = board[board["arm"] == "best"][["variant", "images_per_s", "images_per_s_low", "images_per_s_high",
                                            "training_images", "generator_steps"]]
     shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()])
-    shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"])
+    shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"]).rename(columns={"images_per_s": "images_per_s_in_stage"})
+    if alone is not None and not alone.empty:
+        rates = alone.set_index("variant")
+        shown.insert(1, "images_per_s_alone", [cell(rates.at[v, "images_per_s_alone"], rates.at[v, "images_per_s_alone_low"],
+                                                     rates.at[v, "images_per_s_alone_high"]) if v in rates.index else ""
+                                                for v in shown["variant"]])
     if not ttq.empty:
         shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
+        if alone is not None and not alone.empty:
+            rate = shown["variant"].map(alone.set_index("variant")["images_per_s_alone"])
+            for column in [c for c in shown.columns if c.startswith("images_to_")]:
+                shown[column.replace("images_to_", "seconds_alone_to_")] = (shown[column] / rate).round(0)
     return shown
 
 
@@ -95,7 +107,7 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
-def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame) -> dict[str, str]:
+def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None) -> dict[str, str]:
     """One sentence a question, each a figure from the tables above it."""
     best = board[board["arm"] == "best"].sort_values("fid").reset_index(drop=True)
     if best.empty:
@@ -119,17 +131,23 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame) -> di
             out["losses"] = (f"{calm.iloc[0].variant}'s generator loss moves least over its trials' last reports (median spread "
                              f"{calm.iloc[0].g_loss_spread:.3g}), {calm.iloc[-1].variant}'s most ({calm.iloc[-1].g_loss_spread:.3g}); "
                              + diverged)
-    if "images_per_s" in best and best["images_per_s"].notna().any():
-        fast = best.sort_values("images_per_s", ascending=False).iloc[0]
-        slow = best.sort_values("images_per_s").iloc[0]
-        out["computing time"] = f"{fast.variant} trains fastest ({fast.images_per_s:.0f} images/s), {slow.variant} slowest ({slow.images_per_s:.0f})."
-        reach = [c for c in ttq.columns if c.startswith("images_to_")] if not ttq.empty else []
-        if reach:
-            column = reach[-1]
-            done = ttq[(ttq["arm"] == "best")].dropna(subset=[column]).sort_values(column)
-            if len(done):
-                out["computing time"] += (f" To FID {column.removeprefix('images_to_')}, {done.iloc[0].variant} needs the fewest images "
-                                          f"({done.iloc[0][column]:,.0f}); {len(best) - len(done)} variants never reach it in the budget.")
+    rates = best.set_index("variant")["images_per_s"] if "images_per_s" in best else pd.Series(dtype=float)
+    where = "in the final stage, trials sharing the machine"
+    if alone is not None and not alone.empty:
+        rates, where = alone.set_index("variant")["images_per_s_alone"], "measured alone"
+    rates = rates.dropna()
+    if len(rates):
+        out["computing time"] = (f"{rates.idxmax()} trains fastest ({rates.max():.0f} images/s {where}), "
+                                 f"{rates.idxmin()} slowest ({rates.min():.0f}).")
+        # the hardest threshold that at least two variants reach (or one, if only one reaches any)
+        reach = sorted((c for c in ttq.columns if c.startswith("images_to_")), key=lambda c: float(c.removeprefix("images_to_"))) if not ttq.empty else []
+        reached = {c: ttq[ttq["arm"] == "best"].dropna(subset=[c]).sort_values(c) for c in reach}
+        chosen = next((c for c in reach if len(reached[c]) >= 2), next((c for c in reach if len(reached[c])), None))
+        if chosen:
+            done, first = reached[chosen], reached[chosen].iloc[0]
+            seconds = (f", {first[chosen] / rates[first.variant]:,.0f} s alone" if where == "measured alone" and first.variant in rates else "")
+            out["computing time"] += (f" To FID {chosen.removeprefix('images_to_')}, {first.variant} needs the fewest images "
+                                      f"({first[chosen]:,.0f}{seconds}); {len(best) - len(done)} of {len(best)} variants never reach it in the budget.")
     return out
 
 
@@ -141,11 +159,13 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     board = pd.read_csv(final / "leaderboard.csv")
     ttq_path = final / "time_to_quality.csv"
     ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
+    alone_path = results / "throughput.csv"
+    alone = pd.read_csv(alone_path) if alone_path.exists() else None
     stable = stability(histories, trials)
     tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), with_intervals(board, CLASSIFICATION), stable,
-                                  computing(board, ttq)]))
+                                  computing(board, ttq, alone)]))
     agreement = results / "evaluator_agreement.json"
-    return {"board": board, "tables": tables, "findings": findings(board, stable, ttq),
+    return {"board": board, "tables": tables, "findings": findings(board, stable, ttq, alone),
             "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
             "agreement": agreement.read_text() if agreement.exists() else None,
             "final_markdown": (final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists() else ""}

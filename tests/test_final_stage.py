@@ -92,6 +92,39 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         assert title in report
     top = board[board["top"]].iloc[0]
     assert top["arm"] == "best" and f"**{top['variant']} has the lowest mean FID, {top['fid']:.4g} [{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds" in report
+    # images/s measured alone, one variant after another, then the report's computing answer from it
+    export = tmp_path / "store" / "f"
+    done = subprocess.run([sys.executable, "-m", "sweeps.throughput", str(export), "--seconds", "0.5", "--repeats", "2",
+                           "--data", str(mnist_path)], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    alone = pd.read_csv(export / "throughput.csv")
+    assert sorted(alone["variant"]) == ["dcgan", "gan"] and (alone["windows"] == 2).all() and (alone["threads"] == 1).all()
+    assert (alone["images_per_s_alone_low"] <= alone["images_per_s_alone"]).all() and (alone["images_per_s_alone"] > 0).all()
+    assert subprocess.run([sys.executable, str(REPO / "sweeps" / "report.py"), str(export)], capture_output=True, timeout=600).returncode == 0
+    fastest = alone.sort_values("images_per_s_alone").iloc[-1]
+    assert f"{fastest['variant']} trains fastest ({fastest['images_per_s_alone']:.0f} images/s measured alone)" in (export / "report.md").read_text()
+
+
+def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_quality():
+    from sweeps.report_axes import computing, findings
+
+    board = pd.DataFrame([
+        {"variant": v, "arm": "best", "fid": fid, "fid_low": fid - 5, "fid_high": fid + 5, "seeds": 3, "differs_from_top": v != "a",
+         "images_per_s": shared, "images_per_s_low": shared - 1, "images_per_s_high": shared + 1, "training_images": 9000, "generator_steps": 70}
+        for v, fid, shared in (("a", 100.0, 50.0), ("b", 150.0, 300.0), ("c", 200.0, 90.0))])
+    ttq = pd.DataFrame([{"variant": "a", "arm": "best", "images_to_400": 1000.0, "images_to_200": 4000.0, "images_to_100": np.nan},
+                        {"variant": "b", "arm": "best", "images_to_400": 2000.0, "images_to_200": 3000.0, "images_to_100": np.nan},
+                        {"variant": "c", "arm": "best", "images_to_400": 500.0, "images_to_200": np.nan, "images_to_100": np.nan}])
+    alone = pd.DataFrame([{"variant": v, "images_per_s_alone": r, "images_per_s_alone_low": r - 2, "images_per_s_alone_high": r + 2}
+                          for v, r in (("a", 200.0), ("b", 100.0), ("c", 400.0))])
+    said = findings(board, pd.DataFrame(), ttq, alone)["computing time"]
+    # fastest alone is c though b was fastest in the shared stage; 200 is the hardest threshold two variants reach
+    assert said == ("c trains fastest (400 images/s measured alone), b slowest (100). To FID 200, b needs the fewest images "
+                    "(3,000, 30 s alone); 1 of 3 variants never reach it in the budget.")
+    table = computing(board, ttq, alone).set_index("variant")
+    assert table.at["a", "images_per_s_alone"] == "200 [198, 202]" and table.at["a", "seconds_alone_to_200"] == 20.0
+    assert findings(board, pd.DataFrame(), ttq)["computing time"].startswith(
+        "b trains fastest (300 images/s in the final stage, trials sharing the machine), a slowest (50).")
 
 
 def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():

@@ -1,0 +1,33 @@
+"""The sweep's console lines (sweeps/progress.py) on trials as Ray hands them to callbacks."""
+
+from types import SimpleNamespace
+
+from sweeps.progress import ReportLines
+
+
+def trial(trial_id, variant, status="RUNNING", iteration=0, final=False):
+    config = {"run": {"variant": variant}}
+    return SimpleNamespace(trial_id=trial_id, status=status, config={"final": config} if final else config,
+                           last_result={"training_iteration": iteration} if iteration else {})
+
+
+def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):
+    # Ray restores the callback as pickled when the sweep began (nothing done); the trials it
+    # restored carry their state, and the count comes from them
+    lines = ReportLines(["gan", "wgan"], num_samples=3, max_rounds=4)
+    lines.setup()
+    trials = [trial("a", "gan", "TERMINATED", 4), trial("b", "gan", "TERMINATED", 2), trial("c", "wgan", "ERROR", 1),
+              trial("d", "wgan", "RUNNING", 1), trial("e", "gan", "PENDING")]
+    lines.on_trial_result(0, trials, trials[3], {"fid": 300.0, "round": 2, "training_iteration": 2})
+    out = capsys.readouterr().out
+    assert "[wgan] trial d report 2: FID 300.0 (wgan's best 300.0); 3/6 trials done" in out
+    # still to come at most: d's 2 rounds, e's 4, and one trial not made yet (4)
+    assert lines.progress(trials, trials[3], {"training_iteration": 2}) == (3, 10)
+
+
+def test_final_stage_lines_name_the_variant(capsys):
+    lines = ReportLines(["dcgan"], num_samples=2, max_rounds=8)
+    lines.setup()
+    runs = [trial("f", "dcgan", final=True), trial("g", "dcgan", final=True)]
+    lines.on_trial_result(0, runs, runs[0], {"fid": 250.0, "round": 1, "training_iteration": 1})
+    assert capsys.readouterr().out.startswith("[dcgan] trial f report 1: FID 250.0 (dcgan's best 250.0); 0/2 trials done")
