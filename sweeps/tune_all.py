@@ -157,7 +157,10 @@ def final(setup: dict, seed: int, verbose: bool):
     seeds = [seed + i for i in range(setup["final_seeds"])]
     configs = final_stage.entries(setup, setup["export_dir"], seeds, setup["final_rounds"])
     images = setup["final_rounds"] * setup["preset"].eval_every_images
-    print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds), {images:,} training images each", flush=True)
+    once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
+    print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds"
+          + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
+          + f"), {images:,} training images each", flush=True)
     grid = final_stage.run(setup, configs, f"{setup['name']}-final", verbose)
     try:
         check_finished(grid, storage_join(setup["storage"], f"{setup['name']}-final"), len(configs))

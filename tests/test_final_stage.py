@@ -4,6 +4,7 @@ sweep."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -15,7 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sweeps import presets
 from sweeps.final_stage import holm, interval, leaderboard, time_to_quality
+from sweeps.spaces import paper_defaults_point
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,6 +62,38 @@ def test_the_leaderboard_ranks_by_mean_and_marks_only_gaps_beyond_noise():
     assert board.loc[0, "fid_low"] < 100 < board.loc[0, "fid_high"]
 
 
+def test_defaults_made_of_the_best_runs_take_their_verdict_and_stay_out_of_the_holm_family():
+    from scipy import stats
+
+    a, b = [100.0, 101.0, 99.0], [103.0, 104.5, 102.0]
+    p = stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert 0.025 < p < 0.05  # significant alone; not if a copy doubled the family (Holm: 0.05 / 2)
+    table = runs_table({("a", "best"): a, ("b", "best"): b, ("b", "defaults"): b})
+    table["same_runs_as_best"] = table["arm"] == "defaults"
+    board = leaderboard(table).set_index(["variant", "arm"])
+    assert board.loc[("b", "best"), "differs_from_top"] and board.loc[("b", "defaults"), "differs_from_top"]
+    assert board.loc[("b", "defaults"), "p_vs_top"] == board.loc[("b", "best"), "p_vs_top"] == pytest.approx(p)
+
+
+def test_runs_of_a_best_that_is_the_papers_defaults_fill_both_rows():
+    from types import SimpleNamespace
+
+    from sweeps.final_stage import results_table
+
+    def result(variant, arm, seed, fid, once):
+        history = pd.DataFrame({"training_iteration": [1, 2], "fid": [fid + 50, fid], "training_images": [10, 20], "train_seconds": [1.0, 2.0]})
+        return SimpleNamespace(config={"final": {"run": {"variant": variant, "arm": arm, "seed": seed, "best_is_defaults": once}}},
+                               metrics={"final_fid": fid, "training_images": 20}, metrics_dataframe=history, error=None)
+
+    grid = [result("a", "best", 0, 100.0, True), result("a", "best", 1, 110.0, True),
+            result("b", "best", 0, 200.0, False), result("b", "defaults", 0, 300.0, False)]
+    table, histories = results_table(grid)
+    rows = table.set_index(["variant", "arm", "seed"])
+    assert rows.loc[("a", "defaults", 1), "fid"] == 110.0 and rows.loc[("a", "defaults", 1), "same_runs_as_best"]
+    assert not rows.loc[("b", "defaults", 0), "same_runs_as_best"] and len(table) == 6
+    assert len(histories[(histories["variant"] == "a") & (histories["arm"] == "defaults")]) == 4
+
+
 def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
     rows = []
     for seed, fids in enumerate([[900, 500, 300, 150], [900, 450, 390, 250]]):
@@ -77,10 +112,18 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
          "--data", str(mnist_path), "--storage", str(tmp_path / "store")],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "final stage: 8 runs (best and papers' defaults x 2 seeds), 3,200 training images each" in result.stdout
+    # a variant whose search's best is its papers' defaults trains those once (both rows read them)
+    fixed = presets.get("smoke").fixed
+    once = sorted(v for v in ("dcgan", "gan") if {k: x for k, x in json.loads((tmp_path / "store" / "f" / "best" / v / "config.json")
+                  .read_text())["hyperparameters"].items() if k not in fixed} == paper_defaults_point(v, fixed))
+    said = f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else ""
+    assert f"final stage: {2 * (4 - len(once))} runs (best and papers' defaults x 2 seeds{said}), 3,200 training images each" in result.stdout
     final = tmp_path / "store" / "f" / "final"
     runs = pd.read_csv(final / "runs.csv")
     assert len(runs) == 8 and set(runs["seed"]) == {0, 1} and set(runs["arm"]) == {"best", "defaults"}
+    for variant in once:
+        mine = runs[runs["variant"] == variant].set_index(["arm", "seed"])["fid"]
+        assert list(mine["defaults"]) == list(mine["best"])
     assert (runs["training_images"] == 3200).all() and (runs["fid"] > 0).all()  # the same budget for every run
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
