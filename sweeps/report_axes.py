@@ -5,6 +5,7 @@ figure in its table."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -151,6 +152,23 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone
     return out
 
 
+def load_agreement(results: Path) -> dict | None:
+    """The two evaluators' verdicts (sweeps/evaluator_agreement.py): a sentence and a table of
+    each variant's FID and rank under both, or None if it has not been run."""
+    found, scores = results / "evaluator_agreement.json", results / "evaluator_agreement.csv"
+    if not (found.exists() and scores.exists()):
+        return None
+    said = json.loads(found.read_text())
+    fids = pd.read_csv(scores).pivot(index="variant", columns="evaluator", values="fid")
+    table = pd.DataFrame({"FID, main evaluator": fids["main"], "rank, main": fids["main"].rank().astype(int),
+                          "FID, second evaluator": fids["second"], "rank, second": fids["second"].rank().astype(int)})
+    sentence = (f"Ranked by FID under the main and the second evaluator (another architecture and seed), the {said['variants']} "
+                f"variants' best generators keep their order with Spearman's rho {said['spearman_rho']:.3f} (p {said['spearman_p']:.2g}) "
+                f"and Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
+                + ("both put the same variant first." if said["same_winner"] else "the two put different variants first."))
+    return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
+
+
 def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> dict | None:
     """Everything the report's four-questions part shows, or None without a final stage."""
     final = results / "final"
@@ -164,8 +182,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     stable = stability(histories, trials)
     tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), with_intervals(board, CLASSIFICATION), stable,
                                   computing(board, ttq, alone)]))
-    agreement = results / "evaluator_agreement.json"
     return {"board": board, "tables": tables, "findings": findings(board, stable, ttq, alone),
             "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
-            "agreement": agreement.read_text() if agreement.exists() else None,
+            "agreement": load_agreement(results),
             "final_markdown": (final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists() else ""}

@@ -33,7 +33,8 @@ def render_axes(axes: dict | None) -> str:
         parts += [f"<h2>{html.escape(title)}</h2>", f"<p><strong>{html.escape(finding)}</strong></p>" if finding else "", table(frame)]
     parts.append(embed(axes.get("time_to_quality"), "time to quality"))
     if axes.get("agreement"):
-        parts += ["<h2>Two evaluators</h2>", f"<pre>{html.escape(axes['agreement'])}</pre>"]
+        parts += ["<h2>Two evaluators</h2>", f"<p><strong>{html.escape(axes['agreement']['sentence'])}</strong></p>",
+                  table(axes["agreement"]["table"])]
     return "".join(parts)
 
 
@@ -80,6 +81,11 @@ def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_ta
             finding = axes["findings"].get(QUESTIONS[title])
             markdown += [f"## {title}", ""] + ([f"**{finding}**", ""] if finding else [])
             markdown += [frame.to_markdown(index=False, floatfmt=".4g"), ""]
+        if axes.get("time_to_quality"):
+            markdown += [f"![time to quality](figures/{Path(axes['time_to_quality']).name})", ""]
+        if axes.get("agreement"):
+            markdown += ["## Two evaluators", "", f"**{axes['agreement']['sentence']}**", "",
+                         axes["agreement"]["table"].to_markdown(index=False, floatfmt=".4g"), ""]
     markdown += ["## Search leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
                 "## Papers' defaults against the best found", "", comparison.to_markdown(index=False, floatfmt=".4g"), ""]
     if len(importance_table):

@@ -182,6 +182,22 @@ def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
     assert found["ranks"]["second"] == {"a": 1, "b": 3, "c": 2, "d": 4}
 
 
+def test_the_report_states_the_evaluators_agreement_with_both_rankings(tmp_path):
+    from sweeps.evaluator_agreement import agreement
+    from sweeps.report_axes import load_agreement
+
+    rows = pd.DataFrame([{"variant": v, "evaluator": e, "fid": fid} for v, fids in
+                         {"a": (10, 300), "b": (20, 100), "c": (30, 200)}.items() for e, fid in zip(("main", "second"), fids)])
+    rows.to_csv(tmp_path / "evaluator_agreement.csv", index=False)
+    (tmp_path / "evaluator_agreement.json").write_text(json.dumps(agreement(rows)))
+    found = load_agreement(tmp_path)
+    assert found["sentence"].startswith("Ranked by FID under the main and the second evaluator (another architecture and seed), "
+                                        "the 3 variants' best generators keep their order with Spearman's rho -0.500")
+    assert found["sentence"].endswith("the two put different variants first.")
+    assert list(found["table"]["variant"]) == ["a", "b", "c"] and list(found["table"]["rank, second"]) == [3, 1, 2]
+    assert load_agreement(tmp_path / "nothing") is None
+
+
 def test_evaluator_agreement_on_a_folder_without_generators_is_refused_in_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sweeps.evaluator_agreement", str(tmp_path)], capture_output=True, text=True,
                           timeout=120, cwd=REPO)
