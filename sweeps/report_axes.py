@@ -63,6 +63,14 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def classification(board: pd.DataFrame, stable: pd.DataFrame) -> pd.DataFrame:
+    """The evaluator's view of the samples (final stage, with intervals) beside the discriminator's
+    own: how often it told real from fake over the search trials' last reports."""
+    shown = with_intervals(board, CLASSIFICATION)
+    columns = [c for c in ("d_acc_real_last", "d_acc_fake_last", "d_saturated_share") if c in stable]
+    return shown.merge(stable[["variant", *columns]], on="variant", how="left") if columns and not shown.empty else shown
+
+
 def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
     """Images/s measured alone (sweeps/throughput.py) when there is such a measurement, the final
     stage's own (trials sharing the machine), the budget, and time to quality; from the alone
@@ -180,7 +188,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     alone_path = results / "throughput.csv"
     alone = pd.read_csv(alone_path) if alone_path.exists() else None
     stable = stability(histories, trials)
-    tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), with_intervals(board, CLASSIFICATION), stable,
+    tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), classification(board, stable), stable,
                                   computing(board, ttq, alone)]))
     return {"board": board, "tables": tables, "findings": findings(board, stable, ttq, alone),
             "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),

@@ -170,6 +170,17 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
         "b trains fastest (300 images/s in the final stage, trials sharing the machine), a slowest (50).")
 
 
+def test_the_classification_answer_shows_the_discriminators_accuracy_beside_the_evaluators():
+    from sweeps.report_axes import classification
+
+    board = pd.DataFrame([{"variant": v, "arm": "best", "fid": f, "classifier_score": c, "classifier_score_low": c - 1,
+                           "classifier_score_high": c + 1} for v, f, c in (("a", 100.0, 8.0), ("b", 200.0, 5.0))])
+    stable = pd.DataFrame([{"variant": "a", "d_acc_real_last": 0.7, "d_acc_fake_last": 0.6, "d_saturated_share": 0.0},
+                           {"variant": "b", "d_acc_real_last": 0.99, "d_acc_fake_last": 0.98, "d_saturated_share": 0.5}])
+    table = classification(board, stable).set_index("variant")
+    assert table.at["a", "classifier_score"] == "8 [7, 9]" and table.at["b", "d_saturated_share"] == 0.5
+
+
 def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
     from sweeps.evaluator_agreement import agreement
 
