@@ -206,6 +206,14 @@ def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -
     return pd.DataFrame(rows)
 
 
+def vs_top(row, board: pd.DataFrame) -> str:
+    if row["top"]:
+        return "top"
+    if row["same_runs_as_best"] and row["arm"] == "defaults" and board.loc[board["top"], "variant"].eq(row["variant"]).any():
+        return "top (same runs)"
+    return "differs" if row["differs_from_top"] else "not significantly"
+
+
 def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "runs.csv", index=False)
@@ -216,7 +224,7 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     time_to_quality(histories).to_csv(out_dir / "time_to_quality.csv", index=False)
     shown = board.assign(**{"arm": [f"{a} (= best)" if same and a == "defaults" else a for a, same in zip(board["arm"], board["same_runs_as_best"])],
                             "FID (95% interval)": [f"{r.fid:.1f} [{r.fid_low:.1f}, {r.fid_high:.1f}]" for r in board.itertuples()],
-                            "vs top": ["top" if t else ("differs" if d else "not significantly") for t, d in zip(board["top"], board["differs_from_top"])]})
+                            "vs top": [vs_top(row, board) for _, row in board.iterrows()]})
     (out_dir / "leaderboard.md").write_text(
         shown[["variant", "arm", "seeds", "FID (95% interval)", "vs top", "p_vs_top", "training_images", "generator_steps"]]
         .to_markdown(index=False, floatfmt=".3g") + "\n")

@@ -73,7 +73,7 @@ PRESETS = {
             final_eval_samples=10_000,
             fixed={"width": 0.5},
             final_seeds=3,
-            final_rounds=8,  # 102,400 images (1.7 epochs), 4/3 of a search trial's budget: 66 runs fit ~2.5 h here
+            final_rounds=8,  # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
         ),
         Preset(
             name="gpu",

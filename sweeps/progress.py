@@ -34,10 +34,11 @@ class ReportLines(Callback):
         self.trials, self.max_rounds = len(variants) * num_samples, max_rounds
         self.start, self.reports, self.best = time.time(), 0, dict.fromkeys(variants, math.inf)
 
-    def setup(self, **info):
+    def setup(self, total_num_samples: int | None = None, **info):
         # after --resume Ray restores this callback as pickled when the sweep began: the counts
         # below come from the trials themselves, so restored finished trials count as done
         self.start, self.reports = time.time(), 0
+        self.trials = total_num_samples or self.trials  # Ray's count (a grid's points included)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.reports += 1
@@ -57,7 +58,8 @@ class ReportLines(Callback):
         trial ran its whole budget (so early stopping makes the time left an upper bound)."""
         done, rounds_left = 0, max(0, self.trials - len(trials)) * self.max_rounds
         for trial in trials:
-            if trial.status in ("TERMINATED", "ERROR"):
+            # the reporting trial is still RUNNING when its last report (done) comes in
+            if trial.status in ("TERMINATED", "ERROR") or (trial is reporting and result.get("done")):
                 done += 1
                 continue
             last = result if trial is reporting else (trial.last_result or {})

@@ -65,7 +65,8 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
 
 def classification(board: pd.DataFrame, stable: pd.DataFrame) -> pd.DataFrame:
     """The evaluator's view of the samples (final stage, with intervals) beside the discriminator's
-    own: how often it told real from fake over the search trials' last reports."""
+    own, pooled over every search trial of the variant: its accuracy on real and on fake images
+    over the trials' last reports, and the share of all reports where it was saturated."""
     shown = with_intervals(board, CLASSIFICATION)
     columns = [c for c in ("d_acc_real_last", "d_acc_fake_last", "d_saturated_share") if c in stable]
     return shown.merge(stable[["variant", *columns]], on="variant", how="left") if columns and not shown.empty else shown
@@ -80,14 +81,14 @@ def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None
     shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()])
     shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"]).rename(columns={"images_per_s": "images_per_s_in_stage"})
     if alone is not None and not alone.empty:
-        rates = alone.set_index("variant")
+        rates = alone.drop_duplicates("variant", keep="last").set_index("variant")
         shown.insert(1, "images_per_s_alone", [cell(rates.at[v, "images_per_s_alone"], rates.at[v, "images_per_s_alone_low"],
                                                      rates.at[v, "images_per_s_alone_high"]) if v in rates.index else ""
                                                 for v in shown["variant"]])
     if not ttq.empty:
         shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
         if alone is not None and not alone.empty:
-            rate = shown["variant"].map(alone.set_index("variant")["images_per_s_alone"])
+            rate = shown["variant"].map(alone.drop_duplicates("variant", keep="last").set_index("variant")["images_per_s_alone"])
             for column in [c for c in shown.columns if c.startswith("images_to_")]:
                 shown[column.replace("images_to_", "seconds_alone_to_")] = (shown[column] / rate).round(0)
     return shown
@@ -143,20 +144,27 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone
     rates = best.set_index("variant")["images_per_s"] if "images_per_s" in best else pd.Series(dtype=float)
     where = "in the final stage, trials sharing the machine"
     if alone is not None and not alone.empty:
-        rates, where = alone.set_index("variant")["images_per_s_alone"], "measured alone"
+        measured = alone.drop_duplicates("variant", keep="last").set_index("variant")["images_per_s_alone"].dropna()
+        if set(best["variant"]) <= set(measured.index):  # only a measurement of every variant ranks them
+            rates, where = measured.reindex(best["variant"]), "measured alone"
     rates = rates.dropna()
-    if len(rates):
+    if len(rates) > 1:
         out["computing time"] = (f"{rates.idxmax()} trains fastest ({rates.max():.0f} images/s {where}), "
                                  f"{rates.idxmin()} slowest ({rates.min():.0f}).")
-        # the hardest threshold that at least two variants reach (or one, if only one reaches any)
-        reach = sorted((c for c in ttq.columns if c.startswith("images_to_")), key=lambda c: float(c.removeprefix("images_to_"))) if not ttq.empty else []
-        reached = {c: ttq[ttq["arm"] == "best"].dropna(subset=[c]).sort_values(c) for c in reach}
-        chosen = next((c for c in reach if len(reached[c]) >= 2), next((c for c in reach if len(reached[c])), None))
-        if chosen:
-            done, first = reached[chosen], reached[chosen].iloc[0]
-            seconds = (f", {first[chosen] / rates[first.variant]:,.0f} s alone" if where == "measured alone" and first.variant in rates else "")
-            out["computing time"] += (f" To FID {chosen.removeprefix('images_to_')}, {first.variant} needs the fewest images "
-                                      f"({first[chosen]:,.0f}{seconds}); {len(best) - len(done)} of {len(best)} variants never reach it in the budget.")
+    elif len(rates):
+        out["computing time"] = f"{rates.index[0]} trains at {rates.iloc[0]:.0f} images/s {where}."
+    # the hardest threshold that at least two variants reach (or one, if only one reaches any)
+    reach = sorted((c for c in ttq.columns if c.startswith("images_to_")), key=lambda c: float(c.removeprefix("images_to_"))) if not ttq.empty else []
+    reached = {c: ttq[ttq["arm"] == "best"].dropna(subset=[c]).sort_values(c) for c in reach}
+    chosen = next((c for c in reach if len(reached[c]) >= 2), next((c for c in reach if len(reached[c])), None))
+    if chosen and "computing time" in out:
+        done, first = reached[chosen], reached[chosen].iloc[0]
+        label = chosen.removeprefix("images_to_")
+        seeds = (f" over the {int(first[f'reached_{label}'])} of {int(first['seeds'])} seeds that reach it"
+                 if {f"reached_{label}", "seeds"} <= set(first.index) and first[f"reached_{label}"] < first["seeds"] else "")
+        seconds = (f", {first[chosen] / rates[first.variant]:,.0f} s alone" if where == "measured alone" and first.variant in rates else "")
+        out["computing time"] += (f" To FID {label}, {first.variant} needs the fewest images ({first[chosen]:,.0f} on average{seeds}{seconds}); "
+                                  f"{len(best) - len(done)} of {len(best)} variants never reach it in the budget.")
     return out
 
 
@@ -167,12 +175,13 @@ def load_agreement(results: Path) -> dict | None:
     if not (found.exists() and scores.exists()):
         return None
     said = json.loads(found.read_text())
-    fids = pd.read_csv(scores).pivot(index="variant", columns="evaluator", values="fid")
-    table = pd.DataFrame({"FID, main evaluator": fids["main"], "rank, main": fids["main"].rank().astype(int),
-                          "FID, second evaluator": fids["second"], "rank, second": fids["second"].rank().astype(int)})
-    sentence = (f"Ranked by FID under the main and the second evaluator (another architecture and seed), the {said['variants']} "
-                f"variants' best generators keep their order with Spearman's rho {said['spearman_rho']:.3f} (p {said['spearman_p']:.2g}) "
-                f"and Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
+    fids = pd.read_csv(scores).pivot(index="variant", columns="evaluator", values="fid").dropna()  # as agreement() counts them
+    table = pd.DataFrame({"FID, main evaluator": fids["main"], "rank, main": fids["main"].rank(method="min").astype(int),
+                          "FID, second evaluator": fids["second"], "rank, second": fids["second"].rank(method="min").astype(int)})
+    rho = said["spearman_rho"]
+    verdict = "rank alike" if rho >= 0.7 else ("rank only partly alike" if rho >= 0.3 else "rank differently")
+    sentence = (f"The {said['variants']} variants' best generators {verdict} under the two evaluators (the second: another architecture and seed): "
+                f"Spearman's rho {rho:.3f} (p {said['spearman_p']:.2g}), Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
                 + ("both put the same variant first." if said["same_winner"] else "the two put different variants first."))
     return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
 

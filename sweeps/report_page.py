@@ -25,7 +25,7 @@ def render_axes(axes: dict | None) -> str:
     table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
     parts = ["<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
              "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs against the top row, "
-             "Holm-corrected over the rows, at 5%.</p>", table(axes["board"])]
+             "Holm-corrected over the other rows, at 5% (a papers'-defaults row made of its best row's runs, where the search's best was the defaults, takes that row's verdict).</p>", table(axes["board"])]
     from sweeps.report_axes import QUESTIONS
 
     for title, frame in axes["tables"].items():

@@ -4,9 +4,10 @@ computing-time answer is not the shared figure a sweep's trials report while the
 
     python -m sweeps.throughput EXPORT_DIR [--seconds 10] [--repeats 3] [--data mnist.npz]
 
-Per variant: the exported best configuration (EXPORT_DIR/best/VARIANT/config.json) is built and
-traced, then trained for `repeats` windows of about `seconds` each; EXPORT_DIR/throughput.csv gets
-the mean images/s (and generator steps/s) with a 95% t interval over the windows. The report's
+Per variant: the exported best configuration (EXPORT_DIR/best/VARIANT/config.json) is built as
+the sweep's trials built it and traced, then trained in one pass for `repeats` consecutive windows
+of at least `seconds` each; EXPORT_DIR/throughput.csv gets the mean images/s (and generator
+steps/s) with a 95% t interval over the windows (rows of variants measured again are replaced). The report's
 computing-time table shows it beside the final stage's figures. Run it with nothing else running:
 it says so if the machine was busy when it started.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -36,26 +38,54 @@ def configurations(export_dir: Path) -> dict[str, dict]:
     return found
 
 
-def measure(variant: str, hyperparameters: dict, seed: int, data, seconds: float, repeats: int) -> dict:
+def window_clock(seconds: float, repeats: int, skip: int = 2):
+    """A Keras callback timing consecutive windows of training steps inside one `fit` (one pass
+    over the data pipeline, so no window pays for refilling the shuffle buffer): the first `skip`
+    steps are warm-up; a window closes at the first step at least `seconds` after it opened;
+    training stops after `repeats` windows. `.windows` holds (steps, seconds) per window."""
+    import keras
+
+    class WindowClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.windows, self.steps, self.skip, self.opened = [], 0, skip, None
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self.skip:
+                self.skip -= 1
+                self.opened = None if self.skip else now
+                return
+            self.opened = now if self.opened is None else self.opened  # skip=0: the first step opens
+            self.steps += 1
+            if now - self.opened >= seconds:
+                self.windows.append((self.steps, now - self.opened))
+                self.steps, self.opened = 0, now
+                if len(self.windows) >= repeats:
+                    self.model.stop_training = True
+
+    return WindowClock()
+
+
+def measure(variant: str, hyperparameters: dict, seed: int, run_settings: dict, data, seconds: float, repeats: int) -> dict:
     from ganlib.run import Run
 
-    run = Run(variant, hyperparameters, seed=seed, data=data, hold_out_validation=True)
-    dataset = run.dataset(repeat=True)
-    start = time.perf_counter()
-    run.train(dataset, steps_per_epoch=3)  # traces the step; its time is not counted
-    first = time.perf_counter() - start
-    steps = max(5, int(seconds / max(first / 3, 1e-3)))  # about `seconds` a window, from the traced steps' time
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run.train(dataset, steps_per_epoch=steps)
-        rates.append(steps / (time.perf_counter() - start))
-    images = [rate * run.images_per_step for rate in rates]
-    mean, low, high, n = interval(images)
-    step_mean, step_low, step_high, _ = interval(rates)
+    run = Run(variant, {**(run_settings.get("fixed") or {}), **hyperparameters}, seed=seed, data=data,
+              per_class=run_settings.get("per_class"), precision=run_settings.get("precision") or "float32", hold_out_validation=True)
+    run.train(run.dataset(repeat=True), steps_per_epoch=3)  # traces the step: not timed
+    clock = window_clock(seconds, repeats)
+    _, diverged = run.train(run.dataset(repeat=True), steps_per_epoch=10**7, callbacks=[clock])
+    if diverged is not None or len(clock.windows) < repeats:
+        nan = math.nan
+        return {"variant": variant, "images_per_s_alone": nan, "images_per_s_alone_low": nan, "images_per_s_alone_high": nan,
+                "generator_steps_per_s": nan, "windows": len(clock.windows), "note": "diverged while timed", "seed": seed}
+    steps_per_s = [steps / spent for steps, spent in clock.windows]
+    mean, low, high, n = interval([rate * run.images_per_step for rate in steps_per_s])
+    step_mean, step_low, step_high, _ = interval(steps_per_s)
     return {"variant": variant, "images_per_s_alone": mean, "images_per_s_alone_low": low, "images_per_s_alone_high": high,
             "generator_steps_per_s": step_mean, "generator_steps_per_s_low": step_low, "generator_steps_per_s_high": step_high,
-            "windows": n, "steps_per_window": steps, "images_per_step": run.images_per_step, "seed": seed}
+            "windows": n, "steps_per_window": round(sum(s for s, _ in clock.windows) / n, 1), "images_per_step": run.images_per_step,
+            "seed": seed}
 
 
 def busy_cores() -> float:
@@ -69,7 +99,7 @@ def busy_cores() -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sweeps.throughput", description=__doc__.splitlines()[0])
     parser.add_argument("export_dir")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of one timed window (default 10)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="least length of one timed window (default 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed windows a variant, for the interval (default 3, at least 2)")
     parser.add_argument("--threads", type=float, default=None, help="CPU threads of the run (default: a trial's CPUs in the sweep's preset)")
     parser.add_argument("--variants", default=None, help="comma-separated (default: every exported variant)")
@@ -89,25 +119,31 @@ def main(argv=None) -> int:
         print(f"error: no exported best for {', '.join(unknown)}: choose from {', '.join(found)}", file=sys.stderr)
         return 2
     sweep = json.loads((export_dir / "sweep.json").read_text()) if (export_dir / "sweep.json").exists() else {}
-    threads = args.threads or sweep.get("preset", {}).get("cpus_per_trial", 1.0)
+    # what the sweep's trials ran with: its record of them, else its preset's
+    run_settings = sweep.get("run") or {k: (sweep.get("preset") or {}).get(k) for k in ("cpus_per_trial", "per_class", "fixed")}
+    wanted = list(dict.fromkeys(wanted))
 
     from sweeps.resources import configure_tensorflow, quiet_worker_logs
 
     quiet_worker_logs()
-    configure_tensorflow(threads, 0)
+    threads = configure_tensorflow(args.threads or run_settings.get("cpus_per_trial") or 1.0, 0)["threads"]
     load = busy_cores()
-    print(f"measuring {len(wanted)} variants alone with {threads:g} CPU thread(s) each; load average before: {load:.2f}", flush=True)
+    print(f"measuring {len(wanted)} variants alone with {threads} CPU thread(s) each; load average before: {load:.2f}", flush=True)
     if load > BUSY:
         print(f"warning: the machine is busy (load {load:.2f} > {BUSY}): these figures will not be 'alone'", file=sys.stderr)
     rows = []
     for variant in wanted:
-        row = measure(variant, found[variant]["hyperparameters"], found[variant]["seed"], args.data, args.seconds, args.repeats)
+        row = measure(variant, found[variant]["hyperparameters"], found[variant]["seed"], run_settings, args.data, args.seconds, args.repeats)
         row.update(threads=threads, load_before=load)
         rows.append(row)
         print(f"{variant:<10} {row['images_per_s_alone']:8.0f} images/s [{row['images_per_s_alone_low']:.0f}, "
               f"{row['images_per_s_alone_high']:.0f}], {row['generator_steps_per_s']:.2f} generator steps/s", flush=True)
-    pd.DataFrame(rows).to_csv(export_dir / "throughput.csv", index=False)
-    print(f"wrote {export_dir / 'throughput.csv'}")
+    # measured now replaces what an earlier run measured of the same variants; the rest stays
+    path = export_dir / "throughput.csv"
+    earlier = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["variant"])
+    table = pd.concat([earlier[~earlier["variant"].isin(wanted)], pd.DataFrame(rows)], ignore_index=True)
+    table.to_csv(path, index=False)
+    print(f"wrote {path}")
     return 0
 
 

@@ -234,6 +234,8 @@ def main(argv=None) -> int:
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "chosen": {option: {"value": str(value), "from": source} for option, (value, source) in setup["chosen"].items()},
             "preset": setup["preset"].to_dict(),
+            # what every trial ran with, flags over the preset (what sweeps/throughput.py rebuilds)
+            "run": {k: setup["run"].get(k) for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")},
             "variants": setup["variants"],
             "num_samples": setup["num_samples"],
             "seed": args.seed,

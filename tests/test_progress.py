@@ -25,9 +25,12 @@ def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):
     assert lines.progress(trials, trials[3], {"training_iteration": 2}) == (3, 10)
 
 
-def test_final_stage_lines_name_the_variant(capsys):
-    lines = ReportLines(["dcgan"], num_samples=2, max_rounds=8)
-    lines.setup()
-    runs = [trial("f", "dcgan", final=True), trial("g", "dcgan", final=True)]
+def test_final_stage_lines_name_the_variant_and_take_rays_count_of_the_grid(capsys):
+    lines = ReportLines(["dcgan", "gan"], num_samples=2, max_rounds=8)
+    lines.setup(total_num_samples=3)  # a grid of 3 runs: one variant's best is its defaults, trained once
+    runs = [trial("f", "dcgan", final=True), trial("g", "dcgan", final=True), trial("h", "gan", final=True)]
     lines.on_trial_result(0, runs, runs[0], {"fid": 250.0, "round": 1, "training_iteration": 1})
-    assert capsys.readouterr().out.startswith("[dcgan] trial f report 1: FID 250.0 (dcgan's best 250.0); 0/2 trials done")
+    assert capsys.readouterr().out.startswith("[dcgan] trial f report 1: FID 250.0 (dcgan's best 250.0); 0/3 trials done")
+    # a trial's last report counts it done, though Ray still has it running
+    lines.on_trial_result(0, runs, runs[1], {"fid": 240.0, "round": 8, "training_iteration": 8, "done": True})
+    assert "1/3 trials done" in capsys.readouterr().out
