@@ -70,7 +70,9 @@ def stop_marked(mark: str) -> None:
 
 
 def local_cluster_config(base: Path, key: Path, gcs_port: int, dashboard_port: int) -> dict:
-    """The shipped cluster-local.yaml, pointed at this machine."""
+    """The shipped cluster-local.yaml, pointed at this machine. Every port the node's Ray listens
+    on is a free one: another Ray on this machine (a sweep running beside the tests) holds the
+    defaults, e.g. the dashboard agent's 52365, without which `ray job submit` finds no agent."""
     config = yaml.safe_load((REPO / "cluster-local.yaml").read_text())
     config = copy.deepcopy(config)
     config["cluster_name"] = f"ganlib-test-{base.name[-8:]}"
@@ -85,13 +87,15 @@ def local_cluster_config(base: Path, key: Path, gcs_port: int, dashboard_port: i
     assert "--num-cpus=0 --num-gpus=0" in start and "--port=6379" in start
     config["head_start_ray_commands"] = [
         start.replace("--num-cpus=0 --num-gpus=0", "--num-cpus=2 --include-dashboard=true")
-        .replace("--port=6379", f"--port={gcs_port} --dashboard-port={dashboard_port} --node-ip-address=127.0.0.1 --temp-dir={base / 'ray'}")
+        .replace("--port=6379", f"--port={gcs_port} --dashboard-port={dashboard_port} --node-ip-address=127.0.0.1 --temp-dir={base / 'ray'} "
+                 f"--dashboard-agent-listen-port={free_port()} --dashboard-agent-grpc-port={free_port()} "
+                 f"--metrics-export-port={free_port()} --runtime-env-agent-port={free_port()}")
     ]
     return config
 
 
 @pytest.fixture()
-def ssh_node():
+def ssh_node(mnist_path):
     """sshd on 127.0.0.1:22 whose sessions live in a home of their own, and the key to reach it."""
     if not (Path(SSHD).exists() and shutil.which("rsync")):
         pytest.fail("openssh-server and rsync are needed (.ci/run installs them)")
@@ -101,7 +105,7 @@ def ssh_node():
     mark = uuid.uuid4().hex
     home = base / "home"
     (home / "data").mkdir(parents=True)
-    shutil.copyfile(os.environ["GANLIB_MNIST"], home / "data" / "mnist.npz")
+    shutil.copyfile(mnist_path, home / "data" / "mnist.npz")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(base / "venv")], check=True, timeout=120)
     # On one machine the "node" shares the user with everything else, and `ray down` runs `ray stop`
     # on the head, which would stop every Ray of this user (seen: it ended a sweep running beside
