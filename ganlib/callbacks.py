@@ -196,10 +196,18 @@ def flat_row(result: dict) -> dict:
 class PeriodicEvaluation(keras.callbacks.Callback):
     """Every `every` epochs, every metric (ganlib.metrics.evaluate) appended to `metrics.csv`."""
 
-    def __init__(self, out_dir, every: int = 1, n: int = 10_000, seed: int = 0, data=None):
+    def __init__(self, out_dir, every: int = 1, n: int = 10_000, seed: int = 0, data=None, resume_after_epoch: int | None = None):
+        """A new `metrics.csv`, or with `resume_after_epoch` the old one kept up to that epoch: an
+        epoch evaluated but not saved in the training state (the run stopped in between) is
+        trained and evaluated again, and must not be listed twice."""
         super().__init__()
         self.path = Path(out_dir) / "metrics.csv"
         self.every, self.n, self.seed, self.data = every, n, seed, data
+        if resume_after_epoch is None or not self.path.exists():
+            self.path.unlink(missing_ok=True)
+        else:
+            rows = pd.read_csv(self.path)
+            rows[rows["epoch"] <= resume_after_epoch].to_csv(self.path, index=False, lineterminator="\n")
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

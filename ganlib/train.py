@@ -95,7 +95,8 @@ def train(
         run_callbacks.append(callbacks.MLflowLog())
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
-        run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data))
+        run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data,
+                                                          resume_after_epoch=first_epoch if resume else None))
 
     diverged = None
     for epoch in range(first_epoch, epochs):

@@ -59,6 +59,20 @@ def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path)
     assert (killed / "training.gif").is_file()
 
 
+def test_an_epoch_evaluated_but_not_saved_is_listed_once_after_resume(tmp_path, mnist_path):
+    import pandas as pd
+
+    out, evaluation = tmp_path / "run", ("--eval-every", "1", "--eval-samples", "200")
+    first = train(out, mnist_path, "--epochs", "1", *evaluation)
+    assert first.returncode == 0, first.stderr[-2000:]
+    # the run was stopped after evaluating epoch 2 and before saving its training state
+    rows = pd.read_csv(out / "metrics.csv")
+    pd.concat([rows, rows.assign(epoch=2)]).to_csv(out / "metrics.csv", index=False)
+    resumed = train(out, mnist_path, "--resume", "--epochs", "3", *evaluation)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert list(pd.read_csv(out / "metrics.csv")["epoch"]) == [1, 2, 3]
+
+
 def test_resume_refuses_other_settings_and_a_folder_without_a_run(tmp_path, mnist_path):
     first = train(tmp_path / "run", mnist_path, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-2000:]
