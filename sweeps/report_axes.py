@@ -81,14 +81,14 @@ def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None
     shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()])
     shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"]).rename(columns={"images_per_s": "images_per_s_in_stage"})
     if alone is not None and not alone.empty:
-        rates = alone.drop_duplicates("variant", keep="last").set_index("variant")
+        rates = alone.set_index("variant")
         shown.insert(1, "images_per_s_alone", [cell(rates.at[v, "images_per_s_alone"], rates.at[v, "images_per_s_alone_low"],
                                                      rates.at[v, "images_per_s_alone_high"]) if v in rates.index else ""
                                                 for v in shown["variant"]])
     if not ttq.empty:
         shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
         if alone is not None and not alone.empty:
-            rate = shown["variant"].map(alone.drop_duplicates("variant", keep="last").set_index("variant")["images_per_s_alone"])
+            rate = shown["variant"].map(rates["images_per_s_alone"])
             for column in [c for c in shown.columns if c.startswith("images_to_")]:
                 shown[column.replace("images_to_", "seconds_alone_to_")] = (shown[column] / rate).round(0)
     return shown
@@ -144,7 +144,7 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone
     rates = best.set_index("variant")["images_per_s"] if "images_per_s" in best else pd.Series(dtype=float)
     where = "in the final stage, trials sharing the machine"
     if alone is not None and not alone.empty:
-        measured = alone.drop_duplicates("variant", keep="last").set_index("variant")["images_per_s_alone"].dropna()
+        measured = alone.set_index("variant")["images_per_s_alone"].dropna()
         if set(best["variant"]) <= set(measured.index):  # only a measurement of every variant ranks them
             rates, where = measured.reindex(best["variant"]), "measured alone"
     rates = rates.dropna()
@@ -195,7 +195,8 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     ttq_path = final / "time_to_quality.csv"
     ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
     alone_path = results / "throughput.csv"
-    alone = pd.read_csv(alone_path) if alone_path.exists() else None
+    # one row a variant (a re-measured variant's last row), read once for the table and the finding
+    alone = pd.read_csv(alone_path).drop_duplicates("variant", keep="last") if alone_path.exists() else None
     stable = stability(histories, trials)
     tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), classification(board, stable), stable,
                                   computing(board, ttq, alone)]))
