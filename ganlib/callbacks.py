@@ -96,6 +96,16 @@ def save_model_grid(model, path, seed: int = 0, title: str | None = None):
     return plotting.save_grid(images, path, ncols=10, title=title, row_labels=row_labels)
 
 
+def keep_epochs_up_to(path: Path, epoch: int | None) -> None:
+    """A per-epoch log for a run that starts (`epoch` None: removed) or resumes after `epoch`
+    (its rows of later epochs, which the saved training state does not hold, dropped)."""
+    if epoch is None or not path.exists():
+        path.unlink(missing_ok=True)
+    else:
+        rows = pd.read_csv(path)
+        rows[rows["epoch"] <= epoch].to_csv(path, index=False)
+
+
 class LossLog(keras.callbacks.Callback):
     """Per-step losses to `losses_steps.csv`, per-epoch logs to `history.csv`, and `losses.png`.
 
@@ -114,11 +124,7 @@ class LossLog(keras.callbacks.Callback):
         self._previous_means: dict[str, float] = {}
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for path in (self.steps_path, self.history_path):
-            if resume_after_epoch is None or not path.exists():
-                path.unlink(missing_ok=True)
-            else:
-                rows = pd.read_csv(path)
-                rows[rows["epoch"] <= resume_after_epoch].to_csv(path, index=False)
+            keep_epochs_up_to(path, resume_after_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -203,11 +209,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(out_dir) / "metrics.csv"
         self.every, self.n, self.seed, self.data = every, n, seed, data
-        if resume_after_epoch is None or not self.path.exists():
-            self.path.unlink(missing_ok=True)
-        else:
-            rows = pd.read_csv(self.path)
-            rows[rows["epoch"] <= resume_after_epoch].to_csv(self.path, index=False, lineterminator="\n")
+        keep_epochs_up_to(self.path, resume_after_epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
