@@ -52,15 +52,15 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
     """Every config its whole budget, as one Ray Tune experiment (resumable like the search)."""
     from ray import tune
 
+    from sweeps.experiment import mlflow_logger, restored
     from sweeps.plan import storage_join
     from sweeps.progress import ReportLines
 
     resources = {"cpu": setup["run"]["cpus_per_trial"], "gpu": setup["run"]["gpus_per_trial"]}
     trainable = tune.with_resources(FinalTrainable, resources)
     path = storage_join(setup["storage"], name)
-    if tune.Tuner.can_restore(path):
-        print(f"resuming {path}", flush=True)
-        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True).fit()
+    if (tuner := restored(path, trainable)) is not None:
+        return tuner.fit()
     variants = sorted({c["run"]["variant"] for c in configs})
     rounds = max(c["run"]["max_rounds"] for c in configs)
     per_variant = max(1, len(configs) // max(1, len(variants)))
@@ -73,9 +73,10 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
         ),
         run_config=tune.RunConfig(
             name=name, storage_path=setup["storage"], failure_config=tune.FailureConfig(max_failures=2),
+            sync_config=tune.SyncConfig(sync_artifacts=True),  # each run's grids, as the search's trials
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_frequency=1, checkpoint_at_end=True),
             verbose=1 if verbose else 0,
-            callbacks=[] if verbose else [ReportLines(variants, per_variant, rounds)],
+            callbacks=([] if verbose else [ReportLines(variants, per_variant, rounds)]) + mlflow_logger(setup, name),
         ),
     )
     return tuner.fit()

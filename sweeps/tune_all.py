@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
 from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps import presets  # noqa: E402
+from sweeps.experiment import mlflow_logger, restored  # noqa: E402
 from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
 from sweeps.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, variant_run  # noqa: E402
 from sweeps.ray_session import connect_ray  # noqa: E402
@@ -81,16 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def mlflow_logger(setup: dict) -> list:
-    """Ray's MLflow callback, when --mlflow names a tracking URI: the sweep's MLflow experiment,
-    a run per trial (its variant among the run's parameters, run/variant)."""
-    if not setup.get("mlflow"):
-        return []
-    from ray.air.integrations.mlflow import MLflowLoggerCallback
-
-    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=setup["name"], tags={"sweep": setup["name"]})]
-
-
 def sweep(setup: dict, resume: bool, verbose: bool = False):
     """Every variant's trials in one Ray Tune experiment (sweeps/per_variant.py): the cluster's
     slots are shared across variants, each with its own TPE and early stopping."""
@@ -109,9 +100,8 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
     # the Tuner is made): every variant's concurrent trials may wait at once instead, which is
     # what fills a cluster's slots quickly and what the autoscaler sizes the cluster by
     os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(len(variants) * setup["max_concurrent"])
-    if resume and tune.Tuner.can_restore(path):
-        print(f"resuming {path}", flush=True)
-        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True).fit()
+    if resume and (tuner := restored(path, trainable)) is not None:
+        return tuner.fit()
     if not is_uri(path) and Path(path).exists():
         raise ConfigError(f"sweep {setup['name']!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
 
@@ -144,7 +134,7 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=([] if verbose else [ReportLines(variants, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup),
+            callbacks=([] if verbose else [ReportLines(variants, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup, setup["name"]),
         ),
     )
     return tuner.fit()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 REPO = Path(__file__).resolve().parents[1]
 # MLflow's own file store, which MLflow 3 keeps behind this opt-in (it recommends sqlite:/// now;
 # both work with --mlflow)
@@ -39,14 +41,18 @@ def test_a_training_run_is_logged_with_its_config_and_each_epochs_metrics(tmp_pa
     assert [m.step for m in history] == [1, 2]
 
 
-def test_a_sweep_logs_every_trial_to_mlflow(tmp_path, mnist_path):
+def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(tmp_path, mnist_path):
     uri = (tmp_path / "mlruns").as_uri()
     result = subprocess.run([sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "m",
                              "--variants", "gan", "--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1",
-                             "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report", "--mlflow", uri],
+                             "--final-seeds", "1", "--final-rounds", "1", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report", "--mlflow", uri],
                             capture_output=True, text=True, env=ENV, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     found = runs(uri, "m")  # the sweep's experiment, a run per trial
     assert len(found) == 2 and set(found["params.run/variant"]) == {"gan"}
     assert found["metrics.fid"].notna().all() and (found["metrics.training_images"] > 0).all()
     assert {"params.g_lr", "params.d_lr"} <= set(found.columns)
+    # the final stage's runs, the published figures, in an experiment named like its Ray experiment
+    final = runs(uri, "m-final")
+    assert len(final) == len(pd.read_csv(tmp_path / "store" / "m" / "final" / "runs.csv")) >= 1
+    assert set(final["params.final/run/variant"]) == {"gan"} and final["metrics.fid"].notna().all()

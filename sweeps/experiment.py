@@ -1,0 +1,25 @@
+"""What the sweep's two Ray Tune experiments (the search and the final stage) share: continuing a
+saved one, and logging their trials to MLflow."""
+
+from __future__ import annotations
+
+
+def restored(path: str, trainable):
+    """The experiment saved at path, continued with its unfinished and errored trials; None if
+    there is nothing to restore there."""
+    from ray import tune
+
+    if not tune.Tuner.can_restore(path):
+        return None
+    print(f"resuming {path}", flush=True)
+    return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+
+
+def mlflow_logger(setup: dict, experiment: str) -> list:
+    """Ray's MLflow callback, when --mlflow names a tracking URI: an MLflow experiment named like
+    the Ray experiment, a run per trial (its variant among the run's parameters)."""
+    if not setup.get("mlflow"):
+        return []
+    from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=experiment, tags={"sweep": setup["name"]})]
