@@ -1,6 +1,9 @@
-"""The seed GAN's FID and classes covered per epoch, from a `python -m ganlib.train --eval-every 1` run:
+"""The seed GAN's FID per epoch, from `python -m ganlib.train --eval-every 1` runs:
 
-    python docs/results/seed_gan/plot_fid.py RUN_DIR OUT.png
+    python docs/results/seed_gan/plot_fid.py RUN_DIR OUT.png [OTHER_SEED_RUN_DIR ...]
+
+The first run is the long one; shorter runs of the same settings with other seeds are drawn over
+it, so the early epochs show their spread over seeds.
 """
 
 import sys
@@ -11,14 +14,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-metrics = pd.read_csv(f"{sys.argv[1]}/metrics.csv")
+
+def load(run: str) -> pd.DataFrame:
+    # a run stopped between evaluating and saving an epoch may list it twice: the last row counts
+    return pd.read_csv(f"{run}/metrics.csv").drop_duplicates("epoch", keep="last")
+
+
+runs = [sys.argv[1], *sys.argv[3:]]
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(metrics["epoch"], metrics["fid"], marker=".", label="FID (10,000 samples, test split)")
-ax.axhline(metrics["fid_real_floor"].iloc[0], color="gray", linestyle=":", label="real-data floor")
+for i, run in enumerate(runs):
+    metrics = load(run)
+    ax.plot(metrics["epoch"], metrics["fid"], marker="." if i == 0 else None, linewidth=1.5 if i == 0 else 1,
+            label=f"seed {int(metrics['seed'].iloc[0])}" + (" (FID on 10,000 samples, test split)" if i == 0 else ""))
+ax.axhline(load(runs[0])["fid_real_floor"].iloc[0], color="gray", linestyle=":", label="real-data floor")
 ax.set_yscale("log")
-ax.set_xlabel("epoch (469 steps of 128 images)")
+ax.set_xlabel("epoch (468 steps of 128 images)")
 ax.set_ylabel("FID, main evaluator")
 ax.legend()
-ax.set_title("Seed GAN, exact settings (Adam 1e-4, batch 128, noise 100), seed 0", fontsize=10)
+ax.set_title("Seed GAN, exact settings (Adam 1e-4, batch 128, noise 100)", fontsize=10)
 fig.tight_layout()
 fig.savefig(sys.argv[2], dpi=100)
