@@ -1,0 +1,39 @@
+"""The seed GAN's figures over training seeds at chosen epochs: mean and 95% t interval.
+
+    python docs/results/seed_gan/spread.py OUT.md RUN_DIR [RUN_DIR ...] [--epochs 1 10]
+
+Each RUN_DIR is a `python -m ganlib.train --eval-every 1` run of the same settings with its own
+`--seed`; the table's interval is over those runs (sweeps/final_stage.py's `interval`).
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from sweeps.final_stage import interval
+
+# column: (heading, format)
+COLUMNS = {"fid": ("FID", ".1f"), "kid": ("KID x1000", ".1f"), "precision": ("precision", ".3f"), "recall": ("recall", ".3f"),
+           "classes_covered": ("classes covered", ".1f")}
+
+parser = argparse.ArgumentParser()
+parser.add_argument("out")
+parser.add_argument("runs", nargs="+")
+parser.add_argument("--epochs", type=int, nargs="+", default=[1, 10])
+args = parser.parse_args()
+
+metrics = {run: pd.read_csv(Path(run) / "metrics.csv").drop_duplicates("epoch", keep="last").set_index("epoch") for run in args.runs}
+seeds = {run: int(table["seed"].iloc[0]) for run, table in metrics.items()}
+lines = [f"Seeds {', '.join(str(s) for s in sorted(seeds.values()))}: mean [95% t interval over seeds]; each seed's own value in parentheses, in the order of the runs given.", "",
+         "| epoch | " + " | ".join(heading for heading, _ in COLUMNS.values()) + " |", "| ---: |" + " ---: |" * len(COLUMNS)]
+for epoch in args.epochs:
+    cells = []
+    for column, (_, spec) in COLUMNS.items():
+        values = [table.loc[epoch, column] for table in metrics.values() if epoch in table.index]
+        mean, low, high, n = interval(values)
+        each = " / ".join(format(v, spec) for v in values)
+        cells.append(f"{mean:{spec}} [{low:{spec}}, {high:{spec}}] ({each})" if n > 1 else f"{mean:{spec}} (n={n})")
+    lines.append(f"| {epoch} | " + " | ".join(cells) + " |")
+Path(args.out).write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
