@@ -12,21 +12,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 
+from seed_runs import fail, metrics  # noqa: E402
 
-def load(run: str) -> pd.DataFrame:
-    # a run stopped between evaluating and saving an epoch may list it twice: the last row counts
-    return pd.read_csv(f"{run}/metrics.csv").drop_duplicates("epoch", keep="last")
-
-
-runs = [sys.argv[1], *sys.argv[3:]]
+if len(sys.argv) < 3:
+    fail("usage: plot_fid.py RUN_DIR OUT.png [OTHER_SEED_RUN_DIR ...]")
+tables = [metrics(run) for run in [sys.argv[1], *sys.argv[3:]]]
 fig, ax = plt.subplots(figsize=(7, 4))
-for i, run in enumerate(runs):
-    metrics = load(run)
-    ax.plot(metrics["epoch"], metrics["fid"], marker="." if i == 0 else None, linewidth=1.5 if i == 0 else 1,
-            label=f"seed {int(metrics['seed'].iloc[0])}" + (" (FID on 10,000 samples, test split)" if i == 0 else ""))
-ax.axhline(load(runs[0])["fid_real_floor"].iloc[0], color="gray", linestyle=":", label="real-data floor")
+for i, table in enumerate(tables):
+    ax.plot(table.index, table["fid"], marker="." if i == 0 else None, linewidth=1.5 if i == 0 else 1,
+            label=f"seed {int(table['seed'].iloc[0])}" + (" (FID on 10,000 samples, test split)" if i == 0 else ""))
+ax.axhline(tables[0]["fid_real_floor"].iloc[0], color="gray", linestyle=":", label="real-data floor")
 ax.set_yscale("log")
 ax.set_xlabel("epoch (468 steps of 128 images)")
 ax.set_ylabel("FID, main evaluator")

@@ -9,8 +9,7 @@ Each RUN_DIR is a `python -m ganlib.train --eval-every 1` run of the same settin
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
+from seed_runs import metrics, row
 from sweeps.final_stage import interval
 
 # column: (heading, format)
@@ -23,14 +22,15 @@ parser.add_argument("runs", nargs="+")
 parser.add_argument("--epochs", type=int, nargs="+", default=[1, 10])
 args = parser.parse_args()
 
-metrics = {run: pd.read_csv(Path(run) / "metrics.csv").drop_duplicates("epoch", keep="last").set_index("epoch") for run in args.runs}
-seeds = {run: int(table["seed"].iloc[0]) for run, table in metrics.items()}
-lines = [f"Seeds {', '.join(str(s) for s in sorted(seeds.values()))}: mean [95% t interval over seeds]; each seed's own value in parentheses, in the order of the runs given.", "",
+tables = {run: metrics(run) for run in args.runs}
+seeds = ", ".join(str(int(table["seed"].iloc[0])) for table in tables.values())
+lines = [f"Seeds {seeds}: mean [95% t interval over seeds]; each seed's own value in parentheses, in that order.", "",
          "| epoch | " + " | ".join(heading for heading, _ in COLUMNS.values()) + " |", "| ---: |" + " ---: |" * len(COLUMNS)]
 for epoch in args.epochs:
+    rows = [row(run, table, epoch) for run, table in tables.items()]
     cells = []
     for column, (_, spec) in COLUMNS.items():
-        values = [table.loc[epoch, column] for table in metrics.values() if epoch in table.index]
+        values = [r[column] for r in rows]
         mean, low, high, n = interval(values)
         each = " / ".join(format(v, spec) for v in values)
         cells.append(f"{mean:{spec}} [{low:{spec}}, {high:{spec}}] ({each})" if n > 1 else f"{mean:{spec}} (n={n})")
