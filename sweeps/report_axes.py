@@ -181,7 +181,7 @@ def load_agreement(results: Path) -> dict | None:
     rho = said["spearman_rho"]
     verdict = "rank alike" if rho >= 0.7 else ("rank only partly alike" if rho >= 0.3 else "rank differently")
     sentence = (f"The {said['variants']} variants' best generators {verdict} under the two evaluators (the second: another architecture and seed): "
-                f"Spearman's rho {rho:.3f} (p {said['spearman_p']:.2g}), Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
+                f"Spearman's rho {rho:.3f} (permutation p {said['spearman_p']:.2g}), Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
                 + ("both put the same variant first." if said["same_winner"] else "the two put different variants first."))
     return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
 

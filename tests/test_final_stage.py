@@ -193,6 +193,15 @@ def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
     assert found["spearman_rho"] == pytest.approx(0.8)  # one swap among four: 1 - 6*2/(4*15)
     assert found["kendall_tau"] == pytest.approx(2 / 3)
     assert found["ranks"]["second"] == {"a": 1, "b": 3, "c": 2, "d": 4}
+    # every one of the 24 pairings is counted: |rho| >= 0.8 for the identity, the reversal and 3 swaps each
+    assert found["spearman_p"] == pytest.approx(8 / 24)
+
+
+def test_spearmans_p_for_a_perfect_ranking_is_the_chance_of_drawing_it_not_zero():
+    from sweeps.evaluator_agreement import spearman_p
+
+    assert spearman_p(range(5), range(5)) == pytest.approx(2 / 120)  # the identity or the reversal, of 5! pairings
+    assert 0 < spearman_p(range(11), range(11)) < 1e-4  # 11! pairings: sampled, never below 1 / (resamples + 1)
 
 
 def test_the_report_states_the_evaluators_agreement_with_both_rankings(tmp_path):
