@@ -148,7 +148,8 @@ def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             mean, low, high, n = interval(group[metric].tolist())
             row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
         rows.append(row)
-    board = pd.DataFrame(rows).sort_values("fid", na_position="last").reset_index(drop=True)
+    # on a tie (a defaults row made of its best row's runs) the best row comes first
+    board = pd.DataFrame(rows).sort_values(["fid", "arm"], na_position="last", kind="stable").reset_index(drop=True)
     if board.empty:
         return board
     # the reference: the best configuration with the lowest mean FID (the study's question is

@@ -70,7 +70,9 @@ def test_defaults_made_of_the_best_runs_take_their_verdict_and_stay_out_of_the_h
     assert 0.025 < p < 0.05  # significant alone; not if a copy doubled the family (Holm: 0.05 / 2)
     table = runs_table({("a", "best"): a, ("b", "best"): b, ("b", "defaults"): b})
     table["same_runs_as_best"] = table["arm"] == "defaults"
-    board = leaderboard(table).set_index(["variant", "arm"])
+    board = leaderboard(table)
+    assert list(board["arm"]) == ["best", "best", "defaults"]  # a copy ties with its best row and follows it
+    board = board.set_index(["variant", "arm"])
     assert board.loc[("b", "best"), "differs_from_top"] and board.loc[("b", "defaults"), "differs_from_top"]
     assert board.loc[("b", "defaults"), "p_vs_top"] == board.loc[("b", "best"), "p_vs_top"] == pytest.approx(p)
 
