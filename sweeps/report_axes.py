@@ -80,14 +80,14 @@ def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None
                                            "training_images", "generator_steps"]]
     shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()])
     shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"]).rename(columns={"images_per_s": "images_per_s_in_stage"})
-    if alone is not None and not alone.empty:
-        rates = alone.set_index("variant")
+    rates = alone.set_index("variant") if alone is not None and not alone.empty else None
+    if rates is not None:
         shown.insert(1, "images_per_s_alone", [cell(rates.at[v, "images_per_s_alone"], rates.at[v, "images_per_s_alone_low"],
                                                      rates.at[v, "images_per_s_alone_high"]) if v in rates.index else ""
                                                 for v in shown["variant"]])
     if not ttq.empty:
         shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
-        if alone is not None and not alone.empty:
+        if rates is not None:
             rate = shown["variant"].map(rates["images_per_s_alone"])
             for column in [c for c in shown.columns if c.startswith("images_to_")]:
                 shown[column.replace("images_to_", "seconds_alone_to_")] = (shown[column] / rate).round(0)
