@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +127,35 @@ def bucket_files(env: dict, bucket: str, prefix: str = "") -> dict[str, bytes]:
         for item in page.get("Contents", []):
             files[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
     return files
+
+
+# sweeps.progress.ReportLines: "[gan] trial 3ab2c1d0 report 2: FID 812.3 (...); 1/6 trials done, ..."
+REPORT_LINE = re.compile(r" report (?P<round>\d+): .*; (?P<done>\d+)/(?P<trials>\d+) trials done")
+
+
+def interrupt_once_a_trial_is_done(process: subprocess.Popen, max_rounds: int, timeout: float = 600) -> str:
+    """Reads a running sweep's console until Ray's controller holds a trial as finished while
+    others are not, sends it Ctrl-C, and returns everything it printed.
+
+    A trial's last report is printed while Ray still has it RUNNING (it ends when its function
+    returns, which may come after other trials' reports), so a trial's last report is no sign:
+    wait for a report that is not its trial's last and yet counts a trial done."""
+    lines: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
+    reader.start()
+    seen, deadline = [], time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        report = REPORT_LINE.search(line)
+        if report and int(report["round"]) < max_rounds and 0 < int(report["done"]) < int(report["trials"]):
+            break
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=300)
+    reader.join(timeout=30)
+    while not lines.empty():
+        seen.append(lines.get())
+    return "".join(seen)

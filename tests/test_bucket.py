@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pandas as pd
 
-from conftest import bucket_files
+from conftest import bucket_files, interrupt_once_a_trial_is_done
+from sweeps import presets
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE_ALL = REPO / "sweeps" / "tune_all.py"
-# sweeps.progress.ReportLines: "[gan] trial 3ab2c1d0 report 2: FID 812.3 (...); 1/6 trials done, ..."
-REPORT_LINE = re.compile(r" report (?P<round>\d+): .*; (?P<done>\d+)/(?P<trials>\d+) trials done")
 
 
 def statuses_in_bucket(env: dict, bucket: str, experiment: str) -> dict[str, str]:
@@ -38,28 +32,12 @@ def test_an_interrupted_sweep_resumes_from_the_bucket_without_redoing_finished_t
             "--storage", f"s3://{bucket}/sweeps", "--no-report"]
     process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args, "--export-dir", str(tmp_path / "first-head")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
-    # Interrupt once the controller holds a trial as finished. A trial's last report is printed
-    # while Ray still has it RUNNING (it ends when its function returns, which may come after other
-    # trials' reports), so wait for a report that is not its trial's last and yet counts a trial done.
-    seen, deadline = [], time.time() + 600
-    while time.time() < deadline and process.poll() is None:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        report = REPORT_LINE.search(line)
-        if report and int(report["round"]) < 4 and 0 < int(report["done"]) < int(report["trials"]):
-            break
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=300)
-    assert process.returncode != 0, "".join(seen)[-3000:]
+    output = interrupt_once_a_trial_is_done(process, max_rounds=presets.get("smoke").max_rounds)
+    assert process.returncode != 0, output[-3000:]
 
     experiment = "sweeps/s3sweep-trials"
     finished = {trial for trial, status in statuses_in_bucket(s3_env, bucket, experiment).items() if status == "TERMINATED"}
-    assert finished and len(finished) < 6, (finished, "".join(seen)[-3000:])
+    assert finished and len(finished) < 6, (finished, output[-3000:])
     before = {key: data for key, data in bucket_files(s3_env, bucket, experiment).items()
               if key.endswith("/result.json") and key.split("/")[-2].split("_")[-1] in finished}
     assert len(before) == len(finished)

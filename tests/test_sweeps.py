@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from conftest import interrupt_once_a_trial_is_done
+from sweeps import presets
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE_ALL = REPO / "sweeps" / "tune_all.py"
@@ -166,22 +168,13 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mni
     experiment = tmp_path / "store" / "smoke-trials"
     process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def reports() -> dict[str, int]:
-        return {path.parent.name: len(path.read_text().splitlines()) for path in experiment.glob("*_*/result.json")}
-
-    # interrupt once a trial has run its whole budget (4 reports) and another is part-way
-    deadline = time.time() + 600
-    while time.time() < deadline and process.poll() is None and not (
-            4 in reports().values() and any(0 < n < 4 for n in reports().values())):
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=300)
+    output = interrupt_once_a_trial_is_done(process, max_rounds=presets.get("smoke").max_rounds)
     assert process.returncode != 0, output[-3000:]
     assert "run the same command with --resume" in output, output[-3000:]
 
     finished = {trial for trial, status in saved_statuses(experiment).items() if status == "TERMINATED"}
     before = {path: path.read_text() for path in experiment.glob("*_*/result.json") if path.parent.name.split("_")[-1] in finished}
-    assert before and len(finished) < 6, (finished, reports())
+    assert before and len(finished) < 6, (finished, output[-3000:])
     resumed = sweep(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert {path: path.read_text() for path in before} == before, "a finished trial was run again"
@@ -205,7 +198,6 @@ def rungs_in(experiment: Path, variant: str) -> dict:
 
 
 def rungs_from_histories(experiment: Path, variant: str) -> dict:
-    from sweeps import presets
     from sweeps.asha import Rungs
 
     preset = presets.get("smoke")
@@ -255,7 +247,6 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
 
 
 def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
-    from sweeps import presets
     from sweeps.plan import plan
     from sweeps.tune_all import build_parser
 
