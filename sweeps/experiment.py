@@ -23,3 +23,12 @@ def mlflow_logger(setup: dict, experiment: str) -> list:
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
     return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=experiment, tags={"sweep": setup["name"]})]
+
+
+def console(setup: dict, variants: list[str], per_variant: int, rounds: int, experiment: str, verbose: bool) -> list:
+    """An experiment's callbacks: one line a report (Ray's tables with --verbose), a notice when
+    trials wait on a cluster that adds no node, and MLflow when asked for."""
+    from sweeps.progress import ReportLines, WaitingForNodes
+
+    lines = [] if verbose else [ReportLines(variants, per_variant, rounds)]
+    return lines + [WaitingForNodes(setup["wait_notice"])] + mlflow_logger(setup, experiment)

@@ -52,12 +52,10 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
     """Every config its whole budget, as one Ray Tune experiment (resumable like the search)."""
     from ray import tune
 
-    from sweeps.experiment import mlflow_logger, restored
-    from sweeps.plan import storage_join
-    from sweeps.progress import ReportLines
+    from sweeps.experiment import console, restored
+    from sweeps.plan import storage_join, trial_resources
 
-    resources = {"cpu": setup["run"]["cpus_per_trial"], "gpu": setup["run"]["gpus_per_trial"]}
-    trainable = tune.with_resources(FinalTrainable, resources)
+    trainable = tune.with_resources(FinalTrainable, trial_resources(setup["run"]))
     path = storage_join(setup["storage"], name)
     if (tuner := restored(path, trainable)) is not None:
         return tuner.fit()
@@ -76,7 +74,7 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
             sync_config=tune.SyncConfig(sync_artifacts=True),  # each run's grids, as the search's trials
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_frequency=1, checkpoint_at_end=True),
             verbose=1 if verbose else 0,
-            callbacks=([] if verbose else [ReportLines(variants, per_variant, rounds)]) + mlflow_logger(setup, name),
+            callbacks=console(setup, variants, per_variant, rounds, name, verbose),
         ),
     )
     return tuner.fit()

@@ -95,10 +95,12 @@ def plan(args) -> dict:
     chosen["storage"] = (storage, chosen["storage"][1])
     # where exports and `latest` go: a local folder, beside the trials when they are local
     exports = Path(chosen["exports"][0] or ("results" if is_uri(storage) else storage)).expanduser()
-    name = args.name or (latest_name(exports) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    name = args.name or (latest_name(exports, storage) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
     check_database_url("--optuna-storage", optuna_storage)
+    wait_notice = getattr(args, "wait_notice", 300)
+    check_positive("--wait-notice", wait_notice)
     mlflow_uri = getattr(args, "mlflow", None)
     if mlflow_uri:
         extras.require("mlflow", "--mlflow")
@@ -113,7 +115,8 @@ def plan(args) -> dict:
         "final_eval_samples": preset.final_eval_samples,
         "cpus_per_trial": cpus,
         "gpus_per_trial": gpus,
-        "gpu_memory_mb": args.gpu_memory_mb,
+        "gpu_memory_mb": args.gpu_memory_mb or preset.gpu_memory_mb,
+        "memory_per_trial_mb": preset.memory_per_trial_mb,
         "gpus_declared_only": bool(getattr(args, "gpus_declared_only", False)),
         "precision": args.precision,
         "verbose": bool(getattr(args, "verbose", False)),
@@ -124,7 +127,7 @@ def plan(args) -> dict:
     check_positive("--final-rounds", final_rounds, integer=True)
     return {"preset": preset, "variants": variants, "final_seeds": int(final_seeds), "final_rounds": final_rounds, "num_samples": num_samples, "max_concurrent": max_concurrent,
             "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
-            "mlflow": mlflow_uri, "scheduler": args.scheduler, "address": chosen["address"][0],
+            "mlflow": mlflow_uri, "wait_notice": wait_notice, "scheduler": args.scheduler, "address": chosen["address"][0],
             "experiment": f"{name}-trials", "chosen": chosen}
 
 
@@ -142,12 +145,18 @@ def check_database_url(option: str, url: str) -> None:
 LATEST = "latest"
 
 
-def latest_name(exports: Path) -> str:
-    """The newest sweep's name: where `latest` points (what --resume without --name continues)."""
+def latest_name(exports: Path, storage: str) -> str:
+    """The newest sweep's name: where `latest` points (what --resume without --name continues),
+    here or, for a head that is new since, in the bucket."""
     link = exports / LATEST
-    if not link.is_symlink():
-        raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; give --name")
-    return Path(link.readlink()).name
+    if link.is_symlink():
+        return Path(link.readlink()).name
+    if is_uri(storage):
+        from sweeps.cloud.exports import latest_name as latest_in_storage
+
+        if name := latest_in_storage(storage):
+            return name
+    raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; give --name")
 
 
 def point_latest_at(export_dir: Path) -> None:
@@ -164,6 +173,14 @@ def variant_run(setup: dict, variant: str) -> dict:
     run = {**setup["run"], "variant": variant}
     run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
     return run
+
+
+def trial_resources(run: dict) -> dict:
+    """What Ray reserves for one trial: CPUs, a GPU share and, where the preset says, host memory."""
+    resources = {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]}
+    if run.get("memory_per_trial_mb"):
+        resources["memory"] = run["memory_per_trial_mb"] * 2**20
+    return resources
 
 
 def storage_join(storage: str, *parts: str) -> str:

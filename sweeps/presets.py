@@ -26,6 +26,10 @@ class Preset:
     final_eval_samples: int  # samples for the full evaluation of every trial that runs its whole budget
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
+    # host memory Ray reserves for a trial (its `memory` resource), so no node takes more trials
+    # than fit; and the GPU memory a whole card offers, a trial capped at its fraction of it
+    memory_per_trial_mb: int | None = None
+    gpu_memory_mb: int | None = None
     per_class: int | None = None  # train on a class-balanced subset (smoke runs)
     fixed: dict = field(default_factory=dict)  # hyperparameters every trial shares (model width)
     # the final stage (sweeps/final_stage.py): best config and papers' defaults retrained with this
@@ -87,8 +91,12 @@ PRESETS = {
             reduction_factor=3,
             eval_samples=5000,
             final_eval_samples=10_000,
-            cpus_per_trial=1.0,  # g5.xlarge: 4 vCPUs for 4 trials on its one GPU
+            # g5.2xlarge: 8 vCPUs, 32 GiB and one A10G (24 GB) for 4 trials (benchmarks/README.md,
+            # trial memory: a trial's peak on the CPU plus TensorFlow's CUDA libraries, estimated)
+            cpus_per_trial=2.0,
             gpus_per_trial=0.25,
+            memory_per_trial_mb=4608,
+            gpu_memory_mb=22_000,  # of the A10G's 23,028 MiB: room for four CUDA contexts
             fixed={"width": 1.0},
             final_seeds=3,
             final_rounds=60,  # 60 epochs, twice a search trial's budget

@@ -75,6 +75,37 @@ class ReportLines(Callback):
               f"(traceback: {trial.path}/error.txt)", flush=True)
 
 
+class WaitingForNodes(Callback):
+    """One line when trials have waited `patience` seconds with none running and no node has joined:
+    on a new cluster the usual first-hour failures (a GPU quota of 0, an IAM or image error) stop
+    every worker launch, and only the head's autoscaler log says so."""
+
+    def __init__(self, patience: float, count_nodes=None, clock=time.monotonic):
+        self.patience, self.clock, self.count_nodes = patience, clock, count_nodes or alive_nodes
+        self.since, self.nodes, self.said = None, None, False
+
+    def on_step_end(self, iteration, trials, **info):
+        waiting = sum(trial.status == "PENDING" for trial in trials)
+        if not waiting or any(trial.status == "RUNNING" for trial in trials):
+            self.since, self.said = None, False
+            return
+        now, nodes = self.clock(), self.count_nodes()
+        if self.since is None or nodes != self.nodes:  # a new wait, or a node came and the wait starts over
+            self.since, self.nodes, self.said = now, nodes, False
+        elif not self.said and now - self.since >= self.patience:
+            self.said = True
+            print(f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, and no node "
+                  f"has joined the cluster's {nodes}; on the head, `ray status` shows pending and failed launches and "
+                  f"/tmp/ray/session_latest/logs/monitor.out the autoscaler's errors (README: the first hour on AWS)",
+                  flush=True)
+
+
+def alive_nodes() -> int:
+    import ray
+
+    return sum(bool(node.get("Alive")) for node in ray.nodes())
+
+
 # an exception's own line in a traceback: `module.Name: message`, Name ending like an exception's
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Missing|Interrupt|Exit)): (.*)$")
 

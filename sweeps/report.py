@@ -65,13 +65,30 @@ def build_report(results) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python sweeps/report.py", description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="the export folder of a sweep (holds leaderboard.csv)")
+    parser.add_argument("results", help="the export folder of a sweep (holds leaderboard.csv), or its URI in the "
+                        "sweep's storage, e.g. s3://bucket/ganlib/latest")
+    parser.add_argument("--local", type=Path, default=None,
+                        help="for a URI: the local copy to read and write (default: results/NAME)")
     args = parser.parse_args(argv)
-    results = Path(args.results)
+    uri = args.results if "://" in args.results else None
+    if uri:
+        from sweeps.cloud import exports
+
+        uri = exports.resolve(uri)
+        try:
+            results = exports.fetch(uri, args.local or Path("results") / exports.folder_name(uri))
+        except (FileNotFoundError, OSError) as error:
+            print(f"error: {args.results!r} holds no sweep export ({error}): give STORAGE/NAME or STORAGE/latest", file=sys.stderr)
+            return 2
+    else:
+        results = Path(args.results)
     if not (results / "leaderboard.csv").is_file():
-        print(f"error: {str(results)!r} holds no leaderboard.csv: give the export folder of python sweeps/tune_all.py", file=sys.stderr)
+        print(f"error: {str(args.results)!r} holds no leaderboard.csv: give the export folder of python sweeps/tune_all.py", file=sys.stderr)
         return 2
     print(f"wrote {build_report(results)}")
+    if uri:
+        exports.copy_to(results, uri)
+        print(f"and copied it to {uri}; the Optuna studies: optuna-dashboard sqlite:///{(results / 'optuna.db').resolve()}")
     return 0
 
 

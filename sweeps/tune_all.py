@@ -29,9 +29,9 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
 from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps import presets  # noqa: E402
-from sweeps.experiment import mlflow_logger, restored  # noqa: E402
+from sweeps.experiment import console, restored  # noqa: E402
 from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
-from sweeps.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, variant_run  # noqa: E402
+from sweeps.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, trial_resources, variant_run  # noqa: E402
 from sweeps.ray_session import connect_ray  # noqa: E402
 from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="after the search, retrain each variant's best configuration and its papers' defaults with this "
                              "many seeds at --final-rounds reports, scored on the test split (default: the preset's; gpu: 3)")
     parser.add_argument("--final-rounds", type=int, default=None, help="the final stage's budget in reports (default: the preset's, else twice --max-rounds)")
+    parser.add_argument("--wait-notice", type=float, default=300, metavar="SECONDS",
+                        help="print a line when trials have waited this long with none running and no node joining "
+                             "(a cluster that cannot launch workers)")
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
     parser.add_argument("--verbose", action="store_true", help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report")
     return parser
@@ -88,13 +91,12 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
     from ray import tune
 
     from sweeps.per_variant import SearchPerVariant
-    from sweeps.progress import ReportLines
     from sweeps.searcher import make_searcher
     from sweeps.trainable import GANTrainable
 
     preset, variants = setup["preset"], setup["variants"]
     run = setup["run"]
-    trainable = tune.with_resources(GANTrainable, {"cpu": run["cpus_per_trial"], "gpu": run["gpus_per_trial"]})
+    trainable = tune.with_resources(GANTrainable, trial_resources(run))
     path = storage_join(setup["storage"], setup["experiment"])
     # With a searcher of its own, Ray keeps one trial waiting for resources at a time (read when
     # the Tuner is made): every variant's concurrent trials may wait at once instead, which is
@@ -134,7 +136,7 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=([] if verbose else [ReportLines(variants, setup["num_samples"], preset.max_rounds)]) + mlflow_logger(setup, setup["name"]),
+            callbacks=console(setup, variants, setup["num_samples"], preset.max_rounds, setup["name"], verbose),
         ),
     )
     return tuner.fit()
@@ -239,14 +241,17 @@ def main(argv=None) -> int:
             "versions": _versions(),
         }
         (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
+        keep_in_storage(setup)
         if setup["final_seeds"]:
             final_board = final(setup, args.seed, args.verbose)
             if final_board is None:
                 return 130
+            keep_in_storage(setup)
         if not args.no_report:
             from sweeps import report
 
             report.build_report(export_dir)
+            keep_in_storage(setup)
     finally:
         if started_here:
             ray.shutdown()
@@ -257,6 +262,18 @@ def main(argv=None) -> int:
         print(f"error: no finalist for {', '.join(without)}: every trial diverged, failed or was stopped (see the reason column)", file=sys.stderr)
         return 1
     return 0
+
+
+def keep_in_storage(setup: dict) -> None:
+    """With object storage, the exports go beside the trials (sweeps/cloud/exports.py): the head's
+    own disk is gone at `ray down`."""
+    if not is_uri(setup["storage"]):
+        return
+    from sweeps.cloud import exports
+
+    uri = exports.publish(setup["export_dir"], setup["storage"])
+    print(f"exports copied to {uri} (python sweeps/report.py {storage_join(setup['storage'], exports.LATEST)} "
+          "reads them back)", flush=True)
 
 
 def _versions() -> dict:

@@ -1,6 +1,7 @@
 """A sweep whose trials and checkpoints live in object storage (`--storage s3://...`), against an
 S3-compatible server on 127.0.0.1 that the test starts: interrupted, then resumed from the bucket
-alone by a fresh "head" (another export folder), with nothing redone."""
+alone by a fresh "head" (another export folder), with nothing redone; its exports kept in the
+bucket and read back from there."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+import pytest
+
 from conftest import bucket_files, interrupt_once_a_trial_is_done
 from sweeps import presets
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE_ALL = REPO / "sweeps" / "tune_all.py"
@@ -25,7 +30,7 @@ def statuses_in_bucket(env: dict, bucket: str, experiment: str) -> dict[str, str
     return {json.loads(entry[0])["trial_id"]: json.loads(entry[0])["status"] for entry in state["trial_data"]}
 
 
-def test_an_interrupted_sweep_resumes_from_the_bucket_without_redoing_finished_trials(s3_bucket, tmp_path, mnist_path):
+def test_an_interrupted_sweep_resumes_from_the_bucket_and_keeps_its_exports_there(s3_bucket, tmp_path, mnist_path):
     bucket, s3_env = s3_bucket
     env = {**os.environ, **s3_env}
     args = ["--preset", "smoke", "--name", "s3sweep", "--variants", "gan,dcgan", "--num-samples", "3", "--data", str(mnist_path),
@@ -52,3 +57,19 @@ def test_an_interrupted_sweep_resumes_from_the_bucket_without_redoing_finished_t
     board = pd.read_csv(tmp_path / "second-head" / "leaderboard.csv")
     assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["trials"] == 3).all() and (board["fid"] > 0).all()
     assert (tmp_path / "second-head" / "best" / "gan" / "gan_generator.keras").is_file()  # from the checkpoint in the bucket
+
+    # the exports outlive the head: in the bucket beside the trials, `latest` pointing at them
+    kept = bucket_files(s3_env, bucket, "sweeps/")
+    assert kept["sweeps/latest"] == b"s3sweep"
+    assert {"sweeps/s3sweep/leaderboard.csv", "sweeps/s3sweep/best/gan/gan_generator.keras", "sweeps/s3sweep/optuna.db",
+            "sweeps/s3sweep/sweep.json"} <= set(kept)
+    assert kept["sweeps/s3sweep/leaderboard.csv"] == (tmp_path / "second-head" / "leaderboard.csv").read_bytes()
+    # ...and read back on another machine: the report from the bucket alone, written back beside them
+    report = subprocess.run([sys.executable, str(REPO / "sweeps" / "report.py"), f"s3://{bucket}/sweeps/latest",
+                             "--local", str(tmp_path / "laptop")], capture_output=True, text=True, env=env, timeout=600)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (tmp_path / "laptop" / "report.html").is_file() and "sweeps/s3sweep/report.html" in bucket_files(s3_env, bucket, "sweeps/s3sweep/")
+    import optuna
+
+    study = optuna.load_study(study_name="s3sweep-gan", storage=f"sqlite:///{tmp_path / 'laptop' / 'optuna.db'}")
+    assert len(study.trials) == 3

@@ -78,20 +78,38 @@ def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
     assert config["docker"]["worker_image"] == "rayproject/ray:2.60.0-py311-gpu"
     assert config["docker"]["head_image"] == "rayproject/ray:2.60.0-py311-cpu"
     types = config["available_node_types"]
+    # the head passes the workers' role and no other (sweeps/cloud/aws_setup.py makes both)
+    assert types["head"]["node_config"]["IamInstanceProfile"] == {"Name": "ganlib-head"}
     for name in ("gpu_worker", "gpu_worker_spot"):
         node = types[name]["node_config"]
-        assert node["InstanceType"] == "g5.xlarge"  # 4 vCPUs, one A10G
-        assert node["IamInstanceProfile"], f"{name} could not write checkpoints to S3"
+        assert node["InstanceType"] == "g5.2xlarge"  # 8 vCPUs, 32 GiB, one A10G
+        assert node["IamInstanceProfile"] == {"Name": "ganlib-worker"}, f"{name} could not write checkpoints to S3"
         assert node["ImageId"].startswith("resolve:ssm:/aws/service/deeplearning/")
     assert types["gpu_worker_spot"]["node_config"]["InstanceMarketOptions"] == {"MarketType": "spot"}
     from sweeps import presets
 
     gpu = presets.get("gpu")
-    assert 1 / gpu.gpus_per_trial == 4 and 4 * gpu.cpus_per_trial <= 4  # four trials fit one node's GPU and CPUs
+    # four trials fit one node's GPU, CPUs and the memory Ray leaves beside its object store (30%)
+    assert 1 / gpu.gpus_per_trial == 4 and 4 * gpu.cpus_per_trial <= 8
+    assert 4 * gpu.memory_per_trial_mb <= 0.7 * 32 * 1024 and gpu.gpu_memory_mb * gpu.gpus_per_trial >= 4000
     setup = " ".join(config["setup_commands"])
     assert "GANLIB_STORAGE=s3://" in setup and "tensorflow" not in setup  # the gpu extra brings TensorFlow's CUDA wheels
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert extras["gpu"] == ["tensorflow[and-cuda]==2.21.*"] and any(d.startswith("ray[default]") for d in extras["cluster"])
+
+
+def test_the_project_image_installs_what_cluster_yaml_installs_on_a_gpu_node():
+    """Docker cannot run here: the image's install and data steps are cluster.yaml's, word for word."""
+    config = yaml.safe_load((REPO / "cluster.yaml").read_text())
+    dockerfile = (REPO / "Dockerfile").read_text().splitlines()
+    runs = [line.removeprefix("RUN ") for line in dockerfile if line.startswith("RUN ")]
+    gpu_install = re.search(r"then (pip install -e \S+);", config["setup_commands"][2])[1]
+    assert runs[0].split(" && ")[0] == gpu_install == 'pip install -e "$HOME/ganlib[gpu,cluster]"'
+    assert runs[1] == config["setup_commands"][3]  # MNIST baked where GANLIB_MNIST points on every node
+    assert dockerfile[[line.startswith("FROM ") for line in dockerfile].index(True)] == f"FROM {config['docker']['worker_image']}"
+    copied = {line.split()[-1].rstrip("/") for line in dockerfile if line.startswith("COPY ")}
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert {f"/home/ray/ganlib/{name.rstrip('*')}" for name in packages} <= copied  # every package the install finds
 
 
 def test_aws_cluster_keeps_trials_off_the_head_and_scales_gpu_workers():

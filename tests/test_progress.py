@@ -34,3 +34,27 @@ def test_final_stage_lines_name_the_variant_and_take_rays_count_of_the_grid(caps
     # a trial's last report counts it done, though Ray still has it running
     lines.on_trial_result(0, runs, runs[1], {"fid": 240.0, "round": 8, "training_iteration": 8, "done": True})
     assert "1/3 trials done" in capsys.readouterr().out
+
+
+def test_a_cluster_that_adds_no_node_while_trials_wait_is_named_once(capsys):
+    from sweeps.progress import WaitingForNodes
+
+    now, nodes = [0.0], [1]
+    notice = WaitingForNodes(patience=300, count_nodes=lambda: nodes[0], clock=lambda: now[0])
+    waiting = [trial("a", "gan", "PENDING"), trial("b", "wgan", "PENDING")]
+
+    def step(at: float) -> str:
+        now[0] = at
+        notice.on_step_end(0, waiting)
+        return capsys.readouterr().out
+
+    assert step(0) == "" and step(299) == ""
+    line = step(301)
+    assert line.startswith("waiting: 2 trials have waited 5m01s with none running, and no node has joined") and "ray status" in line
+    assert step(900) == ""  # said once
+    nodes[0] = 2  # a worker joins: the wait starts over
+    assert step(901) == "" and step(1100) == "" and step(1202).startswith("waiting:")
+    waiting[0].status = "RUNNING"  # a trial runs: nothing to say, and a later wait is a new one
+    assert step(1300) == ""
+    waiting[0].status = "PENDING"
+    assert step(1301) == "" and step(1602).startswith("waiting:")
