@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ganlib.errors import ConfigError
-from ganlib.space import Allowed, Choice, Distribution, IntUniform, LogUniform, OneOf, Range, Uniform
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from ganlib.space import Allowed, Distribution, OneOf, Range
 
 # Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's).
 COMMON_DEFAULTS = {"latent_dim": 100, "batch_size": 128, "width": 1.0}
@@ -52,12 +54,12 @@ class VariantSpec:
         return getattr(importlib.import_module(module_name), function_name)
 
 
-ADAM_LR = LogUniform(1e-5, 1e-3)
+ADAM_LR = FloatDistribution(1e-5, 1e-3, log=True)
 # Equalised layers keep weights at unit scale, so the same step moves them ~30x less than a
 # He-initialised layer's: ProGAN, where equalised layers come from, trains at 0.001 with betas
 # (0, 0.99) (Karras et al. 2018, appendix A.1), and StyleGAN keeps those settings.
-EQUALIZED_ADAM_LR = LogUniform(1e-4, 1e-2)
-LATENT_DIM = Choice((32, 64, 100, 128))
+EQUALIZED_ADAM_LR = FloatDistribution(1e-4, 1e-2, log=True)
+LATENT_DIM = CategoricalDistribution((32, 64, 100, 128))
 
 VARIANTS: dict[str, VariantSpec] = {
     spec.name: spec
@@ -83,9 +85,9 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.95),
+                "beta1": FloatDistribution(0.0, 0.95),
                 "latent_dim": LATENT_DIM,
-                "dropout": Uniform(0.0, 0.5),
+                "dropout": FloatDistribution(0.0, 0.5),
             },
         ),
         VariantSpec(
@@ -97,9 +99,9 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.9),
+                "beta1": FloatDistribution(0.0, 0.9),
                 "latent_dim": LATENT_DIM,
-                "batch_size": Choice((64, 128)),
+                "batch_size": CategoricalDistribution((64, 128)),
             },
         ),
         VariantSpec(
@@ -113,10 +115,10 @@ VARIANTS: dict[str, VariantSpec] = {
                 "clip_value": Range(0.0, 1.0, low_open=True),
             },
             search_space={
-                "g_lr": LogUniform(1e-5, 5e-4),
-                "d_lr": LogUniform(1e-5, 5e-4),
-                "n_critic": IntUniform(1, 10),
-                "clip_value": LogUniform(0.001, 0.1),
+                "g_lr": FloatDistribution(1e-5, 5e-4, log=True),
+                "d_lr": FloatDistribution(1e-5, 5e-4, log=True),
+                "n_critic": IntDistribution(1, 10),
+                "clip_value": FloatDistribution(0.001, 0.1, log=True),
                 "latent_dim": LATENT_DIM,
             },
         ),
@@ -138,9 +140,9 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Choice((0.0, 0.5)),
-                "n_critic": IntUniform(1, 10),
-                "gp_weight": LogUniform(0.1, 100.0),
+                "beta1": CategoricalDistribution((0.0, 0.5)),
+                "n_critic": IntDistribution(1, 10),
+                "gp_weight": FloatDistribution(0.1, 100.0, log=True),
                 "latent_dim": LATENT_DIM,
             },
         ),
@@ -160,8 +162,8 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.9),
-                "coding": Choice(("0-1", "-1-1-0")),
+                "beta1": FloatDistribution(0.0, 0.9),
+                "coding": CategoricalDistribution(("0-1", "-1-1-0")),
                 "latent_dim": LATENT_DIM,
             },
         ),
@@ -172,7 +174,7 @@ VARIANTS: dict[str, VariantSpec] = {
             # Setting C (Radford et al.'s Adam, as dcgan): why, in ganlib/variants/sngan.py's docstring.
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
-            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": Uniform(0.0, 0.9), "latent_dim": LATENT_DIM},
+            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": FloatDistribution(0.0, 0.9), "latent_dim": LATENT_DIM},
         ),
         VariantSpec(
             name="cgan",
@@ -180,7 +182,7 @@ VARIANTS: dict[str, VariantSpec] = {
             paper="Mirza and Osindero 2014 (arXiv 1411.1784), on DCGAN networks",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
-            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": Uniform(0.0, 0.9), "latent_dim": LATENT_DIM},
+            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": FloatDistribution(0.0, 0.9), "latent_dim": LATENT_DIM},
         ),
         VariantSpec(
             name="acgan",
@@ -191,8 +193,8 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.9),
-                "class_weight": LogUniform(0.1, 10.0),
+                "beta1": FloatDistribution(0.0, 0.9),
+                "class_weight": FloatDistribution(0.1, 10.0, log=True),
                 "latent_dim": LATENT_DIM,
             },
         ),
@@ -214,9 +216,9 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.9),
-                "info_weight": LogUniform(0.1, 10.0),
-                "continuous_weight": LogUniform(0.01, 1.0),
+                "beta1": FloatDistribution(0.0, 0.9),
+                "info_weight": FloatDistribution(0.1, 10.0, log=True),
+                "continuous_weight": FloatDistribution(0.01, 1.0, log=True),
             },
         ),
         VariantSpec(
@@ -228,9 +230,9 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": ADAM_LR,
                 "d_lr": ADAM_LR,
-                "beta1": Uniform(0.0, 0.9),
-                "dropout": Uniform(0.0, 0.5),
-                "latent_dim": Choice((32, 50, 64, 100)),
+                "beta1": FloatDistribution(0.0, 0.9),
+                "dropout": FloatDistribution(0.0, 0.5),
+                "latent_dim": CategoricalDistribution((32, 50, 64, 100)),
             },
         ),
         VariantSpec(
@@ -262,11 +264,11 @@ VARIANTS: dict[str, VariantSpec] = {
             search_space={
                 "g_lr": EQUALIZED_ADAM_LR,
                 "d_lr": EQUALIZED_ADAM_LR,
-                "style_dim": Choice((32, 64, 128)),
-                "mapping_depth": IntUniform(1, 8),
-                "mixing_prob": Uniform(0.0, 1.0),
-                "r1_gamma": LogUniform(0.1, 100.0),
-                "latent_dim": Choice((32, 64, 128)),
+                "style_dim": CategoricalDistribution((32, 64, 128)),
+                "mapping_depth": IntDistribution(1, 8),
+                "mixing_prob": FloatDistribution(0.0, 1.0),
+                "r1_gamma": FloatDistribution(0.1, 100.0, log=True),
+                "latent_dim": CategoricalDistribution((32, 64, 128)),
             },
         ),
     ]

@@ -1,69 +1,20 @@
-"""Search-space declarations the registry holds, free of any tuning library, and the ranges each
-hyperparameter is allowed to take.
-
-The sweeps translate the distributions into Ray Tune / Optuna ones; ganlib itself never imports
-either, so the library stays usable without them. `Range` and `OneOf` are what
-`registry.resolve_config` checks every value against, before anything is built.
-"""
+"""The ranges each hyperparameter is allowed to take (`Range`, `OneOf`): what
+`registry.resolve_config` checks every value against before anything is built, and what every
+search space (Optuna's distributions, in the registry) must stay inside."""
 
 from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
 
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
 from ganlib.errors import ConfigError, check_range, require
 
 
-@dataclass(frozen=True)
-class _Interval:
-    """low to high, both ends included: what every numeric distribution here draws from."""
-
-    low: float
-    high: float
-
-    def __post_init__(self):
-        if not self.low < self.high:
-            raise ConfigError(f"{type(self).__name__}({self.low}, {self.high}) makes no sense: need low < high")
-
-    def contains(self, value) -> bool:
-        return self.low <= value <= self.high
-
-
-@dataclass(frozen=True)
-class LogUniform(_Interval):
-    def __post_init__(self):
-        super().__post_init__()
-        if not 0 < self.low:
-            raise ConfigError(f"LogUniform({self.low}, {self.high}) makes no sense: need 0 < low < high")
-
-
-@dataclass(frozen=True)
-class Uniform(_Interval):
-    pass
-
-
-@dataclass(frozen=True)
-class IntUniform(_Interval):
-    low: int
-    high: int
-
-    def contains(self, value) -> bool:
-        return float(value).is_integer() and super().contains(value)
-
-
-@dataclass(frozen=True)
-class Choice:
-    values: tuple
-
-    def __post_init__(self):
-        if len(self.values) < 2:
-            raise ConfigError(f"Choice{self.values} makes no sense: need at least two values")
-
-    def contains(self, value) -> bool:
-        return value in self.values
-
-
-Distribution = LogUniform | Uniform | IntUniform | Choice
+# Search spaces are Optuna's own distributions; this module adds what Optuna lacks: the values a
+# hyperparameter is allowed to take at all, checked before anything is built.
+Distribution = FloatDistribution | IntDistribution | CategoricalDistribution
 
 
 class _Checked:
@@ -120,10 +71,10 @@ class Range(_Checked):
 
 
     def covers(self, distribution: Distribution) -> bool:
-        """Whether every value `distribution` can propose is allowed (integers only from IntUniform or Choice)."""
-        if isinstance(distribution, Choice):
-            return all(self.contains(value) for value in distribution.values)
-        if self.integer and not isinstance(distribution, IntUniform):
+        """Whether every value `distribution` can propose is allowed (integers only from integer distributions)."""
+        if isinstance(distribution, CategoricalDistribution):
+            return all(self.contains(value) for value in distribution.choices)
+        if self.integer and not isinstance(distribution, IntDistribution):
             return False
         return self.contains(distribution.low) and self.contains(distribution.high)
 
@@ -147,7 +98,7 @@ class OneOf(_Checked):
 
 
     def covers(self, distribution: Distribution) -> bool:
-        return isinstance(distribution, Choice) and all(self.contains(value) for value in distribution.values)
+        return isinstance(distribution, CategoricalDistribution) and all(self.contains(v) for v in distribution.choices)
 
 
 Allowed = Range | OneOf

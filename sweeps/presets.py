@@ -91,11 +91,11 @@ PRESETS = {
             reduction_factor=3,
             eval_samples=5000,
             final_eval_samples=10_000,
-            # g5.2xlarge: 8 vCPUs, 32 GiB and one A10G (24 GB) for 4 trials (benchmarks/README.md,
-            # trial memory: a trial's peak on the CPU plus TensorFlow's CUDA libraries, estimated)
+            # g5.2xlarge: 8 vCPUs, 32 GiB and one A10G (24 GB) for 4 trials (docs/cloud.md: the
+            # largest trial's peak on the CPU plus TensorFlow's CUDA libraries, estimated)
             cpus_per_trial=2.0,
             gpus_per_trial=0.25,
-            memory_per_trial_mb=4608,
+            memory_per_trial_mb=6144,
             gpu_memory_mb=22_000,  # of the A10G's 23,028 MiB: room for four CUDA contexts
             fixed={"width": 1.0},
             final_seeds=3,

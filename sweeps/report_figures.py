@@ -82,7 +82,7 @@ def fid_against_hyperparameters(variant: str, table: pd.DataFrame, path: Path) -
             axis.set_xticks(range(len(categories)), categories, fontsize=7)
         axis.scatter(values, done["sweep_fid"], s=14)
         space = registry.get(variant).search_space.get(column)
-        if type(space).__name__ == "LogUniform":
+        if getattr(space, "log", False):  # Optuna's FloatDistribution(..., log=True)
             axis.set_xscale("log")
         axis.set_xlabel(column, fontsize=8)
         axis.set_ylabel("best FID (validation)", fontsize=8)

@@ -121,12 +121,13 @@ def test_gpu_workers_come_on_demand_and_every_node_names_the_gpu_preset_and_a_bu
     [worker] = workers["template"]["spec"]["containers"]
     assert int(worker["resources"]["limits"]["nvidia.com/gpu"]) == 1
     assert "nvidia.com/gpu" in [t["key"] for t in workers["template"]["spec"]["tolerations"]]
-    # four trials a GPU fit the pod's CPUs and the memory Ray leaves beside its object store (30%)
+    # four trials a GPU fit the pod's CPUs and the memory Ray leaves beside its object store
     from sweeps import presets
 
     gpu, limits = presets.get("gpu"), worker["resources"]["limits"]
     assert int(limits["cpu"]) >= gpu.cpus_per_trial / gpu.gpus_per_trial
-    assert int(limits["memory"].removesuffix("Gi")) * 1024 * 0.7 >= gpu.memory_per_trial_mb / gpu.gpus_per_trial
+    store_mib = int(workers["rayStartParams"]["object-store-memory"]) / 2**20
+    assert int(limits["memory"].removesuffix("Gi")) * 1024 - store_mib >= gpu.memory_per_trial_mb / gpu.gpus_per_trial
     for container in [*cluster["headGroupSpec"]["template"]["spec"]["containers"], worker]:
         env = {variable["name"]: variable["value"] for variable in container["env"]}
         assert env["GANLIB_PRESET"] == "gpu" and env["GANLIB_STORAGE"].startswith("s3://")

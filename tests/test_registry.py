@@ -11,7 +11,9 @@ import pytest
 
 from ganlib import registry
 from ganlib.errors import ConfigError
-from ganlib.space import Choice, IntUniform, LogUniform, OneOf, Range, Uniform
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from ganlib.space import OneOf, Range
 
 SPECS = list(registry.VARIANTS.values())
 
@@ -33,15 +35,15 @@ def test_every_default_lies_in_its_allowed_range(spec):
 def test_every_search_space_lies_inside_the_allowed_range(spec):
     for name, distribution in spec.search_space.items():
         allowed = spec.allowed[name]
-        if isinstance(distribution, Choice):
-            for value in distribution.values:
+        if isinstance(distribution, CategoricalDistribution):
+            for value in distribution.choices:
                 assert allowed.contains(value), (spec.name, name, value, allowed)
         else:
-            assert isinstance(distribution, (LogUniform, Uniform, IntUniform))
+            assert isinstance(distribution, (FloatDistribution, IntDistribution))
             assert isinstance(allowed, Range), (spec.name, name, distribution, allowed)
             assert allowed.contains(distribution.low) and allowed.contains(distribution.high), (spec.name, name, distribution, allowed)
             # an integer hyperparameter is searched over integers only
-            assert not allowed.integer or isinstance(distribution, IntUniform), (spec.name, name, distribution)
+            assert not allowed.integer or isinstance(distribution, IntDistribution), (spec.name, name, distribution)
         assert allowed.covers(distribution)
 
 
