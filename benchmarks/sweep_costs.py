@@ -88,9 +88,9 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     time, one report each per tick. This parts the stopping rule from the search path: in a live
     ASHA sweep TPE sees other results and soon suggests other trials. Returns the share of the
     images, and the best full-evaluation FID among the trials let finish over the best of all."""
-    from sweeps import asha
-    from sweeps.presets import get, with_rungs
-    from sweeps.schedulers import variant_rule
+    from sweeps.search import finalist as asha
+    from sweeps.search.presets import get, with_rungs
+    from sweeps.search.schedulers import variant_rule
 
     history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
     trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")

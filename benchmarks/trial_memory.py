@@ -29,7 +29,7 @@ def peak_rss_mb() -> float:
 
 def one_trial(variant: str, steps: int, data) -> dict:
     from ganlib.run import Run
-    from sweeps import presets
+    from sweeps.search import presets
 
     preset = presets.get("gpu")
     run = Run(variant, dict(preset.fixed), data=data, hold_out_validation=True)

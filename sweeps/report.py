@@ -20,11 +20,11 @@ if __package__ in (None, ""):
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
-from sweeps.importance import importance, load_study  # noqa: E402
-from sweeps.report_axes import load_axes  # noqa: E402
-from sweeps.report_data import defaults_against_best, load  # noqa: E402
-from sweeps.report_figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
-from sweeps.report_page import render_html, render_markdown, variant_section  # noqa: E402
+from sweeps.reporting.importance import importance, load_study  # noqa: E402
+from sweeps.reporting.axes import load_axes  # noqa: E402
+from sweeps.reporting.data import defaults_against_best, load  # noqa: E402
+from sweeps.reporting.figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
+from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
 
 LEADERBOARD_SHOWN = [
     "variant", "fid", "val_fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",

@@ -28,12 +28,12 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
 
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
 from ganlib.errors import ConfigError, GanlibError  # noqa: E402
-from sweeps import presets  # noqa: E402
-from sweeps.experiment import console, restored  # noqa: E402
-from sweeps.experiment_state import Interrupted, check_finished  # noqa: E402
-from sweeps.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, trial_resources, variant_run  # noqa: E402
-from sweeps.ray_session import connect_ray  # noqa: E402
-from sweeps.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
+from sweeps.search import presets  # noqa: E402
+from sweeps.search.experiment import console, restored  # noqa: E402
+from sweeps.search.experiment_state import Interrupted, check_finished  # noqa: E402
+from sweeps.search.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, trial_resources, variant_run  # noqa: E402
+from sweeps.search.ray_session import connect_ray  # noqa: E402
+from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,13 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def sweep(setup: dict, resume: bool, verbose: bool = False):
-    """Every variant's trials in one Ray Tune experiment (sweeps/per_variant.py): the cluster's
+    """Every variant's trials in one Ray Tune experiment (sweeps/search/per_variant.py): the cluster's
     slots are shared across variants, each with its own TPE and early stopping."""
     from ray import tune
 
-    from sweeps.per_variant import SearchPerVariant
-    from sweeps.searcher import make_searcher
-    from sweeps.trainable import GANTrainable
+    from sweeps.search.per_variant import SearchPerVariant
+    from sweeps.search.searcher import make_searcher
+    from sweeps.search.trainable import GANTrainable
 
     preset, variants = setup["preset"], setup["variants"]
     run = setup["run"]
@@ -143,8 +143,8 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
 
 
 def final(setup: dict, seed: int, verbose: bool):
-    """The final stage (sweeps/final_stage.py) into EXPORT_DIR/final; None if interrupted."""
-    from sweeps import final_stage
+    """The final stage (sweeps/study/final_stage.py) into EXPORT_DIR/final; None if interrupted."""
+    from sweeps.study import final_stage
 
     seeds = [seed + i for i in range(setup["final_seeds"])]
     configs = final_stage.entries(setup, setup["export_dir"], seeds, setup["final_rounds"])
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if not args.verbose:
         # Ray Tune's own console (experiment boxes, trial tables, snapshot warnings) gives way to
-        # one line per report (sweeps/progress.py); the legacy engine at verbose 0 is silent
+        # one line per report (sweeps/search/progress.py); the legacy engine at verbose 0 is silent
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
         os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
         return 2
     import ray
 
-    from sweeps import export_best
+    from sweeps.search import export_best
 
     start = time.time()
     export_dir = setup["export_dir"]
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "chosen": {option: {"value": str(value), "from": source} for option, (value, source) in setup["chosen"].items()},
             "preset": setup["preset"].to_dict(),
-            # what every trial ran with, flags over the preset (what sweeps/throughput.py rebuilds)
+            # what every trial ran with, flags over the preset (what sweeps/study/throughput.py rebuilds)
             "run": {k: setup["run"].get(k) for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")},
             "variants": setup["variants"],
             "num_samples": setup["num_samples"],

@@ -129,7 +129,7 @@ def bucket_files(env: dict, bucket: str, prefix: str = "") -> dict[str, bytes]:
     return files
 
 
-# sweeps.progress.ReportLines: "[gan] trial 3ab2c1d0 report 2: FID 812.3 (...); 1/6 trials done, ..."
+# sweeps.search.progress.ReportLines: "[gan] trial 3ab2c1d0 report 2: FID 812.3 (...); 1/6 trials done, ..."
 REPORT_LINE = re.compile(r" report (?P<round>\d+): .*; (?P<done>\d+)/(?P<trials>\d+) trials done")
 
 

@@ -1,4 +1,4 @@
-"""sweeps/asha.py: ASHA's rule applied at every report. The rungs alone, then the scheduler
+"""sweeps/search/finalist.py: ASHA's rule applied at every report. The rungs alone, then the scheduler
 against Ray's own ASHAScheduler on one timeline of trials whose quality rises as a learning
 searcher's does. (On real Tune it runs in every sweep test: it is tune_all's default.)"""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ganlib.errors import ConfigError
-from sweeps.asha import KeepsAFinalist, RejudgingASHA, Rungs, replay
+from sweeps.search.finalist import KeepsAFinalist, RejudgingASHA, Rungs, replay
 
 
 def test_rungs_lie_at_grace_times_powers_of_eta_below_the_budget():
@@ -114,7 +114,7 @@ def healthy(curve: list[float]) -> bool:
 
 
 def guarded(rule_name: str, **rungs):
-    """A sweep's scheduler as sweeps.schedulers.make_scheduler builds it: a rule inside KeepsAFinalist."""
+    """A sweep's scheduler as sweeps.search.schedulers.make_scheduler builds it: a rule inside KeepsAFinalist."""
     from ray.tune.schedulers import ASHAScheduler
 
     rule = RejudgingASHA(**rungs) if rule_name == "asha" else ASHAScheduler(**{k: v for k, v in rungs.items() if k != "cap"})

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import bucket_files, interrupt_once_a_trial_is_done
-from sweeps import presets
+from sweeps.search import presets
 
 pytestmark = pytest.mark.integration
 

@@ -53,7 +53,7 @@ def node_environment(config_name: str, home: Path) -> dict:
 
 
 def test_a_bare_tune_all_on_a_node_set_up_by_cluster_yaml_chooses_the_clusters_study(tmp_path):
-    from sweeps.plan import choose
+    from sweeps.search.plan import choose
 
     environ = node_environment("cluster.yaml", tmp_path)
     assert choose("preset", None, environ) == ("gpu", "$GANLIB_PRESET")
@@ -86,7 +86,7 @@ def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
         assert node["IamInstanceProfile"] == {"Name": "ganlib-worker"}, f"{name} could not write checkpoints to S3"
         assert node["ImageId"].startswith("resolve:ssm:/aws/service/deeplearning/")
     assert types["gpu_worker_spot"]["node_config"]["InstanceMarketOptions"] == {"MarketType": "spot"}
-    from sweeps import presets
+    from sweeps.search import presets
 
     gpu = presets.get("gpu")
     # four trials fit one node's GPU, CPUs and the memory Ray leaves beside its object store

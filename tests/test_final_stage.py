@@ -1,4 +1,4 @@
-"""The final stage's statistics (sweeps/final_stage.py): intervals over seeds, the significance
+"""The final stage's statistics (sweeps/study/final_stage.py): intervals over seeds, the significance
 marks and time-to-quality, on tables whose answers are known; and the stage end to end on a tiny
 sweep."""
 
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sweeps import presets
-from sweeps.final_stage import holm, interval, leaderboard, time_to_quality
-from sweeps.spaces import paper_defaults_point
+from sweeps.search import presets
+from sweeps.study.final_stage import holm, interval, leaderboard, time_to_quality
+from sweeps.search.spaces import paper_defaults_point
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_defaults_made_of_the_best_runs_take_their_verdict_and_stay_out_of_the_h
 def test_runs_of_a_best_that_is_the_papers_defaults_fill_both_rows():
     from types import SimpleNamespace
 
-    from sweeps.final_stage import results_table
+    from sweeps.study.final_stage import results_table
 
     def result(variant, arm, seed, fid, once):
         history = pd.DataFrame({"training_iteration": [1, 2], "fid": [fid + 50, fid], "training_images": [10, 20], "train_seconds": [1.0, 2.0]})
@@ -139,7 +139,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     assert top["arm"] == "best" and f"**{top['variant']} has the lowest mean FID, {top['fid']:.4g} [{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds" in report
     # images/s measured alone, one variant after another, then the report's computing answer from it
     export = tmp_path / "store" / "f"
-    done = subprocess.run([sys.executable, "-m", "sweeps.throughput", str(export), "--seconds", "0.5", "--repeats", "2",
+    done = subprocess.run([sys.executable, "-m", "sweeps.study.throughput", str(export), "--seconds", "0.5", "--repeats", "2",
                            "--data", str(mnist_path)], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     alone = pd.read_csv(export / "throughput.csv")
@@ -151,7 +151,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
 
 
 def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_quality():
-    from sweeps.report_axes import computing, findings
+    from sweeps.reporting.axes import computing, findings
 
     board = pd.DataFrame([
         {"variant": v, "arm": "best", "fid": fid, "fid_low": fid - 5, "fid_high": fid + 5, "seeds": 3, "differs_from_top": v != "a",
@@ -175,7 +175,7 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
 
 
 def test_the_classification_answer_shows_the_discriminators_accuracy_beside_the_evaluators():
-    from sweeps.report_axes import classification
+    from sweeps.reporting.axes import classification
 
     board = pd.DataFrame([{"variant": v, "arm": "best", "fid": f, "classifier_score": c, "classifier_score_low": c - 1,
                            "classifier_score_high": c + 1} for v, f, c in (("a", 100.0, 8.0), ("b", 200.0, 5.0))])
@@ -186,7 +186,7 @@ def test_the_classification_answer_shows_the_discriminators_accuracy_beside_the_
 
 
 def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
-    from sweeps.evaluator_agreement import agreement
+    from sweeps.study.evaluator_agreement import agreement
 
     rows = [{"variant": v, "evaluator": e, "fid": fid} for v, fids in
             {"a": (10, 100), "b": (20, 300), "c": (30, 200), "d": (40, 400)}.items() for e, fid in zip(("main", "second"), fids)]
@@ -200,15 +200,15 @@ def test_evaluator_agreement_is_the_rank_correlation_of_the_variants_fids():
 
 
 def test_spearmans_p_for_a_perfect_ranking_is_the_chance_of_drawing_it_not_zero():
-    from sweeps.evaluator_agreement import spearman_p
+    from sweeps.study.evaluator_agreement import spearman_p
 
     assert spearman_p(range(5), range(5)) == pytest.approx(2 / 120)  # the identity or the reversal, of 5! pairings
     assert 0 < spearman_p(range(11), range(11)) < 1e-4  # 11! pairings: sampled, never below 1 / (resamples + 1)
 
 
 def test_the_report_states_the_evaluators_agreement_with_both_rankings(tmp_path):
-    from sweeps.evaluator_agreement import agreement
-    from sweeps.report_axes import load_agreement
+    from sweeps.study.evaluator_agreement import agreement
+    from sweeps.reporting.axes import load_agreement
 
     rows = pd.DataFrame([{"variant": v, "evaluator": e, "fid": fid} for v, fids in
                          {"a": (10, 300), "b": (20, 100), "c": (30, 200)}.items() for e, fid in zip(("main", "second"), fids)])
@@ -223,7 +223,7 @@ def test_the_report_states_the_evaluators_agreement_with_both_rankings(tmp_path)
 
 
 def test_evaluator_agreement_on_a_folder_without_generators_is_refused_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "sweeps.evaluator_agreement", str(tmp_path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "sweeps.study.evaluator_agreement", str(tmp_path)], capture_output=True, text=True,
                           timeout=120, cwd=REPO)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"error: no exported generators in {tmp_path / 'best'}: give a sweep's export folder"]

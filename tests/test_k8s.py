@@ -122,7 +122,7 @@ def test_gpu_workers_come_on_demand_and_every_node_names_the_gpu_preset_and_a_bu
     assert int(worker["resources"]["limits"]["nvidia.com/gpu"]) == 1
     assert "nvidia.com/gpu" in [t["key"] for t in workers["template"]["spec"]["tolerations"]]
     # four trials a GPU fit the pod's CPUs and the memory Ray leaves beside its object store
-    from sweeps import presets
+    from sweeps.search import presets
 
     gpu, limits = presets.get("gpu"), worker["resources"]["limits"]
     assert int(limits["cpu"]) >= gpu.cpus_per_trial / gpu.gpus_per_trial

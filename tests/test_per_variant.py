@@ -1,4 +1,4 @@
-"""All variants in one experiment (sweeps/per_variant.py): each keeps its own search, concurrency
+"""All variants in one experiment (sweeps/search/per_variant.py): each keeps its own search, concurrency
 limit and early stopping, and gets the same number of trials, over many generated sweeps."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
-from sweeps.asha import replay
-from sweeps.per_variant import SchedulerPerVariant, SearchPerVariant
-from sweeps.schedulers import variant_rule
+from sweeps.search.finalist import replay
+from sweeps.search.per_variant import SchedulerPerVariant, SearchPerVariant
+from sweeps.search.schedulers import variant_rule
 
 SENTINEL = 1e6
 
@@ -127,7 +127,7 @@ def test_every_variant_with_a_healthy_trial_ends_with_a_finalist_while_sharing_t
     class Preset:  # the rungs in reports: one image a report
         max_training_images, grace_rounds, eval_every_images, reduction_factor = budget, grace, 1, eta
 
-    # as the sweep builds it (sweeps.schedulers.make_scheduler): each variant KeepsAFinalist around its rule
+    # as the sweep builds it (sweeps.search.schedulers.make_scheduler): each variant KeepsAFinalist around its rule
     scheduler = SchedulerPerVariant({v: variant_rule(rule, Preset) for v in sorted(set(variants.values()))})
     reports = replay(scheduler, curves, slots, "training_images", cap=SENTINEL, variants=variants, max_concurrent=max_concurrent)
     for variant in set(variants.values()):

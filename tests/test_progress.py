@@ -1,8 +1,8 @@
-"""The sweep's console lines (sweeps/progress.py) on trials as Ray hands them to callbacks."""
+"""The sweep's console lines (sweeps/search/progress.py) on trials as Ray hands them to callbacks."""
 
 from types import SimpleNamespace
 
-from sweeps.progress import ReportLines
+from sweeps.search.progress import ReportLines
 
 
 def trial(trial_id, variant, status="RUNNING", iteration=0, final=False):
@@ -37,7 +37,7 @@ def test_final_stage_lines_name_the_variant_and_take_rays_count_of_the_grid(caps
 
 
 def test_a_cluster_that_adds_no_node_while_trials_wait_is_named_once(capsys):
-    from sweeps.progress import WaitingForNodes
+    from sweeps.search.progress import WaitingForNodes
 
     now, nodes = [0.0], [1]
     notice = WaitingForNodes(patience=300, count_nodes=lambda: nodes[0], clock=lambda: now[0])

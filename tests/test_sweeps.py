@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import interrupt_once_a_trial_is_done
-from sweeps import presets
+from sweeps.search import presets
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE_ALL = REPO / "sweeps" / "tune_all.py"
@@ -198,7 +198,7 @@ def rungs_in(experiment: Path, variant: str) -> dict:
 
 
 def rungs_from_histories(experiment: Path, variant: str) -> dict:
-    from sweeps.asha import Rungs
+    from sweeps.search.finalist import Rungs
 
     preset = presets.get("smoke")
     rungs = Rungs(preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor)
@@ -247,7 +247,7 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
 
 
 def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
-    from sweeps.plan import plan
+    from sweeps.search.plan import plan
     from sweeps.tune_all import build_parser
 
     args = ["--max-rounds", "27", "--grace-rounds", "3", "--reduction-factor", "3",

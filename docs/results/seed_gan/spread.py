@@ -3,14 +3,14 @@
     python docs/results/seed_gan/spread.py OUT.md RUN_DIR [RUN_DIR ...] [--epochs 1 10]
 
 Each RUN_DIR is a `python -m ganlib.train --eval-every 1` run of the same settings with its own
-`--seed`; the table's interval is over those runs (sweeps/final_stage.py's `interval`).
+`--seed`; the table's interval is over those runs (sweeps/study/final_stage.py's `interval`).
 """
 
 import argparse
 from pathlib import Path
 
 from seed_runs import metrics, row
-from sweeps.final_stage import interval
+from sweeps.study.final_stage import interval
 
 # column: (heading, format)
 COLUMNS = {"fid": ("FID", ".1f"), "kid": ("KID x1000", ".1f"), "precision": ("precision", ".3f"), "recall": ("recall", ".3f"),

@@ -2,7 +2,7 @@
 generator scored by both shipped evaluators (ganlib.metrics.evaluator: another architecture,
 another seed) on the same samples, and the rank correlation of the variants' FIDs under the two.
 
-    python -m sweeps.evaluator_agreement EXPORT_DIR [--n 10000] [--data mnist.npz]
+    python -m sweeps.study.evaluator_agreement EXPORT_DIR [--n 10000] [--data mnist.npz]
 
 Writes EXPORT_DIR/evaluator_agreement.csv (FID, KID and classes covered per variant under each)
 and evaluator_agreement.json (Spearman's rho with its permutation p-value, Kendall's tau with
@@ -71,7 +71,7 @@ def agreement(table: pd.DataFrame) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.evaluator_agreement", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sweeps.study.evaluator_agreement", description=__doc__.splitlines()[0])
     parser.add_argument("export_dir")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         return 2
     rows = []
     for name in EVALUATORS:
-        done = subprocess.run([sys.executable, "-m", "sweeps.evaluator_agreement", str(export_dir), "--n", str(args.n),
+        done = subprocess.run([sys.executable, "-m", "sweeps.study.evaluator_agreement", str(export_dir), "--n", str(args.n),
                                "--seed", str(args.seed), "--score-with", name, *(["--data", args.data] if args.data else [])],
                               capture_output=True, text=True, env={**os.environ, "GANLIB_EVALUATOR": name})
         if done.returncode:

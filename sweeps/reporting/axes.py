@@ -1,6 +1,6 @@
 """The study's four questions, answered from a sweep's export folder: image quality,
 classification accuracy, losses and computing time, each a table with its figures' 95% intervals
-over the final stage's seeds (sweeps/final_stage.py), and one sentence a question, each from a
+over the final stage's seeds (sweeps/study/final_stage.py), and one sentence a question, each from a
 figure in its table."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def classification(board: pd.DataFrame, stable: pd.DataFrame) -> pd.DataFrame:
 
 
 def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Images/s measured alone (sweeps/throughput.py) when there is such a measurement, the final
+    """Images/s measured alone (sweeps/study/throughput.py) when there is such a measurement, the final
     stage's own (trials sharing the machine), the budget, and time to quality; from the alone
     rate, the seconds a run alone would need to each threshold."""
     best = board[board["arm"] == "best"][["variant", "images_per_s", "images_per_s_low", "images_per_s_high",
@@ -169,7 +169,7 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone
 
 
 def load_agreement(results: Path) -> dict | None:
-    """The two evaluators' verdicts (sweeps/evaluator_agreement.py): a sentence and a table of
+    """The two evaluators' verdicts (sweeps/study/evaluator_agreement.py): a sentence and a table of
     each variant's FID and rank under both, or None if it has not been run."""
     found, scores = results / "evaluator_agreement.json", results / "evaluator_agreement.csv"
     if not (found.exists() and scores.exists()):

@@ -28,7 +28,7 @@ def mlflow_logger(setup: dict, experiment: str) -> list:
 def console(setup: dict, variants: list[str], per_variant: int, rounds: int, experiment: str, verbose: bool) -> list:
     """An experiment's callbacks: one line a report (Ray's tables with --verbose), a notice when
     trials wait on a cluster that adds no node, and MLflow when asked for."""
-    from sweeps.progress import ReportLines, WaitingForNodes
+    from sweeps.search.progress import ReportLines, WaitingForNodes
 
     lines = [] if verbose else [ReportLines(variants, per_variant, rounds)]
     return lines + [WaitingForNodes(setup["wait_notice"])] + mlflow_logger(setup, experiment)

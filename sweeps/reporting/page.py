@@ -26,7 +26,7 @@ def render_axes(axes: dict | None) -> str:
     parts = ["<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
              "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs against the top row, "
              "Holm-corrected over the other rows, at 5% (a papers'-defaults row made of its best row's runs, where the search's best was the defaults, takes that row's verdict).</p>", table(axes["board"])]
-    from sweeps.report_axes import QUESTIONS
+    from sweeps.reporting.axes import QUESTIONS
 
     for title, frame in axes["tables"].items():
         finding = axes["findings"].get(QUESTIONS[title], "")
@@ -75,7 +75,7 @@ def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_ta
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
         markdown += ["## Final stage (mean [95% interval] over seeds, test split)", "", axes["final_markdown"], ""]
-        from sweeps.report_axes import QUESTIONS
+        from sweeps.reporting.axes import QUESTIONS
 
         for title, frame in axes["tables"].items():
             finding = axes["findings"].get(QUESTIONS[title])

@@ -24,7 +24,7 @@ class StoredOptunaSearch(OptunaSearch):
 def make_searcher(variant: str, run: dict, preset, study_name: str, storage_url: str) -> StoredOptunaSearch:
     import optuna
 
-    from sweeps import spaces
+    from sweeps.search import spaces
 
     return StoredOptunaSearch(
         space=spaces.optuna_space(variant, run["fixed"]),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sweeps.trainable import GANTrainable
+from sweeps.search.trainable import GANTrainable
 
 ARMS = ("best", "defaults")
 # the full evaluation's figures (the trainable's final_* on the test split) that the stage summarises
@@ -28,8 +28,8 @@ METRICS = ["fid", "kid", "precision", "recall", "density", "coverage", "classifi
 def entries(setup: dict, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
     """One trial config per (variant, arm, seed): the best trial's hyperparameters (from the
     export) and the papers' defaults, at `rounds` reports of the preset's eval_every_images."""
-    from sweeps.plan import variant_run
-    from sweeps.spaces import paper_defaults_point
+    from sweeps.search.plan import variant_run
+    from sweeps.search.spaces import paper_defaults_point
 
     found = []
     for variant in setup["variants"]:
@@ -52,8 +52,8 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
     """Every config its whole budget, as one Ray Tune experiment (resumable like the search)."""
     from ray import tune
 
-    from sweeps.experiment import console, restored
-    from sweeps.plan import storage_join, trial_resources
+    from sweeps.search.experiment import console, restored
+    from sweeps.search.plan import storage_join, trial_resources
 
     trainable = tune.with_resources(FinalTrainable, trial_resources(setup["run"]))
     path = storage_join(setup["storage"], name)

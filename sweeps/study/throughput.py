@@ -2,7 +2,7 @@
 otherwise idle machine, with the resources a trial of the sweep had (its CPU threads), so the
 computing-time answer is not the shared figure a sweep's trials report while they run side by side.
 
-    python -m sweeps.throughput EXPORT_DIR [--seconds 10] [--repeats 3] [--data mnist.npz]
+    python -m sweeps.study.throughput EXPORT_DIR [--seconds 10] [--repeats 3] [--data mnist.npz]
 
 Per variant: the exported best configuration (EXPORT_DIR/best/VARIANT/config.json) is built as
 the sweep's trials built it and traced, then trained in one pass for `repeats` consecutive windows
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweeps.final_stage import interval
+from sweeps.study.final_stage import interval
 
 BUSY = 0.5  # a one-minute load average above this: something else is running
 
@@ -97,7 +97,7 @@ def busy_cores() -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.throughput", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sweeps.study.throughput", description=__doc__.splitlines()[0])
     parser.add_argument("export_dir")
     parser.add_argument("--seconds", type=float, default=10.0, help="least length of one timed window (default 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed windows a variant, for the interval (default 3, at least 2)")
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     run_settings = sweep.get("run") or {k: (sweep.get("preset") or {}).get(k) for k in ("cpus_per_trial", "per_class", "fixed")}
     wanted = list(dict.fromkeys(wanted))
 
-    from sweeps.resources import configure_tensorflow, quiet_worker_logs
+    from sweeps.search.resources import configure_tensorflow, quiet_worker_logs
 
     quiet_worker_logs()
     threads = configure_tensorflow(args.threads or run_settings.get("cpus_per_trial") or 1.0, 0)["threads"]

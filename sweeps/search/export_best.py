@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from ganlib.divergence import SENTINEL_FID
-from sweeps.trial_layout import FINAL_FILES, hyperparameters
+from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
 
 LEADERBOARD_COLUMNS = [
     "variant", "fid", "val_fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "classifier_score",

@@ -321,7 +321,7 @@ def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str
 
     With `variants` (trial id -> variant) the trials belong to several variants sharing the slots,
     each variant at most `max_concurrent` (default: `slots`) trials started and unfinished, as
-    sweeps.per_variant runs them."""
+    sweeps.search.per_variant runs them."""
     controller = _ReplayController(scheduler)
     reports, waiting = dict.fromkeys(curves, 0), list(curves)
     variants = variants or dict.fromkeys(curves, "")

@@ -10,7 +10,7 @@ A class Trainable (not a function) so that Ray can hand a finished trial's worke
 trial (`reuse_actors`): `reset_config` builds the new model in the same process, which saves each
 trial the worker's start, TensorFlow's import, the evaluator's load and the reference statistics.
 
-The config's layout is sweeps/trial_layout.py's.
+The config's layout is sweeps/search/trial_layout.py's.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ray import tune
 
 from ganlib import extras
 from ganlib.divergence import SENTINEL_FID, bad_fid
-from sweeps.trial_layout import FINAL_FILES, hyperparameters
+from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
 
 
 class GPUMissing(RuntimeError):
@@ -48,7 +48,7 @@ class GANTrainable(tune.Trainable):
     def setup(self, config: dict) -> None:
         run = config["run"]
         if GANTrainable.placement is None:
-            from sweeps.resources import configure_tensorflow, quiet_worker_logs
+            from sweeps.search.resources import configure_tensorflow, quiet_worker_logs
 
             if not run.get("verbose"):
                 quiet_worker_logs()

@@ -11,8 +11,8 @@ from ganlib import extras, registry  # no TensorFlow: the driver never starts it
 from ganlib.errors import ConfigError, check_positive, check_range
 from ganlib.precision import PRECISIONS
 from ganlib.train import parse_assignments
-from sweeps import presets
-from sweeps.schedulers import SCHEDULERS
+from sweeps.search import presets
+from sweeps.search.schedulers import SCHEDULERS
 
 
 def resolve_variants(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sweeps.plan import is_uri
+from sweeps.search.plan import is_uri
 
 
 class Interrupted(Exception):

@@ -32,7 +32,7 @@ class Preset:
     gpu_memory_mb: int | None = None
     per_class: int | None = None  # train on a class-balanced subset (smoke runs)
     fixed: dict = field(default_factory=dict)  # hyperparameters every trial shares (model width)
-    # the final stage (sweeps/final_stage.py): best config and papers' defaults retrained with this
+    # the final stage (sweeps/study/final_stage.py): best config and papers' defaults retrained with this
     # many seeds, at final_rounds reports each (0 seeds: no final stage)
     final_seeds: int = 0
     final_rounds: int = 0

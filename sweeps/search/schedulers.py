@@ -1,5 +1,5 @@
 """Early stopping for a sweep, by name: the rule `--scheduler` picks, with rungs in training images,
-always inside KeepsAFinalist (sweeps/asha.py), so no rule can leave a variant without a finalist."""
+always inside KeepsAFinalist (sweeps/search/finalist.py), so no rule can leave a variant without a finalist."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ DEFAULT = "ray_asha"
 SCHEDULERS = {
     "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung (the default: the best FIDs in "
                 "benchmarks/README.md's comparison)",
-    "asha": "ASHA's rungs and rule judged again at every report (sweeps/asha.py): fewer images, "
+    "asha": "ASHA's rungs and rule judged again at every report (sweeps/search/finalist.py): fewer images, "
             "and a fast learner stopped in a bad early phase stays stopped",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
@@ -18,7 +18,7 @@ def make_scheduler(name: str, preset, variants: list[str]):
     means something else from one variant to the next); None for `none`."""
     if name == "none":
         return None
-    from sweeps.per_variant import SchedulerPerVariant
+    from sweeps.search.per_variant import SchedulerPerVariant
 
     return SchedulerPerVariant({variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants})
 
@@ -30,7 +30,7 @@ def variant_rule(name: str, preset, rungs_file: str = "rungs.json"):
     from ray.tune.schedulers import ASHAScheduler
 
     from ganlib.divergence import FID_CAP
-    from sweeps.asha import KeepsAFinalist, RejudgingASHA
+    from sweeps.search.finalist import KeepsAFinalist, RejudgingASHA
 
     rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
              "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}

@@ -1,0 +1,1 @@
+"""The Ray Tune sweep: its plan, trainable, per-variant search and early stopping, and export."""
