@@ -1,11 +1,11 @@
 """What a sweep spends outside training and evaluation, and what early stopping saves.
 
     python benchmarks/sweep_costs.py [--variants dcgan] [--num-samples 9] [--data mnist.npz]
-        [--max-rounds 27 --grace-rounds 3 --reduction-factor 3] [--scheduler asha|ray_asha]
-    python benchmarks/sweep_costs.py --compare asha,ray_asha --seeds 0,1,2,3 [--data mnist.npz]
+        [--max-rounds 27 --grace-rounds 3 --reduction-factor 3] [--scheduler ray_asha]
+    python benchmarks/sweep_costs.py --compare ray_asha,none --seeds 0,1,2,3 [--data mnist.npz]
 
-With --compare: no all-to-completion sweep; the same sweep is run with each named scheduler at each
-seed, and a table gives, per run, the training images used (as a share of every trial's whole
+With --compare: no all-to-completion sweep; the same sweep is run with each named scheduler (any of
+tune_all.py's --scheduler choices) at each seed, and a table gives, per run, the training images used (as a share of every trial's whole
 budget), the trials that ran their whole budget, and the best FID of those on the test split
 (chosen on the validation slice, as the export does); then each scheduler's mean share and its
 best FID against the other's, seed by seed.
@@ -36,6 +36,12 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # scheduler_replay: the scheduler test double
+
+from sweeps.search.schedulers import SCHEDULERS  # noqa: E402  (names only: no Ray)
+
+# the schedulers that stop trials early; `none` runs every trial to its end
+RULES = [name for name in SCHEDULERS if name != "none"]
 
 
 def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
@@ -88,9 +94,10 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     time, one report each per tick. This parts the stopping rule from the search path: in a live
     ASHA sweep TPE sees other results and soon suggests other trials. Returns the share of the
     images, and the best full-evaluation FID among the trials let finish over the best of all."""
-    from sweeps.search import finalist as asha
+    from scheduler_replay import replay as replay_curves
+
     from sweeps.search.presets import get, with_rungs
-    from sweeps.search.schedulers import variant_rule
+    from sweeps.search.schedulers import make_scheduler
 
     history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
     trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")
@@ -98,7 +105,9 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
     order = history.groupby("trial_id")["timestamp"].min().sort_values().index
     curves = {trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order}
     preset = with_rungs(get("smoke"), args.max_rounds, args.grace_rounds, args.reduction_factor)
-    reports = asha.replay(variant_rule(scheduler, preset), curves, args.concurrent, "training_images", preset.eval_every_images)
+    rule = make_scheduler(scheduler, preset, [variant])
+    reports = replay_curves(rule, curves, args.concurrent, "training_images", preset.eval_every_images,
+                            variants=dict.fromkeys(curves, variant))
     finished = [trial for trial in curves if reports[trial] == len(curves[trial])]
     return sum(reports.values()) / sum(len(c) for c in curves.values()), float(final[finished].min() / final.min())
 
@@ -111,11 +120,14 @@ def main():
     parser.add_argument("--data", default=None)
     parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
-    parser.add_argument("--scheduler", default="ray_asha", choices=("asha", "ray_asha"), help="the early-stopping sweep's rule: ray_asha (the default of tune_all) or asha")
+    parser.add_argument("--scheduler", default="ray_asha", choices=RULES,
+                        help=f"the early-stopping sweep's rule: {', '.join(RULES)}")
     parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
-                        help="no sweeps: replay both schedulers on this kept all-to-completion sweep's export (DIR/full/smoke)")
+                        help="no sweeps: replay every early-stopping rule on this kept all-to-completion sweep's "
+                             "export (DIR/full/smoke)")
     parser.add_argument("--compare", default=None, metavar="SCHEDULERS",
-                        help="comma-separated schedulers (asha, ray_asha) to run at each of --seeds, against each other")
+                        help=f"comma-separated schedulers ({', '.join(SCHEDULERS)}) to run at each of --seeds, "
+                             "against each other")
     parser.add_argument("--seeds", default="0,1,2", help="with --compare: the sweeps' seeds")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
@@ -158,8 +170,8 @@ def main():
 def compare(args, variants: list[str]) -> None:
     schedulers = args.compare.split(",")
     for name in schedulers:
-        if name not in ("asha", "ray_asha"):
-            sys.exit(f"error: --compare {args.compare}: {name!r} is not allowed: choose among asha, ray_asha")
+        if name not in SCHEDULERS:
+            sys.exit(f"error: --compare {args.compare}: {name!r} is not allowed: choose among {', '.join(SCHEDULERS)}")
     seeds = [int(seed) for seed in args.seeds.split(",")]
     budget = args.num_samples * args.max_rounds * 1600 * len(variants)  # the smoke preset's 1,600 images a report
     rows = []
@@ -190,7 +202,7 @@ def compare(args, variants: list[str]) -> None:
 
 def print_replays(full_dir: Path, variants: list[str], args) -> None:
     for variant in variants:
-        for scheduler in ("asha", "ray_asha"):
+        for scheduler in RULES:
             images, fid = replay(full_dir, variant, scheduler, args)
             print(f"replayed on the all-to-completion sweep's {variant} trials, {scheduler}: {images:.2f} of the images, "
                   f"best final FID {fid:.3f} x the best of all")

@@ -9,8 +9,8 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ray.tune.search import ConcurrencyLimiter, Searcher
+from scheduler_replay import replay
 
-from sweeps.search.finalist import replay
 from sweeps.search.per_variant import SchedulerPerVariant, SearchPerVariant
 from sweeps.search.schedulers import variant_rule
 
@@ -120,15 +120,15 @@ def healthy(curve) -> bool:
 
 
 @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(case=sweeps_of_variants(), rule=st.sampled_from(["ray_asha", "asha"]))
-def test_every_variant_with_a_healthy_trial_ends_with_a_finalist_while_sharing_the_slots(case, rule):
+@given(case=sweeps_of_variants())
+def test_every_variant_with_a_healthy_trial_ends_with_a_finalist_while_sharing_the_slots(case):
     curves, variants, budget, grace, eta, slots, max_concurrent = case
 
     class Preset:  # the rungs in reports: one image a report
         max_training_images, grace_rounds, eval_every_images, reduction_factor = budget, grace, 1, eta
 
     # as the sweep builds it (sweeps.search.schedulers.make_scheduler): each variant KeepsAFinalist around its rule
-    scheduler = SchedulerPerVariant({v: variant_rule(rule, Preset) for v in sorted(set(variants.values()))})
+    scheduler = SchedulerPerVariant({v: variant_rule("ray_asha", Preset) for v in sorted(set(variants.values()))})
     reports = replay(scheduler, curves, slots, "training_images", cap=SENTINEL, variants=variants, max_concurrent=max_concurrent)
     for variant in set(variants.values()):
         mine = [t for t in curves if variants[t] == variant]

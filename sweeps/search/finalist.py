@@ -1,29 +1,21 @@
-"""ASHA whose cutoffs hold for a trial's whole run, and that always leaves a finalist.
+"""Early stopping that always leaves a finalist: a stopping rule (Ray's ASHAScheduler) inside
+`KeepsAFinalist`.
 
-Ray's ASHAScheduler (Li et al. 2020, asynchronous successive halving) judges a trial once per rung,
-against the results recorded there so far. The first trial at a rung always passes, and so does one
-that beat the few results in before it; with a seeded TPE, whose later suggestions are better than
-its first, those early trials then run their whole budget.
-
-`RejudgingASHA` keeps ASHA's rungs (grace, grace * eta, ... below max_t) and the paper's rule (the
-best floor(n / eta) of the n trials recorded at a rung go on), but applies the rule at every report
-of a trial to every rung it has passed, with everything recorded there by then. A trial let
-through early stops at its next report once enough later trials outrank it.
-
-Judged that way, crossing curves can outrank every trial at some rung (A best at the first rung, B
-at the second), so the rule alone can stop them all. Until some trial has run its whole budget:
+A stopping rule on its own can stop every trial of a variant: Ray's ASHA stops the trials behind the
+leader, and when the leader then diverges or fails, nothing is left to run the whole budget. Until
+some trial has run its whole budget:
 - the leader, the best running trial at the highest rung any running trial has reached, always
   goes on;
 - a trial the rule would stop is paused instead (its checkpoint kept, its slot freed), and when no
   trial is running any more (the leader diverged or failed) the best paused one resumes.
 Once a trial has run its whole budget, paused trials are stopped and the rule stops trials outright.
 So a sweep whose trials did not all diverge or fail ends with at least one trial that ran its whole
-budget (tests/test_asha.py checks it over many generated sweeps).
+budget (tests/test_finalist.py checks it over many generated sweeps).
 
 After `--resume` the rungs are rebuilt from the trials' own result files, wherever Ray stored them
 (a local folder or a bucket): Ray saves a scheduler's start state, not what it recorded. The
-records are also written to `rungs.json` (`rungs-VARIANT.json` in a sweep) in the experiment's folder whenever they change, for a
-person to read (and the resume test to check).
+records are also written to `rungs-VARIANT.json` in the experiment's folder whenever they change,
+for a person to read (and the resume test to check).
 """
 
 from __future__ import annotations
@@ -39,12 +31,12 @@ from ganlib.errors import check_range, require
 
 
 class Rungs:
-    """Each rung's recorded rewards (higher is better) and the top-1/eta rule over them."""
+    """ASHA's rungs (grace, grace * eta, ... below max_t) and each one's recorded rewards (higher is
+    better): where each trial stands."""
 
     def __init__(self, grace_period: float, max_t: float, reduction_factor: float):
         check_range("grace_period", grace_period, 0, max_t, low_open=True)
         check_range("reduction_factor", reduction_factor, 1.0, 100.0, low_open=True)
-        self.reduction_factor = reduction_factor
         milestones, milestone = [], grace_period
         while milestone < max_t:
             milestones.append(milestone)
@@ -59,20 +51,6 @@ class Rungs:
             if time >= milestone and trial_id not in rewards:
                 rewards[trial_id] = reward
 
-    def places(self, milestone: float) -> int:
-        """How many of a rung's trials go on: the best floor(n / eta) of the n recorded there, as
-        ASHA's paper promotes, but at least one (the first at a rung has nothing to wait for here)."""
-        return max(1, int(len(self.recorded[milestone]) // self.reduction_factor))
-
-    def keeps(self, trial_id: str) -> bool:
-        """Whether the trial holds a place at every rung it has passed, by today's records."""
-        for milestone, rewards in self.recorded.items():
-            if trial_id in rewards:
-                better = sum(reward > rewards[trial_id] for reward in rewards.values())
-                if better >= self.places(milestone):
-                    return False
-        return True
-
     def standing(self, trial_id: str) -> tuple[int, float]:
         """(how many rungs the trial has passed, its reward at the last of them): higher is ahead."""
         passed = [rewards[trial_id] for rewards in self.recorded.values() if trial_id in rewards]
@@ -86,42 +64,8 @@ def diverged(result: dict, metric: str, cap: float) -> bool:
     return bool(result.get("diverged")) or value is None or not math.isfinite(value) or abs(value) >= cap
 
 
-class RejudgingASHA(FIFOScheduler):
-    """ASHA's rungs and rule, applied again at every report (the module's docstring). On its own it
-    can stop every trial; sweeps run it inside KeepsAFinalist."""
-
-    def __init__(self, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
-                 reduction_factor: float, cap: float = math.inf):
-        super().__init__()
-        require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
-        self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
-        self._sign = 1.0 if mode == "max" else -1.0
-        self.rungs = Rungs(grace_period, max_t, reduction_factor)
-        self.num_stopped = 0
-
-    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
-        if self._time_attr not in result or self._metric not in result:
-            return TrialScheduler.CONTINUE
-        if diverged(result, self._metric, self._cap) or result[self._time_attr] >= self._max_t:
-            return TrialScheduler.STOP
-        self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
-        if self.rungs.keeps(trial.trial_id):
-            return TrialScheduler.CONTINUE
-        self.num_stopped += 1
-        return TrialScheduler.STOP
-
-    def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
-        # a trial that ended on its own (its budget, a divergence) still sets the cutoffs of its rungs
-        if result and self._time_attr in result and not diverged(result, self._metric, self._cap):
-            self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
-
-    def debug_string(self) -> str:
-        rungs = " | ".join(f"{m:g}: {self.rungs.places(m)} of {len(r)} go on" for m, r in self.rungs.recorded.items())
-        return f"Using RejudgingASHA: num_stopped={self.num_stopped}; {rungs}"
-
-
 class KeepsAFinalist(FIFOScheduler):
-    """A stopping rule (Ray's ASHAScheduler, RejudgingASHA) that can never stop every trial.
+    """A stopping rule (Ray's ASHAScheduler) that can never stop every trial.
 
     The rule decides; until some trial has run its whole budget, this keeps the leader (the best
     running trial at the highest rung any running trial has reached) going whatever the rule says,
@@ -285,88 +229,3 @@ def read_results(trial) -> list[dict]:
     except (FileNotFoundError, OSError):
         return [trial.last_result]
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-class _ReplayedTrial:
-    def __init__(self, trial_id: str, variant: str):
-        self.trial_id = trial_id
-        self.status = Trial.PENDING
-        self.last_result: dict = {}
-        self.config = {"run": {"variant": variant}}
-
-
-class _ReplayController:
-    """The part of Ray's TuneController a scheduler talks to, for `replay`."""
-
-    def __init__(self, scheduler):
-        self.scheduler, self.trials = scheduler, []
-
-    def get_trials(self):
-        return list(self.trials)
-
-    def stop_trial(self, trial) -> None:
-        if trial.status == Trial.PAUSED:
-            self.scheduler.on_trial_remove(self, trial)
-        trial.status = Trial.TERMINATED
-
-
-def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1,
-           cap: float = math.inf, variants: dict[str, str] | None = None, max_concurrent: int | None = None) -> dict[str, int]:
-    """Reports each trial makes under `scheduler` when its metric at each report is given by its
-    curve (NaN, or a value at or past `cap`, ends the trial as diverged there, as a trainable that
-    reports the sweep's sentinel FID does): trials
-    start in the curves' order, `slots` at a time, one report each per tick. As with Ray's
-    ConcurrencyLimiter, a paused trial keeps its slot for new trials but frees it for the trials
-    the scheduler chooses to run. For judging a stopping rule on recorded or generated sweeps.
-
-    With `variants` (trial id -> variant) the trials belong to several variants sharing the slots,
-    each variant at most `max_concurrent` (default: `slots`) trials started and unfinished, as
-    sweeps.search.per_variant runs them."""
-    controller = _ReplayController(scheduler)
-    reports, waiting = dict.fromkeys(curves, 0), list(curves)
-    variants = variants or dict.fromkeys(curves, "")
-    limit = max_concurrent or slots
-
-    def with_status(*statuses):
-        return [trial for trial in controller.trials if trial.status in statuses]
-
-    def has_room(trial_id: str) -> bool:
-        live = with_status(Trial.RUNNING, Trial.PAUSED, Trial.PENDING)
-        return len([t for t in live if variants[t.trial_id] == variants[trial_id]]) < limit
-
-    while True:  # one tick: fill the free slots, then every running trial reports once
-        while len(with_status(Trial.RUNNING)) < slots:
-            chosen = scheduler.choose_trial_to_run(controller)
-            startable = [trial_id for trial_id in waiting if has_room(trial_id)]
-            if chosen is None and startable:
-                waiting.remove(startable[0])
-                trial = _ReplayedTrial(startable[0], variants[startable[0]])
-                controller.trials.append(trial)
-                scheduler.on_trial_add(controller, trial)
-                continue
-            if chosen is None:
-                break
-            chosen.status = Trial.RUNNING
-        running = with_status(Trial.RUNNING)
-        if not running:
-            if waiting or with_status(Trial.PAUSED, Trial.PENDING):
-                raise RuntimeError(f"replay: nothing runs, yet {len(waiting)} trials wait and "
-                                   f"{len(with_status(Trial.PAUSED))} are paused")
-            return reports
-        for trial in running:
-            reports[trial.trial_id] += 1
-            value = curves[trial.trial_id][reports[trial.trial_id] - 1]
-            result = {time_attr: reports[trial.trial_id] * time_per_report, scheduler.metric: value}
-            trial.last_result = result
-            ended = reports[trial.trial_id] >= len(curves[trial.trial_id]) or not math.isfinite(value) or abs(value) >= cap
-            if ended:  # the trainable says done (budget or divergence): Ray completes it, no on_trial_result
-                trial.status = Trial.TERMINATED
-                scheduler.on_trial_complete(controller, trial, result)
-                continue
-            decision = scheduler.on_trial_result(controller, trial, result)
-            if decision == TrialScheduler.STOP:
-                trial.status = Trial.TERMINATED
-                scheduler.on_trial_complete(controller, trial, result)
-            elif decision == TrialScheduler.PAUSE:
-                trial.status = Trial.PAUSED
-    return reports

@@ -1,14 +1,14 @@
 """Early stopping for a sweep, by name: the rule `--scheduler` picks, with rungs in training images,
-always inside KeepsAFinalist (sweeps/search/finalist.py), so no rule can leave a variant without a finalist."""
+always inside KeepsAFinalist (sweeps/search/finalist.py), so no rule can leave a variant without a
+finalist."""
 
 from __future__ import annotations
 
+from ganlib.errors import ConfigError
+
 DEFAULT = "ray_asha"
 SCHEDULERS = {
-    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung (the default: the best FIDs in "
-                "benchmarks/README.md's comparison)",
-    "asha": "ASHA's rungs and rule judged again at every report (sweeps/search/finalist.py): fewer images, "
-            "and a fast learner stopped in a bad early phase stays stopped",
+    "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
 
@@ -20,19 +20,22 @@ def make_scheduler(name: str, preset, variants: list[str]):
         return None
     from sweeps.search.per_variant import SchedulerPerVariant
 
-    return SchedulerPerVariant({variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants})
+    return SchedulerPerVariant({variant: variant_rule(name, preset, f"rungs-{variant}.json")
+                                for variant in variants})
 
 
 def variant_rule(name: str, preset, rungs_file: str = "rungs.json"):
     """One variant's rule, rungs in training images: a trial may be stopped after grace_rounds
     reports, then at every eta-fold of that, up to its budget; a trial that runs its whole budget
     is always left."""
+    if name != "ray_asha":
+        raise ConfigError(f"scheduler {name!r} has no stopping rule: choose ray_asha")
     from ray.tune.schedulers import ASHAScheduler
 
     from ganlib.divergence import FID_CAP
-    from sweeps.search.finalist import KeepsAFinalist, RejudgingASHA
+    from sweeps.search.finalist import KeepsAFinalist
 
     rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min", "max_t": preset.max_training_images,
-             "grace_period": preset.grace_rounds * preset.eval_every_images, "reduction_factor": preset.reduction_factor}
-    rule = RejudgingASHA(**rungs, cap=FID_CAP) if name == "asha" else ASHAScheduler(**rungs)
-    return KeepsAFinalist(rule, **rungs, cap=FID_CAP, rungs_file=rungs_file)
+             "grace_period": preset.grace_rounds * preset.eval_every_images,
+             "reduction_factor": preset.reduction_factor}
+    return KeepsAFinalist(ASHAScheduler(**rungs), **rungs, cap=FID_CAP, rungs_file=rungs_file)
