@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from sweeps.search.plan import is_uri
-
 
 class Interrupted(Exception):
     """The sweep was stopped (Ctrl-C) with trials unfinished; Ray saved its state for --resume."""
 
 
 def unfinished_trials(experiment_path: str) -> int:
-    """Trials that Ray's saved experiment state (what --resume restores) does not mark as done.
+    """Trials that Ray's saved experiment state (what --resume restores) does not hold as done.
 
-    After Ctrl-C, Ray stops the running trials and the in-memory ResultGrid calls them
-    TERMINATED; only the saved state tells them apart from trials that really finished.
+    After Ctrl-C, Ray stops the running trials and the ResultGrid that fit() returns calls them
+    TERMINATED; the saved state, read back by Ray's ExperimentAnalysis (what
+    Tuner.restore(...).get_results() reads), tells them apart from trials that really finished.
     """
-    import pyarrow.fs
+    import logging
 
-    filesystem, path = pyarrow.fs.FileSystem.from_uri(experiment_path) if is_uri(experiment_path) else (pyarrow.fs.LocalFileSystem(), experiment_path)
-    states = sorted(
-        info.path for info in filesystem.get_file_info(pyarrow.fs.FileSelector(path))
-        if Path(info.path).name.startswith("experiment_state-") and info.path.endswith(".json")
-    )
-    if not states:
+    from ray.tune import ExperimentAnalysis
+    from ray.tune.experiment import Trial
+
+    # a trial still waiting for a slot has no results yet: the loader would log a line for each
+    loader = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    level = loader.level
+    loader.setLevel(logging.ERROR)
+    try:
+        saved = ExperimentAnalysis(experiment_path)
+    except ValueError:  # no experiment state saved: no trial to hold unfinished
         return 0
-    with filesystem.open_input_stream(states[-1]) as handle:
-        state = json.loads(handle.read())
-    statuses = [json.loads(entry[0]).get("status") for entry in state.get("trial_data", [])]
-    return sum(status not in ("TERMINATED", "ERROR") for status in statuses)
+    finally:
+        loader.setLevel(level)
+    return sum(trial.status not in (Trial.TERMINATED, Trial.ERROR) for trial in saved.trials)
 
 
 def check_finished(grid, experiment_path: str, planned: int) -> None:

@@ -28,6 +28,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from ganlib.errors import check_range, require
+from sweeps.search.ray_adapter import save_stopped_trial
 
 
 class Rungs:
@@ -157,7 +158,7 @@ class KeepsAFinalist(FIFOScheduler):
                 self.paused.pop(trial.trial_id, None)
                 self.num_stopped += 1
                 tune_controller.stop_trial(trial)
-                _save_status(tune_controller, trial)
+                save_stopped_trial(tune_controller, trial)
             return None
         if paused and not any(trial.status == Trial.RUNNING for trial in trials):
             best = max(paused, key=lambda trial: self.rungs.standing(trial.trial_id))
@@ -204,18 +205,6 @@ class KeepsAFinalist(FIFOScheduler):
                 continue
             self.rule.on_trial_result(tune_controller, trial, result)
             self.rungs.record(trial.trial_id, result[self._time_attr], self._sign * result[self._metric])
-
-
-def _save_status(tune_controller, trial) -> None:
-    """Have Ray write a stopped paused trial's new status into its saved experiment state.
-
-    Ray 2.60's TuneController marks a stopped trial for its experiment state only when the trial
-    has an actor; a paused one has none, so the state kept calling it PAUSED: `--resume` would run
-    it again and the driver would take the sweep for interrupted. HyperBand's stops of paused
-    trials share this; the controller behind the scheduler's wrapper is asked directly."""
-    controller = getattr(tune_controller, "_tune_controller", None)
-    if controller is not None and hasattr(controller, "_mark_trial_to_checkpoint"):
-        controller._mark_trial_to_checkpoint(trial)
 
 
 def read_results(trial) -> list[dict]:

@@ -24,13 +24,14 @@ def connect_ray(args, setup: dict):
         if address:
             ray.init(address=address, runtime_env=runtime_env)
         else:
-            ray.init(
+            from sweeps.search.ray_adapter import start_local_ray
+
+            start_local_ray(
                 runtime_env=runtime_env,
                 num_cpus=args.num_cpus,
                 num_gpus=args.num_gpus,
                 include_dashboard=args.dashboard,
                 dashboard_host="127.0.0.1",
-                _node_ip_address="127.0.0.1",
                 log_to_driver=True,
             )
             started_here = True

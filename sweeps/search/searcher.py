@@ -11,13 +11,13 @@ class StoredOptunaSearch(OptunaSearch):
     """Ray's OptunaSearch, with the report a trial ended on kept as an intermediate value too.
 
     Ray hands the searcher a result only when it goes on; the one a trial stopped or finished at
-    arrives at completion, as its final value. Reporting it there as well gives the stored study
-    the FID at every report, as the trial's history has it."""
+    arrives at completion, as its final value. Passing it on as a result first gives the stored
+    study the FID at every report, as the trial's history has it. The sweep's ConcurrencyLimiter
+    hands on each trial's completion once, and only for a trial this searcher suggested."""
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
-        if result and trial_id in self._ot_trials and trial_id not in self._completed_trials:
-            if self.metric in result and TRAINING_ITERATION in result:
-                self._ot_trials[trial_id].report(result[self.metric], result[TRAINING_ITERATION])
+        if result and self.metric in result and TRAINING_ITERATION in result:
+            self.on_trial_result(trial_id, result)
         super().on_trial_complete(trial_id, result=result, error=error)
 
 
