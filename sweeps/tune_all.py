@@ -31,7 +31,16 @@ from ganlib.errors import ConfigError, GanlibError  # noqa: E402
 from sweeps.search import presets  # noqa: E402
 from sweeps.search.experiment import console, restored  # noqa: E402
 from sweeps.search.experiment_state import Interrupted, check_finished  # noqa: E402
-from sweeps.search.plan import describe_choices, is_uri, plan, point_latest_at, storage_join, trial_resources, variant_run  # noqa: E402
+from sweeps.search.plan import (  # noqa: E402
+    Setup,
+    describe_choices,
+    is_uri,
+    plan,
+    point_latest_at,
+    storage_join,
+    trial_resources,
+    variant_run,
+)
 from sweeps.search.ray_session import connect_ray  # noqa: E402
 from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
 
@@ -85,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def sweep(setup: dict, resume: bool, verbose: bool = False):
+def sweep(setup: Setup, resume: bool, verbose: bool = False):
     """Every variant's trials in one Ray Tune experiment (sweeps/search/per_variant.py): the cluster's
     slots are shared across variants, each with its own TPE and early stopping."""
     from ray import tune
@@ -94,41 +103,41 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
     from sweeps.search.searcher import make_searcher
     from sweeps.search.trainable import GANTrainable
 
-    preset, variants = setup["preset"], setup["variants"]
-    run = setup["run"]
+    preset, variants = setup.preset, setup.variants
+    run = setup.run
     trainable = tune.with_resources(GANTrainable, trial_resources(run))
-    path = storage_join(setup["storage"], setup["experiment"])
+    path = storage_join(setup.storage, setup.experiment)
     # With a searcher of its own, Ray keeps one trial waiting for resources at a time (read when
     # the Tuner is made): every variant's concurrent trials may wait at once instead, which is
     # what fills a cluster's slots quickly and what the autoscaler sizes the cluster by
-    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(len(variants) * setup["max_concurrent"])
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(len(variants) * setup.max_concurrent)
     if resume and (tuner := restored(path, trainable)) is not None:
         return tuner.fit()
     if not is_uri(path) and Path(path).exists():
-        raise ConfigError(f"sweep {setup['name']!r} already exists in {setup['storage']}: add --resume to continue it, or give another --name")
+        raise ConfigError(f"sweep {setup.name!r} already exists in {setup.storage}: add --resume to continue it, or give another --name")
 
     from ray.tune.search import ConcurrencyLimiter
 
     runs = {variant: variant_run(setup, variant) for variant in variants}
-    searchers = {variant: ConcurrencyLimiter(make_searcher(variant, runs[variant], preset, f"{setup['name']}-{variant}", setup["optuna_storage"]),
-                                             max_concurrent=setup["max_concurrent"])
+    searchers = {variant: ConcurrencyLimiter(make_searcher(variant, runs[variant], preset, f"{setup.name}-{variant}", setup.optuna_storage),
+                                             max_concurrent=setup.max_concurrent)
                  for variant in variants}
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=SearchPerVariant(searchers, runs, setup["num_samples"]),
+            search_alg=SearchPerVariant(searchers, runs, setup.num_samples),
             metric="fid",  # as the searchers and schedulers have it: Ray's own "current best trial" shows it
             mode="min",
-            scheduler=make_scheduler(setup["scheduler"], preset, variants),
-            num_samples=len(variants) * setup["num_samples"],
+            scheduler=make_scheduler(setup.scheduler, preset, variants),
+            num_samples=len(variants) * setup.num_samples,
             # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
             # process, TensorFlow import, evaluator load or reference statistics per trial.
             reuse_actors=True,
             trial_dirname_creator=lambda trial: f"{trial.config['run']['variant']}_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
-            name=setup["experiment"],
-            storage_path=setup["storage"],
+            name=setup.experiment,
+            storage_path=setup.storage,
             failure_config=tune.FailureConfig(max_failures=2),
             # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
             sync_config=tune.SyncConfig(sync_artifacts=True),
@@ -136,32 +145,32 @@ def sweep(setup: dict, resume: bool, verbose: bool = False):
                 num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min", checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=console(setup, variants, setup["num_samples"], preset.max_rounds, setup["name"], verbose),
+            callbacks=console(setup, variants, setup.num_samples, preset.max_rounds, setup.name, verbose),
         ),
     )
     return tuner.fit()
 
 
-def final(setup: dict, seed: int, verbose: bool):
+def final(setup: Setup, seed: int, verbose: bool):
     """The final stage (sweeps/study/final_stage.py) into EXPORT_DIR/final; None if interrupted."""
     from sweeps.study import final_stage
 
-    seeds = [seed + i for i in range(setup["final_seeds"])]
-    configs = final_stage.entries(setup, setup["export_dir"], seeds, setup["final_rounds"])
-    images = setup["final_rounds"] * setup["preset"].eval_every_images
+    seeds = [seed + i for i in range(setup.final_seeds)]
+    configs = final_stage.entries(setup, setup.export_dir, seeds, setup.final_rounds)
+    images = setup.final_rounds * setup.preset.eval_every_images
     once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
     print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds"
           + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
           + f"), {images:,} training images each", flush=True)
-    grid = final_stage.run(setup, configs, f"{setup['name']}-final", verbose)
+    grid = final_stage.run(setup, configs, f"{setup.name}-final", verbose)
     try:
-        check_finished(grid, storage_join(setup["storage"], f"{setup['name']}-final"), len(configs))
+        check_finished(grid, storage_join(setup.storage, f"{setup.name}-final"), len(configs))
     except Interrupted as interruption:
         print(f"stopped: {interruption}", file=sys.stderr)
         return None
     table, histories = final_stage.results_table(grid)
-    board = final_stage.write(setup["export_dir"] / "final", table, histories)
-    print((setup["export_dir"] / "final" / "leaderboard.md").read_text(), flush=True)
+    board = final_stage.write(setup.export_dir / "final", table, histories)
+    print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
     return board
 
 
@@ -196,25 +205,25 @@ def main(argv=None) -> int:
     from sweeps.search import export_best
 
     start = time.time()
-    export_dir = setup["export_dir"]
+    export_dir = setup.export_dir
     export_dir.mkdir(parents=True, exist_ok=True)
     point_latest_at(export_dir)
-    print(f"sweep {setup['name']!r}: {len(setup['variants'])} variants x {setup['num_samples']} trials on "
-          f"{storage_join(setup['storage'], setup['experiment'])}; exports in {export_dir} (also {export_dir.parent / 'latest'})", flush=True)
+    print(f"sweep {setup.name!r}: {len(setup.variants)} variants x {setup.num_samples} trials on "
+          f"{storage_join(setup.storage, setup.experiment)}; exports in {export_dir} (also {export_dir.parent / 'latest'})", flush=True)
     rows = []
     try:
         try:
             grid = sweep(setup, args.resume, args.verbose)
-            check_finished(grid, storage_join(setup["storage"], setup["experiment"]), len(setup["variants"]) * setup["num_samples"])
+            check_finished(grid, storage_join(setup.storage, setup.experiment), len(setup.variants) * setup.num_samples)
         except GanlibError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         except Interrupted as interruption:
             print(f"stopped: {interruption}", file=sys.stderr)
             return 130
-        for variant in setup["variants"]:
+        for variant in setup.variants:
             results = variant_results(grid, variant)
-            row = export_best.export_variant(variant, results, variant_run(setup, variant), setup["preset"], export_dir)
+            row = export_best.export_variant(variant, results, variant_run(setup, variant), setup.preset, export_dir)
             row["trial_seconds"] = sum((result.metrics or {}).get("time_total_s", 0.0) for result in results)
             rows.append(row)
             outcome = (f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} on the validation slice)"
@@ -224,17 +233,17 @@ def main(argv=None) -> int:
         board = export_best.write_leaderboard(rows, export_dir)
         sweep_record = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "chosen": {option: {"value": str(value), "from": source} for option, (value, source) in setup["chosen"].items()},
-            "preset": setup["preset"].to_dict(),
+            "chosen": {option: {"value": str(value), "from": source} for option, (value, source) in setup.chosen.items()},
+            "preset": setup.preset.to_dict(),
             # what every trial ran with, flags over the preset (what sweeps/study/throughput.py rebuilds)
-            "run": {k: setup["run"].get(k) for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")},
-            "variants": setup["variants"],
-            "num_samples": setup["num_samples"],
+            "run": {k: setup.run.get(k) for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")},
+            "variants": setup.variants,
+            "num_samples": setup.num_samples,
             "seed": args.seed,
-            "name": setup["name"],
-            "storage": setup["storage"],
-            "experiment": storage_join(setup["storage"], setup["experiment"]),
-            "optuna_storage": setup["optuna_storage"],
+            "name": setup.name,
+            "storage": setup.storage,
+            "experiment": storage_join(setup.storage, setup.experiment),
+            "optuna_storage": setup.optuna_storage,
             "wall_seconds": time.time() - start,
             # busy time of each variant's trials (they ran side by side: these add up to more than the wall time)
             "trial_seconds_per_variant": {row["variant"]: row["trial_seconds"] for row in rows},
@@ -242,7 +251,7 @@ def main(argv=None) -> int:
         }
         (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
         keep_in_storage(setup)
-        if setup["final_seeds"]:
+        if setup.final_seeds:
             final_board = final(setup, args.seed, args.verbose)
             if final_board is None:
                 return 130
@@ -264,15 +273,15 @@ def main(argv=None) -> int:
     return 0
 
 
-def keep_in_storage(setup: dict) -> None:
+def keep_in_storage(setup: Setup) -> None:
     """With object storage, the exports go beside the trials (sweeps/cloud/exports.py): the head's
     own disk is gone at `ray down`."""
-    if not is_uri(setup["storage"]):
+    if not is_uri(setup.storage):
         return
     from sweeps.cloud import exports
 
-    uri = exports.publish(setup["export_dir"], setup["storage"])
-    print(f"exports copied to {uri} (python sweeps/report.py {storage_join(setup['storage'], exports.LATEST)} "
+    uri = exports.publish(setup.export_dir, setup.storage)
+    print(f"exports copied to {uri} (python sweeps/report.py {storage_join(setup.storage, exports.LATEST)} "
           "reads them back)", flush=True)
 
 

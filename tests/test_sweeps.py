@@ -254,12 +254,12 @@ def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_pre
             "--data", str(mnist_path), "--storage", str(tmp_path)]
     setup = plan(build_parser().parse_args(args))
     smoke = presets.get("smoke")
-    chosen = setup["preset"]
+    chosen = setup.preset
     assert (chosen.max_rounds, chosen.grace_rounds, chosen.reduction_factor) == (27, 3, 3)
-    assert setup["run"]["max_rounds"] == 27
+    assert setup.run["max_rounds"] == 27
     assert chosen.max_training_images == 27 * smoke.eval_every_images
     assert (chosen.eval_every_images, chosen.eval_samples, chosen.fixed) == (smoke.eval_every_images, smoke.eval_samples, smoke.fixed)
-    unchanged = plan(build_parser().parse_args(["--data", str(mnist_path), "--storage", str(tmp_path)]))["preset"]
+    unchanged = plan(build_parser().parse_args(["--data", str(mnist_path), "--storage", str(tmp_path)])).preset
     assert unchanged == smoke
 
 

@@ -3,6 +3,8 @@ saved one, and logging their trials to MLflow."""
 
 from __future__ import annotations
 
+from sweeps.search.plan import Setup
+
 
 def restored(path: str, trainable):
     """The experiment saved at path, continued with its unfinished and errored trials; None if
@@ -15,20 +17,20 @@ def restored(path: str, trainable):
     return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
 
 
-def mlflow_logger(setup: dict, experiment: str) -> list:
+def mlflow_logger(setup: Setup, experiment: str) -> list:
     """Ray's MLflow callback, when --mlflow names a tracking URI: an MLflow experiment named like
     the Ray experiment, a run per trial (its variant among the run's parameters)."""
-    if not setup.get("mlflow"):
+    if not setup.mlflow:
         return []
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
-    return [MLflowLoggerCallback(tracking_uri=setup["mlflow"], experiment_name=experiment, tags={"sweep": setup["name"]})]
+    return [MLflowLoggerCallback(tracking_uri=setup.mlflow, experiment_name=experiment, tags={"sweep": setup.name})]
 
 
-def console(setup: dict, variants: list[str], per_variant: int, rounds: int, experiment: str, verbose: bool) -> list:
+def console(setup: Setup, variants: list[str], per_variant: int, rounds: int, experiment: str, verbose: bool) -> list:
     """An experiment's callbacks: one line a report (Ray's tables with --verbose), a notice when
     trials wait on a cluster that adds no node, and MLflow when asked for."""
     from sweeps.search.progress import ReportLines, WaitingForNodes
 
     lines = [] if verbose else [ReportLines(variants, per_variant, rounds)]
-    return lines + [WaitingForNodes(setup["wait_notice"])] + mlflow_logger(setup, experiment)
+    return lines + [WaitingForNodes(setup.wait_notice)] + mlflow_logger(setup, experiment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ganlib import extras, registry  # no TensorFlow: the driver never starts it
@@ -54,7 +55,32 @@ def choose(option: str, given, environ=None) -> tuple:
     return default, "the default"
 
 
-def plan(args) -> dict:
+@dataclass(frozen=True)
+class Setup:
+    """Everything a sweep needs, checked before Ray starts (what `plan` returns)."""
+
+    preset: presets.Preset  # with --max-rounds, --grace-rounds and --reduction-factor applied
+    variants: list[str]
+    num_samples: int  # trials per variant
+    max_concurrent: int  # trials of one variant at once
+    scheduler: str  # a name in sweeps.search.schedulers.SCHEDULERS
+    storage: str  # trials and checkpoints: an absolute folder or a URI
+    name: str  # the sweep's name, its export folder's
+    experiment: str  # the search's Ray Tune experiment in the storage: NAME-trials
+    export_dir: Path
+    optuna_storage: str  # an Optuna RDB URL
+    # what every trial's config holds under "run" (sweeps/search/trial_layout.py): it goes into Ray's
+    # trial configs, so it stays a JSON-ready dict; per variant it is variant_run's
+    run: dict
+    final_seeds: int  # 0: no final stage
+    final_rounds: int
+    mlflow: str | None  # a tracking URI
+    wait_notice: float  # seconds
+    address: str | None  # a Ray cluster's, or None to start Ray here
+    chosen: dict[str, tuple]  # option -> (value, where it came from), for describe_choices
+
+
+def plan(args) -> Setup:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     chosen = {option: choose(option, getattr(args, option, None)) for option in ENVIRONMENT}
     if "YOUR-BUCKET" in chosen["storage"][0]:  # the first thing to set on a new cluster, so the first checked
@@ -125,10 +151,11 @@ def plan(args) -> dict:
     check_range("--final-seeds", final_seeds, 0, 100)
     final_rounds = getattr(args, "final_rounds", None) or preset.final_rounds or 2 * preset.max_rounds
     check_positive("--final-rounds", final_rounds, integer=True)
-    return {"preset": preset, "variants": variants, "final_seeds": int(final_seeds), "final_rounds": final_rounds, "num_samples": num_samples, "max_concurrent": max_concurrent,
-            "storage": storage, "name": name, "export_dir": export_dir, "run": run, "optuna_storage": optuna_storage,
-            "mlflow": mlflow_uri, "wait_notice": wait_notice, "scheduler": args.scheduler, "address": chosen["address"][0],
-            "experiment": f"{name}-trials", "chosen": chosen}
+    return Setup(preset=preset, variants=variants, num_samples=num_samples, max_concurrent=max_concurrent,
+                 scheduler=args.scheduler, storage=storage, name=name, experiment=f"{name}-trials",
+                 export_dir=export_dir, optuna_storage=optuna_storage, run=run, final_seeds=int(final_seeds),
+                 final_rounds=final_rounds, mlflow=mlflow_uri, wait_notice=wait_notice,
+                 address=chosen["address"][0], chosen=chosen)
 
 
 def check_database_url(option: str, url: str) -> None:
@@ -168,9 +195,9 @@ def point_latest_at(export_dir: Path) -> None:
     partial.replace(link)
 
 
-def variant_run(setup: dict, variant: str) -> dict:
+def variant_run(setup: Setup, variant: str) -> dict:
     """The sweep's fixed settings as one variant's trials see them."""
-    run = {**setup["run"], "variant": variant}
+    run = {**setup.run, "variant": variant}
     run["fixed"] = {k: v for k, v in run["fixed"].items() if k in registry.get(variant).defaults}
     return run
 
@@ -190,11 +217,11 @@ def storage_join(storage: str, *parts: str) -> str:
     return f"{joined}?{query}" if query else joined
 
 
-def describe_choices(setup: dict) -> list[str]:
+def describe_choices(setup: Setup) -> list[str]:
     """What the sweep chose and why, one line each, printed before Ray starts."""
     lines = []
     for option in ("preset", "storage", "data", "address"):
-        value, source = setup["chosen"][option]
+        value, source = setup.chosen[option]
         if option == "address" and value is None:
             value = "none: Ray starts on this machine (127.0.0.1)"
         if option == "data" and value is None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 
 from ganlib.errors import ConfigError
+from sweeps.search.plan import Setup
 
 
-def connect_ray(args, setup: dict):
-    address, gpus_per_trial = setup["address"], setup["run"]["gpus_per_trial"]
+def connect_ray(args, setup: Setup):
+    address, gpus_per_trial = setup.address, setup.run["gpus_per_trial"]
     if not address:
         # Ray replaces a requested 127.0.0.1 by the machine's reachable address unless it is told
         # this is a one-machine cluster; read when ray is first imported, hence before the import.
@@ -39,7 +40,7 @@ def connect_ray(args, setup: dict):
     gpus, cpus = resources.get("GPU", 0.0), resources.get("CPU", 0.0)
     nodes = len([node for node in ray.nodes() if node.get("Alive")])
     where = "started here" if started_here else f"the cluster at {address}"
-    per_trial = setup["run"]["cpus_per_trial"], gpus_per_trial
+    per_trial = setup.run["cpus_per_trial"], gpus_per_trial
     slots = int(min(cpus // per_trial[0], gpus // per_trial[1] if per_trial[1] else float("inf")))
     print(f"ray: {where}: {nodes} node(s), {cpus:g} CPUs, {gpus:g} GPUs now; a trial takes {per_trial[0]:g} CPU "
           f"and {per_trial[1]:g} GPU, so {slots:g} run at once now" + (" (an autoscaling cluster adds GPU workers as trials wait)" if address and not gpus else ""),

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sweeps.search.plan import Setup, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
 
 ARMS = ("best", "defaults")
@@ -25,14 +26,13 @@ METRICS = ["fid", "kid", "precision", "recall", "density", "coverage", "classifi
            "class_kl_uniform", "conditional_accuracy", "cas"]
 
 
-def entries(setup: dict, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
+def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
     """One trial config per (variant, arm, seed): the best trial's hyperparameters (from the
     export) and the papers' defaults, at `rounds` reports of the preset's eval_every_images."""
-    from sweeps.search.plan import variant_run
     from sweeps.search.spaces import paper_defaults_point
 
     found = []
-    for variant in setup["variants"]:
+    for variant in setup.variants:
         record = export_dir / "best" / variant / "config.json"
         if not record.exists():  # no finalist: nothing chosen to retrain
             continue
@@ -48,15 +48,14 @@ def entries(setup: dict, export_dir: Path, seeds: list[int], rounds: int) -> lis
     return found
 
 
-def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
+def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
     """Every config its whole budget, as one Ray Tune experiment (resumable like the search)."""
     from ray import tune
 
     from sweeps.search.experiment import console, restored
-    from sweeps.search.plan import storage_join, trial_resources
 
-    trainable = tune.with_resources(FinalTrainable, trial_resources(setup["run"]))
-    path = storage_join(setup["storage"], name)
+    trainable = tune.with_resources(FinalTrainable, trial_resources(setup.run))
+    path = storage_join(setup.storage, name)
     if (tuner := restored(path, trainable)) is not None:
         return tuner.fit()
     variants = sorted({c["run"]["variant"] for c in configs})
@@ -70,7 +69,7 @@ def run(setup: dict, configs: list[dict], name: str, verbose: bool = False):
             trial_dirname_creator=lambda trial: "{variant}_{arm}_s{seed}_{id}".format(id=trial.trial_id, **trial.config["final"]["run"]),
         ),
         run_config=tune.RunConfig(
-            name=name, storage_path=setup["storage"], failure_config=tune.FailureConfig(max_failures=2),
+            name=name, storage_path=setup.storage, failure_config=tune.FailureConfig(max_failures=2),
             sync_config=tune.SyncConfig(sync_artifacts=True),  # each run's grids, as the search's trials
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_frequency=1, checkpoint_at_end=True),
             verbose=1 if verbose else 0,
