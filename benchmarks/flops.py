@@ -56,9 +56,9 @@ def main():
     parser.add_argument("--step-ms", type=float, default=None, help="measured ms per training step")
     args = parser.parse_args()
 
-    from ganlib.variants.gan import seed_discriminator, seed_generator
+    from ganlib.variants.gan import tutorial_discriminator, tutorial_generator
 
-    g_forward, d_forward = forward_flops(seed_generator(100)), forward_flops(seed_discriminator())
+    g_forward, d_forward = forward_flops(tutorial_generator(100)), forward_flops(tutorial_discriminator())
     per_step = 3 * args.batch * (g_forward + 2 * d_forward)
     print(f"forward FLOPs per image: generator {g_forward / 1e6:.1f} M, discriminator {d_forward / 1e6:.1f} M")
     print(f"training step at batch {args.batch}: {per_step / 1e9:.1f} GFLOP")

@@ -110,13 +110,13 @@ def main():
     reference_step = None
     if args.variant == "gan":
         from ganlib.batch_norm import as_keras_batch_norm
-        from ganlib.variants.gan import seed_discriminator, seed_generator
+        from ganlib.variants.gan import tutorial_discriminator, tutorial_generator
 
         # the reference is always the seed's float32 loop: a mixed-precision run is judged against it
         set_precision("float32")
         keras.utils.set_random_seed(0)
         # the seed's networks in the seed's layers: Keras's own BatchNormalization, not ganlib's fused one
-        generator, discriminator = as_keras_batch_norm(seed_generator(config["latent_dim"])), seed_discriminator()
+        generator, discriminator = as_keras_batch_norm(tutorial_generator(config["latent_dim"])), tutorial_discriminator()
         reference_step = reference_loop(generator, discriminator, config["latent_dim"],
                                         keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
     # ganlib and the reference take turns, one window each per round, so drift in the machine's

@@ -24,7 +24,7 @@ GENERATOR_LOSSES = {
 }
 
 
-def seed_generator(latent_dim: int, width: float = 1.0) -> keras.Model:
+def tutorial_generator(latent_dim: int, width: float = 1.0) -> keras.Model:
     c256, c128, c64 = scaled(256, width), scaled(128, width), scaled(64, width)
     return keras.Sequential(
         [
@@ -45,7 +45,7 @@ def seed_generator(latent_dim: int, width: float = 1.0) -> keras.Model:
     )
 
 
-def seed_discriminator(width: float = 1.0, dropout: float = 0.3) -> keras.Model:
+def tutorial_discriminator(width: float = 1.0, dropout: float = 0.3) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
@@ -92,8 +92,8 @@ class VanillaGAN(GAN):
 def build(config: dict) -> VanillaGAN:
     """`config` as registry.resolve_config returns it: complete and checked."""
     model = VanillaGAN(
-        seed_generator(config["latent_dim"], config["width"]),
-        seed_discriminator(config["width"], config["dropout"]),
+        tutorial_generator(config["latent_dim"], config["width"]),
+        tutorial_discriminator(config["width"], config["dropout"]),
         config["latent_dim"],
         generator_loss=config["generator_loss"],
         seed=config["seed"],

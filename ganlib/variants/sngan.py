@@ -11,37 +11,18 @@ and, with n_dis = 1, one generator update per discriminator update:
     min_D  E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]
     min_G  -E[D(G(z))]
 
-D is the DCGAN discriminator of `ganlib.blocks` (two strided 4x4 convolutions and a linear
-output; the paper's standard CNN, Table 3, has seven convolutions for 32x32 images, and keeping
-the project's D makes `sngan` comparable with the other variants) with each Conv2D and Dense
-wrapped in keras.layers.SpectralNormalization, LeakyReLU 0.1 as in Table 3, and no BatchNorm:
-the spectral norm is the whole of D's normalisation. G is the project's DCGAN generator (the
-paper's generator keeps BatchNorm too).
+D is the project's DCGAN discriminator (not the paper's seven-layer CNN for 32x32, so `sngan`
+compares with the other variants) with each Conv2D and Dense in keras.layers.SpectralNormalization,
+LeakyReLU 0.1 (Table 3) and no BatchNorm; G is the project's DCGAN generator. Adam 2e-4, beta1 0.5,
+n_dis = 1: the paper's setting C (Table 1), DCGAN's own, so `sngan` against `dcgan` compares the
+normalisation and the loss, not the optimiser; the search space covers setting B.
 
-Optimiser: the paper's setting C of Table 1 (Adam, alpha = 2e-4, beta1 = 0.5, beta2 = 0.999,
-n_dis = 1; Radford et al.'s settings), the one the paper's Appendix C.1 measures the layers'
-spectral norms under. It is the n_dis = 1 setting that keeps this variant's train_step a single
-D and G update (setting A needs five D updates per G update on fresh batches, WGAN's critic
-loop), and it is exactly DCGAN's, so `sngan` against `dcgan` on the same generator compares the
-normalisation and the loss, not the optimiser. The paper calls setting B (alpha = 1e-4, else
-as C) SN-GAN's optimal one (footnote 4, on STL-10); the search space covers it.
-
-What keras.layers.SpectralNormalization does (Keras 3.15), and why train_step calls D as it does:
-- In training mode each call runs one power iteration, writes the new u into the layer's
-  non-trainable `vector_u`, and *writes W / sigma back into the kernel variable* before the
-  wrapped layer runs; in inference mode it changes nothing and uses the kernel as stored. So the
-  kernel variable holds W_SN itself, re-projected on every training call, and the gradient is the
-  loss's gradient at W_SN, without the paper's term through sigma (its eq. (12), -lambda u v^T):
-  a projection after every step rather than a reparametrisation.
-- D therefore sees real and fake images in one call, so both terms of D's loss are computed
-  through the same W_SN and each D update takes exactly one power iteration (Algorithm 1).
-- G's step calls D in training mode too: it re-projects the kernels D's Adam step just moved,
-  so G is trained against a spectrally normalised D, and u gets a second iteration per step, as
-  the authors' Chainer code (sngan_projection) updates u on every training-mode forward pass.
-- u is a non-trainable weight, so it is in `model.variables` and export.save_training_state
-  keeps it: a resumed run continues the power iteration where it stopped.
-- Under a mixed precision policy the wrapper would run the power iteration in float16 or
-  bfloat16 and write the kernel back rounded to that precision; `spectral` turns that off.
+Keras's SpectralNormalization writes W / sigma into the kernel on every training-mode call (one
+power iteration, u kept as a non-trainable weight that the training state saves), so the gradient
+is taken at W_SN without the paper's term through sigma: a projection after every step. Hence D
+sees real and fake in one call (one power iteration per D update, as Algorithm 1), G's step calls
+D in training mode too (as the authors' Chainer code), and `spectral` keeps the power iteration in
+float32 under mixed precision.
 """
 
 from __future__ import annotations
