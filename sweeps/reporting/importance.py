@@ -35,6 +35,7 @@ def importance(study) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return pd.Series(optuna.importance.get_param_importances(study, evaluator=optuna.importance.PedAnovaImportanceEvaluator()))
+            evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+            return pd.Series(optuna.importance.get_param_importances(study, evaluator=evaluator))
         except (RuntimeError, ValueError):
             return pd.Series(dtype=float)

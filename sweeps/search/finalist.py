@@ -81,7 +81,8 @@ class KeepsAFinalist(FIFOScheduler):
         super().__init__()
         require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
         self.rule, self.rungs_file = rule, rungs_file
-        self._metric, self._mode, self._time_attr, self._max_t, self._cap = metric, mode, time_attr, max_t, cap
+        self._metric, self._mode, self._time_attr = metric, mode, time_attr
+        self._max_t, self._cap = max_t, cap
         self._sign = 1.0 if mode == "max" else -1.0
         self.rungs = Rungs(grace_period, max_t, reduction_factor)  # what any ASHA records: the standings
         self.running: dict[str, int] = {}  # trial id -> order of arrival (ties go to the earlier)
@@ -176,11 +177,13 @@ class KeepsAFinalist(FIFOScheduler):
         """The running trial at the highest rung any running trial has reached, best there."""
         if not self.running:
             return None
-        return max(self.running, key=lambda trial_id: (*self.rungs.standing(trial_id), -self.running[trial_id]))
+        return max(self.running,
+                   key=lambda trial_id: (*self.rungs.standing(trial_id), -self.running[trial_id]))
 
     def rung_records(self) -> dict[str, dict[str, float]]:
         """Each rung's recorded metric values (not rewards), by trial id, as rungs.json holds them."""
-        return {f"{m:g}": {t: self._sign * r for t, r in rewards.items()} for m, rewards in self.rungs.recorded.items()}
+        return {f"{m:g}": {t: self._sign * r for t, r in rewards.items()}
+                for m, rewards in self.rungs.recorded.items()}
 
     def _write_rungs(self) -> None:
         # into the driver's staging folder, which Ray copies to the storage (folder or bucket) with
@@ -189,7 +192,8 @@ class KeepsAFinalist(FIFOScheduler):
             return
         folder = Path(self._storage.experiment_driver_staging_path)
         folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"time_attr": self._time_attr, "metric": self._metric, "rungs": self.rung_records()}, indent=1)
+        text = json.dumps({"time_attr": self._time_attr, "metric": self._metric,
+                           "rungs": self.rung_records()}, indent=1)
         (folder / f".{self.rungs_file}.partial").write_text(text)
         (folder / f".{self.rungs_file}.partial").replace(folder / self.rungs_file)
 
@@ -198,7 +202,8 @@ class KeepsAFinalist(FIFOScheduler):
         """A restored trial's reports, from its result file, fed to the rule and to the standings
         as if they had just come in (the rule's decisions on them are history, not acted on)."""
         for result in read_results(trial):
-            if self._time_attr not in result or self._metric not in result or diverged(result, self._metric, self._cap):
+            if (self._time_attr not in result or self._metric not in result
+                    or diverged(result, self._metric, self._cap)):
                 continue
             if result[self._time_attr] >= self._max_t:
                 self.finalists.add(trial.trial_id)
@@ -213,7 +218,8 @@ def read_results(trial) -> list[dict]:
 
     storage = trial.storage
     try:
-        with storage.storage_filesystem.open_input_stream(f"{storage.trial_fs_path}/{EXPR_RESULT_FILE}") as handle:
+        path = f"{storage.trial_fs_path}/{EXPR_RESULT_FILE}"
+        with storage.storage_filesystem.open_input_stream(path) as handle:
             text = handle.read().decode()
     except (FileNotFoundError, OSError):
         return [trial.last_result]

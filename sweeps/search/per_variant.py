@@ -3,9 +3,9 @@ variants, while each variant keeps its own TPE, its own concurrency limit, its o
 and the same number of trials.
 
 Ray Tune runs one searcher and one scheduler per experiment; these two route each trial to its
-variant's own (a trial's variant is `config["run"]["variant"]`). Swept one after another instead,
-a variant's `max_concurrent` capped the busy slots and each variant's tail left the rest idle
-(benchmarks/cluster_utilization.py measures both).
+variant's own (a trial's variant is `config["run"]["variant"]`). One experiment a variant would
+leave slots idle: a variant's `max_concurrent` caps its busy slots, and its last trials finish
+alone (benchmarks/README.md: cluster slot utilisation).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class SearchPerVariant(Searcher):
         open_variants = [v for v in self.searchers if self.suggested[v] < self.num_samples]
         if not open_variants:
             return Searcher.FINISHED
-        for variant in sorted(open_variants, key=lambda v: self.suggested[v]):  # stable: ties in the sweep's order
+        # sorted is stable: on a tie, the sweep's order
+        for variant in sorted(open_variants, key=lambda v: self.suggested[v]):
             point = self.searchers[variant].suggest(trial_id)
             if point is None:
                 continue
@@ -76,7 +77,8 @@ class SearchPerVariant(Searcher):
                     # the limiter's own record (its live trials) is not in what it saves
                     saved[variant] = (searcher.get_state(), handle.read())
         with open(checkpoint_path, "wb") as handle:
-            pickle.dump({"suggested": self.suggested, "variant_of": self.variant_of, "searchers": saved}, handle)
+            pickle.dump({"suggested": self.suggested, "variant_of": self.variant_of, "searchers": saved},
+                        handle)
 
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as handle:
@@ -117,7 +119,8 @@ class SchedulerPerVariant(TrialScheduler):
         self._turn = 0
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
-        return all(scheduler.set_search_properties(metric, mode, **spec) for scheduler in self.schedulers.values())
+        return all(scheduler.set_search_properties(metric, mode, **spec)
+                   for scheduler in self.schedulers.values())
 
     def _route(self, tune_controller, trial):
         variant = variant_of(trial)
@@ -156,4 +159,5 @@ class SchedulerPerVariant(TrialScheduler):
         return None
 
     def debug_string(self) -> str:
-        return "; ".join(f"{variant}: {scheduler.debug_string()}" for variant, scheduler in self.schedulers.items())
+        return "; ".join(f"{variant}: {scheduler.debug_string()}"
+                         for variant, scheduler in self.schedulers.items())

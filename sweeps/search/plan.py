@@ -21,7 +21,8 @@ def resolve_variants(text: str) -> list[str]:
         return registry.names()
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ConfigError(f"--variants {text!r} names no variant: give all or some of {', '.join(registry.names())}")
+        raise ConfigError(f"--variants {text!r} names no variant: give all or some of "
+                          f"{', '.join(registry.names())}")
     for name in names:
         registry.get(name)
     return names
@@ -84,12 +85,16 @@ def plan(args) -> Setup:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     chosen = {option: choose(option, getattr(args, option, None)) for option in ENVIRONMENT}
     if "YOUR-BUCKET" in chosen["storage"][0]:  # the first thing to set on a new cluster, so the first checked
-        raise ConfigError(f"storage {chosen['storage'][0]!r} is cluster.yaml's placeholder: put your bucket in its GANLIB_STORAGE line, or pass --storage")
-    preset = presets.with_rungs(presets.get(chosen["preset"][0]), args.max_rounds, args.grace_rounds, args.reduction_factor)
+        raise ConfigError(f"storage {chosen['storage'][0]!r} is cluster.yaml's placeholder: put your bucket "
+                          "in its GANLIB_STORAGE line, or pass --storage")
+    preset = presets.with_rungs(presets.get(chosen["preset"][0]), args.max_rounds, args.grace_rounds,
+                                args.reduction_factor)
     if args.scheduler not in SCHEDULERS:
-        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}")
+        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of "
+                          f"{', '.join(SCHEDULERS)}")
     if args.precision not in PRECISIONS:
-        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}")
+        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of "
+                          f"{', '.join(PRECISIONS)}")
     variants = resolve_variants(args.variants)
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)
@@ -103,7 +108,8 @@ def plan(args) -> Setup:
     from ganlib.data import ENV_VAR as MNIST_ENV, load_digits, resolve_path
 
     data = resolve_path(args.data)
-    source = "--data" if args.data else f"${MNIST_ENV}" if data is not None else f"neither --data nor ${MNIST_ENV}"
+    source = ("--data" if args.data else f"${MNIST_ENV}" if data is not None
+              else f"neither --data nor ${MNIST_ENV}")
     if data is not None:
         load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
         data = str(data.resolve())
@@ -115,13 +121,15 @@ def plan(args) -> Setup:
             raise ConfigError(f"--set {key}: no selected variant has a hyperparameter {key!r}")
     fixed.update(fixed_by_user)
     for variant in variants:
-        registry.resolve_config(variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults})
+        registry.resolve_config(variant, {k: v for k, v in fixed.items()
+                                          if k in registry.get(variant).defaults})
     storage = chosen["storage"][0]
     storage = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
     chosen["storage"] = (storage, chosen["storage"][1])
     # where exports and `latest` go: a local folder, beside the trials when they are local
     exports = Path(chosen["exports"][0] or ("results" if is_uri(storage) else storage)).expanduser()
-    name = args.name or (latest_name(exports, storage) if args.resume else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    name = args.name or (latest_name(exports, storage) if args.resume
+                         else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
     check_database_url("--optuna-storage", optuna_storage)
@@ -166,7 +174,8 @@ def check_database_url(option: str, url: str) -> None:
     try:
         make_url(url)
     except ArgumentError:
-        raise ConfigError(f"{option} {url!r} is not allowed: give a database URL such as sqlite:///path/optuna.db") from None
+        raise ConfigError(f"{option} {url!r} is not allowed: give a database URL such as "
+                          "sqlite:///path/optuna.db") from None
 
 
 LATEST = "latest"
@@ -183,7 +192,8 @@ def latest_name(exports: Path, storage: str) -> str:
 
         if name := latest_in_storage(storage):
             return name
-    raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; give --name")
+    raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; "
+                      "give --name")
 
 
 def point_latest_at(export_dir: Path) -> None:

@@ -50,7 +50,8 @@ PRESETS = {
     for preset in [
         Preset(
             name="smoke",
-            description="minutes on 2 CPU cores: quarter-width models, 1,000 training digits, 3 trials a variant",
+            description="minutes on 2 CPU cores: quarter-width models, 1,000 training digits, "
+                        "3 trials a variant",
             num_samples=3,
             max_concurrent=2,
             tpe_startup_trials=2,
@@ -65,7 +66,8 @@ PRESETS = {
         ),
         Preset(
             name="cpu",
-            description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, then the final stage (3 seeds)",
+            description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, "
+                        "then the final stage (3 seeds)",
             num_samples=6,
             max_concurrent=2,
             tpe_startup_trials=3,
@@ -77,11 +79,13 @@ PRESETS = {
             final_eval_samples=10_000,
             fixed={"width": 0.5},
             final_seeds=3,
-            final_rounds=8,  # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
+            # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
+            final_rounds=8,
         ),
         Preset(
             name="gpu",
-            description="a GPU cluster: full-size models, 30 epochs a trial, 32 trials a variant, 4 trials per GPU",
+            description="a GPU cluster: full-size models, 30 epochs a trial, 32 trials a variant, "
+                        "4 trials per GPU",
             num_samples=32,
             max_concurrent=8,
             tpe_startup_trials=8,
@@ -122,4 +126,5 @@ def with_rungs(preset: Preset, max_rounds: int | None = None, grace_rounds: int 
     check_range("--grace-rounds", grace_rounds, 1, max_rounds)
     check_positive("--reduction-factor", reduction_factor, integer=True)
     check_range("--reduction-factor", reduction_factor, 2, 100)
-    return replace(preset, max_rounds=max_rounds, grace_rounds=grace_rounds, reduction_factor=reduction_factor)
+    return replace(preset, max_rounds=max_rounds, grace_rounds=grace_rounds,
+                   reduction_factor=reduction_factor)

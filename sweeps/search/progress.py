@@ -17,7 +17,9 @@ from ganlib.divergence import SENTINEL_FID
 
 def duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def variant_of(trial) -> str:
@@ -26,7 +28,8 @@ def variant_of(trial) -> str:
 
 
 class ReportLines(Callback):
-    """Prints `[gan] trial 3ab2c1d0 report 2: FID 812.3 (gan's best 790.1); 5/33 trials done, 0m42s in, about 5m10s left`.
+    """Prints a line a report, e.g. `[gan] trial 3ab2c1d0 report 2: FID 812.3 (gan's best 790.1); 5/33
+    trials done, 0m42s in, about 5m10s left`.
 
     The time left assumes every trial runs its whole budget, so early stopping makes it an upper bound."""
 
@@ -94,9 +97,10 @@ class WaitingForNodes(Callback):
             self.since, self.nodes, self.said = now, nodes, False
         elif not self.said and now - self.since >= self.patience:
             self.said = True
-            print(f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, and no node "
-                  f"has joined the cluster's {nodes}; on the head, `ray status` shows pending and failed launches and "
-                  f"/tmp/ray/session_latest/logs/monitor.out the autoscaler's errors (README: the first hour on AWS)",
+            print(f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, "
+                  f"and no node has joined the cluster's {nodes}; on the head, `ray status` shows pending "
+                  f"and failed launches and /tmp/ray/session_latest/logs/monitor.out the autoscaler's errors "
+                  f"(README: the first hour on AWS)",
                   flush=True)
 
 

@@ -37,9 +37,11 @@ class GPUMissing(RuntimeError):
 
         node = f"{ray.util.get_node_ip_address()} ({socket.gethostname()})"
         super().__init__(
-            f"this trial asked for {fraction:g} GPU and Ray gave it GPU {','.join(map(str, ray.get_gpu_ids())) or '?'} on node {node}, "
-            f"but TensorFlow there sees no GPU: install ganlib[gpu] (tensorflow[and-cuda]) on GPU nodes and check "
-            f"nvidia-smi; a CPU machine or Ray's fake cluster declares GPUs only: pass --gpus-declared-only")
+            f"this trial asked for {fraction:g} GPU and Ray gave it GPU "
+            f"{','.join(map(str, ray.get_gpu_ids())) or '?'} on node {node}, "
+            f"but TensorFlow there sees no GPU: install ganlib[gpu] (tensorflow[and-cuda]) on GPU nodes and "
+            f"check nvidia-smi; a CPU machine or Ray's fake cluster declares GPUs only: pass "
+            f"--gpus-declared-only")
 
 
 class GANTrainable(tune.Trainable):
@@ -52,8 +54,10 @@ class GANTrainable(tune.Trainable):
 
             if not run.get("verbose"):
                 quiet_worker_logs()
-            GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb"))
-        if run["gpus_per_trial"] > 0 and not GANTrainable.placement["gpus_visible"] and not run.get("gpus_declared_only"):
+            GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"],
+                                                          run.get("gpu_memory_mb"))
+        if (run["gpus_per_trial"] > 0 and not GANTrainable.placement["gpus_visible"]
+                and not run.get("gpus_declared_only")):
             raise GPUMissing(run["gpus_per_trial"])
         self.start_trial(config)
 
@@ -68,8 +72,9 @@ class GANTrainable(tune.Trainable):
 
         run = self.settings = config["run"]
         self.seed = run["seed"]
-        self.ganlib_run = Run(run["variant"], {**run["fixed"], **hyperparameters(config)}, seed=self.seed, data=run["data"],
-                              per_class=run.get("per_class"), precision=run.get("precision", "float32"), hold_out_validation=True)
+        self.ganlib_run = Run(run["variant"], {**run["fixed"], **hyperparameters(config)}, seed=self.seed,
+                              data=run["data"], per_class=run.get("per_class"),
+                              precision=run.get("precision", "float32"), hold_out_validation=True)
         self.dataset = None  # built at the first step, after a restore has set the round
         self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
@@ -85,9 +90,8 @@ class GANTrainable(tune.Trainable):
     def step(self) -> dict:
         run = self.ganlib_run
         if self.dataset is None:
-            # Built once per trial (0.2-1 s for full MNIST): each round's `fit` takes a new iterator,
-            # which reshuffles. Seeded by the round, so a restored trial does not replay the
-            # images the first run began with.
+            # Built once per trial: each round's `fit` takes a new iterator, which reshuffles. Seeded by
+            # the round, so a restored trial does not replay the images the first run began with.
             self.dataset = run.dataset(seed=self.seed + self.rounds, repeat=True)
         start = time.perf_counter()
         history, diverged = run.train(self.dataset, steps_per_epoch=self.steps_per_round)
@@ -112,7 +116,8 @@ class GANTrainable(tune.Trainable):
             start = time.perf_counter()
             scores = run.evaluate(self.settings["eval_samples"], split="validation", every_metric=False)
             self.eval_seconds += time.perf_counter() - start
-            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds)
+            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)},
+                           eval_seconds=self.eval_seconds)
             self.log_grid()
         if diverged or bad_fid(metrics["fid"]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
@@ -120,11 +125,12 @@ class GANTrainable(tune.Trainable):
         if self.finished:
             # in this warm worker: a separate task would import TensorFlow and rebuild the model again
             start = time.perf_counter()
-            samples = self.settings.get("final_eval_samples", self.settings["eval_samples"])  # absent in sweeps begun before it
+            samples = self.settings["final_eval_samples"]
             selection = run.evaluate(samples, split="validation", every_metric=False)
             scores = run.evaluate(samples)
             self.eval_seconds += time.perf_counter() - start
-            metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)}, eval_seconds=self.eval_seconds)
+            metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},
+                           eval_seconds=self.eval_seconds)
             metrics["final_val_fid"] = selection["fid"]
         return {**metrics, "done": self.finished}
 
@@ -141,16 +147,18 @@ class GANTrainable(tune.Trainable):
         write_summaries(self.grid_writer, self.rounds, {}, self.model, self.seed)
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        self.ganlib_run.save(checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds, eval_seconds=self.eval_seconds)
+        self.ganlib_run.save(checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds,
+                             eval_seconds=self.eval_seconds)
         if self.finished:
             from ganlib.callbacks import save_model_grid
             from ganlib.export import save_generator
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
-            save_model_grid(self.model, files / "samples.png", seed=self.seed, title=f"{self.settings['variant']}, {self.trial_name}")
+            save_model_grid(self.model, files / "samples.png", seed=self.seed,
+                            title=f"{self.settings['variant']}, {self.trial_name}")
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         state = self.ganlib_run.restore(checkpoint_dir)
         self.rounds, self.train_seconds = state["round"], state["train_seconds"]
-        self.eval_seconds = state.get("eval_seconds", 0.0)  # absent from checkpoints of older sweeps
+        self.eval_seconds = state["eval_seconds"]

@@ -36,7 +36,8 @@ def score_all(export_dir: Path, n: int, data: str | None, seed: int) -> list[dic
     rows = []
     for variant, path in generators(export_dir).items():
         scores = evaluate(load_generator(path), n=n, seed=seed, data=data, cas=False)
-        rows.append({"variant": variant, "evaluator": evaluator.current(), "evaluator_checksum": evaluator.checksum(),
+        rows.append({"variant": variant, "evaluator": evaluator.current(),
+                     "evaluator_checksum": evaluator.checksum(),
                      **{k: scores[k] for k in ("fid", "kid", "classes_covered", "precision", "recall")}})
     return rows
 
@@ -71,7 +72,8 @@ def agreement(table: pd.DataFrame) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.study.evaluator_agreement", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sweeps.study.evaluator_agreement",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("export_dir")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -83,12 +85,14 @@ def main(argv=None) -> int:
         print(json.dumps(score_all(export_dir, args.n, args.data, args.seed)))
         return 0
     if not generators(export_dir):
-        print(f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder", file=sys.stderr)
+        print(f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder",
+              file=sys.stderr)
         return 2
     rows = []
     for name in EVALUATORS:
-        done = subprocess.run([sys.executable, "-m", "sweeps.study.evaluator_agreement", str(export_dir), "--n", str(args.n),
-                               "--seed", str(args.seed), "--score-with", name, *(["--data", args.data] if args.data else [])],
+        done = subprocess.run([sys.executable, "-m", "sweeps.study.evaluator_agreement", str(export_dir),
+                               "--n", str(args.n), "--seed", str(args.seed), "--score-with", name,
+                               *(["--data", args.data] if args.data else [])],
                               capture_output=True, text=True, env={**os.environ, "GANLIB_EVALUATOR": name})
         if done.returncode:
             print(done.stderr[-3000:], file=sys.stderr)
@@ -98,9 +102,11 @@ def main(argv=None) -> int:
     table.to_csv(export_dir / "evaluator_agreement.csv", index=False)
     found = agreement(table)
     (export_dir / "evaluator_agreement.json").write_text(json.dumps(found, indent=2))
-    print(table.pivot(index="variant", columns="evaluator", values="fid").sort_values("main").to_string(float_format="%.1f"))
-    print(f"Spearman rho {found['spearman_rho']:.3f} (p {found['spearman_p']:.2g}), Kendall tau {found['kendall_tau']:.3f} "
-          f"(p {found['kendall_p']:.2g}) over {found['variants']} variants; same winner: {found['same_winner']}")
+    fids = table.pivot(index="variant", columns="evaluator", values="fid")
+    print(fids.sort_values("main").to_string(float_format="%.1f"))
+    print(f"Spearman rho {found['spearman_rho']:.3f} (p {found['spearman_p']:.2g}), "
+          f"Kendall tau {found['kendall_tau']:.3f} (p {found['kendall_p']:.2g}) over {found['variants']} "
+          f"variants; same winner: {found['same_winner']}")
     return 0
 
 
