@@ -41,7 +41,7 @@ def build_report(results) -> Path:
     board, trials, histories = data["board"], data["trials"], data["histories"]
     shown = board[[c for c in LEADERBOARD_SHOWN if c in board.columns]]
     comparison = defaults_against_best(board, trials)
-    importances = {variant: importance(load_study(data["sweep"], variant)) for variant in trials}
+    importances = {variant: importance(load_study(data["sweep"], variant, results)) for variant in trials}
     # blank where a variant does not search that hyperparameter
     importance_table = (pd.DataFrame(importances).T if any(len(s) for s in importances.values())
                         else pd.DataFrame())

@@ -56,3 +56,21 @@ def test_report_opens_in_headless_chromium(smoke_sweep):
     assert sorted(variants) == ["gan", "lsgan"]
     assert (export_dir / "report.png").stat().st_size > 10_000
     print(f"screenshot: {export_dir / 'report.png'}")
+
+
+def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_no_study_where_none_was_kept(tmp_path):
+    """An export fetched or copied away from where its sweep ran: its optuna.db beside it is read,
+    not the path sweep.json records; with no database anywhere there is no study, and none is made."""
+    import optuna
+
+    from sweeps.reporting.importance import load_study
+
+    stale = {"name": "s", "optuna_storage": f"sqlite:///{tmp_path / 'gone' / 'optuna.db'}"}
+    assert load_study(stale, "gan", tmp_path) is None
+    elsewhere = {"name": "s", "optuna_storage": f"sqlite:///{tmp_path / 'optuna.db'}"}
+    assert load_study(elsewhere, "gan") is None and not (tmp_path / "optuna.db").exists()
+    export = tmp_path / "export"
+    export.mkdir()
+    optuna.create_study(study_name="s-gan", storage=f"sqlite:///{export / 'optuna.db'}").enqueue_trial({})
+    assert load_study(stale, "gan", export).study_name == "s-gan"
+    assert load_study(stale, "wgan", export) is None  # no study of that variant there

@@ -5,19 +5,34 @@ its experiment)."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
+SQLITE = "sqlite:///"
 
-def load_study(sweep: dict, variant: str):
-    """The variant's Optuna study as the sweep stored it, or None (an export without one)."""
+
+def load_study(sweep: dict, variant: str, results: Path | None = None):
+    """The variant's Optuna study as the sweep stored it, or None (an export without one).
+
+    An export read away from where its sweep ran (fetched from a bucket to a laptop, copied into
+    docs/results) holds its optuna.db beside it, not at the path its sweep.json records: that copy
+    is read first. A recorded SQLite file that is not there means no study (opening it would fail,
+    or make an empty database)."""
     import optuna
 
-    if not sweep.get("optuna_storage") or not sweep.get("name"):
+    local = Path(results) / "optuna.db" if results is not None else None
+    if local is not None and local.is_file():
+        storage = f"{SQLITE}{local.resolve()}"
+    else:
+        storage = sweep.get("optuna_storage")
+    if not storage or not sweep.get("name"):
+        return None
+    if storage.startswith(SQLITE) and not Path(storage.removeprefix(SQLITE)).is_file():
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return optuna.load_study(study_name=f"{sweep['name']}-{variant}", storage=sweep["optuna_storage"])
+        return optuna.load_study(study_name=f"{sweep['name']}-{variant}", storage=storage)
     except KeyError:  # no such study in that storage
         return None
 
