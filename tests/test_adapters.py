@@ -77,7 +77,8 @@ def test_a_stopped_paused_trial_is_saved_as_terminated_only_through_the_adapter(
     assert saved_statuses(staging) == [Trial.PAUSED]
     # what a scheduler is handed (SchedulerPerVariant narrows Ray's wrapper to a variant's view)
     view = _VariantView(controller._wrapped(), "gan")
-    assert type(controller._wrapped()).__name__ == "TrialRunnerWrapper" and view._tune_controller is controller
+    assert type(controller._wrapped()).__name__ == "TrialRunnerWrapper"
+    assert view._tune_controller is controller
 
     view.stop_trial(trial)
     controller.save_to_dir()
@@ -114,7 +115,8 @@ def test_a_trials_last_report_reaches_the_stored_study_as_an_intermediate_value(
     assert searcher.suggest("a") and searcher.suggest("b")
     searcher.on_trial_result("a", {"fid": 9.0, "training_iteration": 1})
     searcher.on_trial_complete("a", {"fid": 7.0, "training_iteration": 2})  # stopped or finished at report 2
-    searcher.on_trial_complete("a", {"fid": 7.0, "training_iteration": 2})  # told twice: the limiter passes it once
+    # told twice: the limiter passes it on once
+    searcher.on_trial_complete("a", {"fid": 7.0, "training_iteration": 2})
     searcher.on_trial_complete("b", error=True)
     trials = optuna.load_study(study_name="s", storage=storage).trials
     assert trials[0].intermediate_values == {1: 9.0, 2: 7.0} and trials[0].value == 7.0

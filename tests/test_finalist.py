@@ -33,11 +33,12 @@ class Trial:
 def test_reports_without_the_time_or_the_metric_are_let_through_and_the_budget_ends_a_trial():
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 27, "grace_period": 3,
-             "reduction_factor": 3}
+    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 27,
+             "grace_period": 3, "reduction_factor": 3}
     scheduler = KeepsAFinalist(ASHAScheduler(**rungs), **rungs)
     assert scheduler.on_trial_result(None, Trial("a"), {"fid": 5.0}) == TrialScheduler.CONTINUE
-    assert scheduler.on_trial_result(None, Trial("a"), {"training_iteration": 27, "fid": 5.0}) == TrialScheduler.STOP
+    last = {"training_iteration": 27, "fid": 5.0}
+    assert scheduler.on_trial_result(None, Trial("a"), last) == TrialScheduler.STOP
     assert scheduler.finalists == {"a"}
     with pytest.raises(ConfigError, match="mode='lowest'"):
         KeepsAFinalist(ASHAScheduler(**rungs), **{**rungs, "mode": "lowest"})
@@ -100,7 +101,9 @@ def test_when_the_leader_diverges_a_paused_trial_resumes_and_finishes():
 
     nan = float("nan")
     curves = {"leader": [100.0, 90.0, nan, nan], "behind": [500.0, 400.0, 300.0, 200.0]}
-    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 4, "grace_period": 1, "reduction_factor": 2}
+    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 4, "grace_period": 1,
+             "reduction_factor": 2}
     rays = replay(ASHAScheduler(**rungs), curves, 2, "training_iteration")
-    assert rays["behind"] < 4 and rays["leader"] == 3  # Ray's ASHA alone: stopped behind, then lost its leader
+    # Ray's ASHA alone: stopped behind, then lost its leader
+    assert rays["behind"] < 4 and rays["leader"] == 3
     assert replay(guarded(**rungs), curves, 2, "training_iteration") == {"leader": 3, "behind": 4}

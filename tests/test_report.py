@@ -58,7 +58,7 @@ def test_report_opens_in_headless_chromium(smoke_sweep):
     print(f"screenshot: {export_dir / 'report.png'}")
 
 
-def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_no_study_where_none_was_kept(tmp_path):
+def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_none_where_none_was_kept(tmp_path):
     """An export fetched or copied away from where its sweep ran: its optuna.db beside it is read,
     not the path sweep.json records; with no database anywhere there is no study, and none is made."""
     import optuna
