@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optuna.distributions import CategoricalDistribution
 
 from ganlib import registry
 from ganlib.data import make_dataset
@@ -27,9 +28,9 @@ def test_seed_defaults_are_the_papers():
 
 
 def test_seed_networks_are_the_papers():
-    from ganlib.variants.gan import seed_discriminator, seed_generator
+    from ganlib.variants.gan import tutorial_discriminator, tutorial_generator
 
-    generator, discriminator = seed_generator(100), seed_discriminator()
+    generator, discriminator = tutorial_generator(100), tutorial_discriminator()
     kinds = [type(layer).__name__ for layer in generator.layers]
     # the seed's layers; its batch norms train through TensorFlow's fused kernel, as tf.keras 2 did
     assert kinds == [
@@ -55,7 +56,9 @@ def test_training_steps_change_both_networks(small_digits):
     logs = {key: values[-1] for key, values in history.history.items()}
     assert set(logs) >= {"d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
     assert all(np.isfinite(value) for value in logs.values())
-    assert 0.0 <= logs["d_acc_real"] <= 1.0 and 0.0 <= logs["d_acc_fake"] <= 1.0
+    # the accuracies are shares of the 3 x 32 images D judged, each right or wrong
+    for name in ("d_acc_real", "d_acc_fake"):
+        assert logs[name] * 96 == pytest.approx(round(logs[name] * 96), abs=1e-3), (name, logs[name])
     assert changed(g_before, model.generator) and changed(d_before, model.discriminator)
     assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3
 
@@ -74,47 +77,21 @@ def test_minimax_generator_loss_is_selectable():
     assert model.generator_loss.__name__ == "minimax_generator_loss"
 
 
-@pytest.mark.parametrize(
-    "overrides, words",
-    [
-        ({"g_lr": -1.0}, ["g_lr=-1.0", "(0.0, 1.0]"]),
-        ({"d_lr": 0}, ["d_lr=0", "(0.0, 1.0]"]),
-        ({"batch_size": 0}, ["batch_size=0", "positive integer"]),
-        ({"latent_dim": 2.5}, ["latent_dim=2.5", "positive integer"]),
-        ({"dropout": 1.0}, ["dropout=1.0", "[0.0, 1.0)"]),
-        ({"generator_loss": "hinge"}, ["hinge", "non_saturating, minimax"]),
-        ({"n_critic": 5}, ["n_critic", "allowed are"]),
-    ],
-)
-def test_bad_hyperparameters_are_refused_in_one_line(overrides, words):
-    with pytest.raises(ConfigError) as error:
-        registry.build("gan", overrides)
-    message = str(error.value)
-    assert "\n" not in message
-    for word in words:
-        assert word in message
-
-
 def test_unknown_variant_names_the_allowed_ones():
     with pytest.raises(ConfigError) as error:
         registry.get("bestgan")
     assert "bestgan" in str(error.value) and "gan" in str(error.value)
 
 
+def in_search_space(distribution, value) -> bool:
+    """Whether `distribution` can propose `value` (Optuna's distributions have no public `contains`)."""
+    if isinstance(distribution, CategoricalDistribution):
+        return value in distribution.choices
+    return distribution.low <= value <= distribution.high
+
+
 def test_registry_defaults_lie_in_their_search_spaces():
     for spec in registry.VARIANTS.values():
         for name, distribution in spec.search_space.items():
             assert name in spec.defaults, (spec.name, name)
-            assert distribution.contains(spec.defaults[name]), (spec.name, name, spec.defaults[name])
-
-
-def test_save_and_load_give_the_same_samples(tmp_path):
-    from ganlib import export
-
-    model = registry.build("gan", TINY, seed=0)
-    paths = export.save_generator(model.generator, tmp_path, "gan")
-    latents = model.latents_for(8, seed=3)
-    expected = np.asarray(model.generator(latents, training=False))
-    for path in paths.values():
-        loaded = export.load_generator(path)
-        np.testing.assert_allclose(np.asarray(loaded(latents, training=False)), expected, atol=1e-6)
+            assert in_search_space(distribution, spec.defaults[name]), (spec.name, name, spec.defaults[name])

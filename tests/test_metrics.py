@@ -60,9 +60,13 @@ def test_the_second_evaluator_is_another_network_that_reaches_its_recorded_accur
     assert feats.shape[1] == main_feats.shape[1] and not np.allclose(feats[:500], main_feats)  # another feature space
 
 
-def test_fid_of_a_set_with_itself_is_zero_and_real_vs_noise_is_large(test_features):
+def test_fid_of_a_shifted_set_is_the_squared_shift_and_real_vs_noise_is_large(test_features):
     feats, _ = test_features
-    assert metrics.fid(feats, feats) == pytest.approx(0.0, abs=1e-6)
+    # X and X + c have one covariance, so FID = ||c||^2 exactly (in float64: float32's rounding of
+    # X + c would move the covariance). FID(X, X) = 0 could not fail: fid clips negatives to 0.
+    shift = np.random.default_rng(0).standard_normal(feats.shape[1])
+    shifted = np.asarray(feats, np.float64) + shift
+    assert metrics.fid(np.asarray(feats, np.float64), shifted) == pytest.approx(shift @ shift, abs=1e-3)
     noise = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype("float32")
     noise_fid = metrics.fid(metrics.features(noise), feats)
     real_fid = metrics.fid(feats[:5000], feats[5000:])

@@ -9,12 +9,18 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # MLflow's own file store, which MLflow 3 keeps behind this opt-in (it recommends sqlite:/// now;
-# both work with --mlflow)
-os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+# both work with --mlflow): given to these tests' runs and, by the fixture, to their reading of the
+# store in this process, and to no other test of the session
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MLFLOW_ALLOW_FILE_STORE": "true"}
+
+
+@pytest.fixture(autouse=True)
+def file_store_allowed(monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
 def runs(uri: str, experiment: str):

@@ -9,19 +9,48 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
+import pandas as pd
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def train(out, mnist_path, *extra, wait=True):
-    command = [sys.executable, "-m", "ganlib.train", "--variant", "gan", "--epochs", "4", "--per-class", "50",
-               "--set", "width=0.25", "--batch-size", "20", "--no-eval", "--deterministic", "--data", str(mnist_path),
+# `python -m ganlib.train` killed (SIGKILL, by itself) after step S of epoch E, argv 1 and 2 counted
+# from 1: a fixed point in the run's progress however slowly a loaded machine gets there. A test that
+# watched for a saved epoch and killed the run from outside could find it further on, or finished.
+KILLED_RUN = """
+import os, signal, sys
+from functools import partial
+
+import keras
+
+import ganlib.train as cli
+
+epoch_to_die_in, step_to_die_after = int(sys.argv[1]), int(sys.argv[2])
+
+
+class Die(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == epoch_to_die_in and batch + 1 == step_to_die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+cli.train = partial(cli.train, extra_callbacks=[Die()])  # after ganlib's own: the step's row is logged
+sys.exit(cli.main(sys.argv[3:]))
+"""
+
+
+def train(out, mnist_path, *extra, killed_at=None):
+    """The run, to the end, or with killed_at=(epoch, step) killed there."""
+    start = [sys.executable, "-m", "ganlib.train"] if killed_at is None else \
+        [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
+    command = [*start, "--variant", "gan", "--epochs", "4", "--per-class", "50", "--set", "width=0.25",
+               "--batch-size", "20", "--no-eval", "--deterministic", "--data", str(mnist_path),
                "--out", str(out), *extra]
-    if not wait:
-        return subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
 
 
@@ -37,13 +66,12 @@ def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path)
     assert straight.returncode == 0, straight.stderr[-2000:]
 
     killed = tmp_path / "killed"
-    process = train(killed, mnist_path, wait=False)
-    deadline = time.time() + 300
-    while saved_epoch(killed) < 1 and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)  # mid-way through epoch 2: no chance to save anything more
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL and 1 <= saved_epoch(killed) < 4, (process.returncode, saved_epoch(killed))
+    # mid-way through epoch 2 (25 steps an epoch): no chance to save anything more
+    process = train(killed, mnist_path, killed_at=(2, 10))
+    assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr[-2000:])
+    assert saved_epoch(killed) == 1
+    # the unfinished epoch's steps were logged, and the resumed run must take them again
+    assert pd.read_csv(killed / "losses_steps.csv")["epoch"].value_counts().to_dict() == {1: 25, 2: 10}
 
     resumed = train(killed, mnist_path, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]

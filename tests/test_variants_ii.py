@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from ganlib import registry
 from ganlib.data import make_dataset
 from ganlib.errors import ConfigError
-from ganlib.sampling import is_conditional
 
 TINY = {"width": 0.25, "batch_size": 16}
-
-
-@pytest.mark.parametrize("variant", ["cgan", "acgan", "infogan", "bigan", "stylegan"])
-def test_variant_trains_without_nan(variant, small_digits):
-    model = registry.build(variant, TINY)
-    before = [np.array(w) for w in model.generator.trainable_weights]
-    history = model.fit(make_dataset(small_digits, 16, seed=0), epochs=1, steps_per_epoch=3, verbose=0).history
-    assert all(np.isfinite(values[-1]) for values in history.values()), history
-    assert any(not np.array_equal(b, np.array(a)) for b, a in zip(before, model.generator.trainable_weights))
-    images = model.generate(12, seed=0)
-    assert images.shape == (12, 28, 28, 1) and np.isfinite(images).all()
-    grid, rows = model.grid_images(0)
-    assert grid.shape == (100, 28, 28, 1)
-    assert rows == (list(range(10)) if is_conditional(model) else None)
 
 
 @pytest.mark.parametrize("variant", ["cgan", "acgan"])
@@ -42,11 +24,16 @@ def test_conditional_generators_take_the_labels_asked_for(variant):
         model.generate(2, seed=0, labels=[3, 10])
 
 
-def test_conditional_evaluation_scores_intended_labels(mnist_path):
+def test_a_briefly_trained_cgan_draws_the_digits_it_is_asked_for_well_above_chance(small_digits, mnist_path):
     from ganlib.metrics import evaluate
 
-    result = evaluate(registry.build("cgan", TINY), 1000, seed=0, data=mnist_path, cas=False)
-    assert 0.0 <= result["conditional_accuracy"] <= 1.0 and "cas" not in result
+    # 5x the paper's learning rates, so that 300 steps learn the labels. The generator drew the digit
+    # asked for 55-78% of the time in 19 runs (seeds 0-6; seed 0 twelve times, as training is not
+    # bitwise repeatable without op determinism); chance is 10%
+    model = registry.build("cgan", {**TINY, "batch_size": 32, "g_lr": 1e-3, "d_lr": 1e-3}, seed=0)
+    model.fit(make_dataset(small_digits, 32, seed=0, repeat=True), epochs=1, steps_per_epoch=300, verbose=0)
+    result = evaluate(model, 1000, seed=0, data=mnist_path, cas=False)
+    assert result["conditional_accuracy"] > 0.35 and "cas" not in result
 
 
 def test_infogan_categorical_code_changes_the_samples():
@@ -61,12 +48,20 @@ def test_infogan_categorical_code_changes_the_samples():
     assert not np.allclose(rotation[0], rotation[9])  # the code varies along the row
 
 
-def test_bigan_encodes_images_to_codes(small_digits):
+def test_bigan_encodes_each_image_by_itself(small_digits):
     from ganlib.data import to_unit_range
 
     model = registry.build("bigan", {**TINY, "latent_dim": 32})
-    codes = model.encode(to_unit_range(small_digits.images[:20]))
+    images = to_unit_range(small_digits.images[:20])
+    codes = model.encode(images)
     assert codes.shape == (20, 32) and np.isfinite(codes).all()
+    # inference mode: a code depends neither on the other images of its batch (the encoder's batch
+    # norm uses its moving statistics) nor on how the images are split into batches
+    np.testing.assert_allclose(model.encode(images[:5]), codes[:5], atol=1e-6)
+    np.testing.assert_allclose(model.encode(images, batch_size=7), codes, atol=1e-6)
+    # but on the image: twenty digits, twenty codes apart (an untrained encoder's are ~30% of a norm apart)
+    distances = np.linalg.norm(codes[:, None] - codes[None], axis=-1) + np.diag(np.full(20, np.inf))
+    assert distances.min() > 0.05 * np.linalg.norm(codes, axis=1).mean()
 
 
 def test_stylegan_mixing_differs_from_both_parents():
@@ -104,44 +99,3 @@ def test_minibatch_stddev_sees_a_batch_without_variety():
     assert MinibatchStdDev()(varied).shape == (8, 7, 7, 5)
     assert float(np.array(MinibatchStdDev()(same))[..., -1].max()) < 1e-3
     assert float(np.array(MinibatchStdDev()(varied))[..., -1].min()) > 0.5
-
-
-def test_stylegan_generator_reloads_in_a_fresh_process(tmp_path):
-    from ganlib.export import save_generator
-
-    model = registry.build("stylegan", TINY)
-    paths = save_generator(model.generator, tmp_path, "stylegan")
-    expected = model.generate(4, seed=2)
-    np.save(tmp_path / "expected.npy", expected)
-    script = (
-        "import numpy as np\n"
-        "from ganlib.export import load_generator\n"
-        "from ganlib.sampling import generator_inputs, run_generator\n"
-        f"for path in {[str(p) for p in paths.values()]!r}:\n"
-        "    g = load_generator(path)\n"
-        "    out = run_generator(g, generator_inputs(g, 4, 2))\n"
-        f"    np.testing.assert_allclose(out, np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-5)\n"
-        "print('same')\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
-    assert "same" in result.stdout, result.stderr[-2000:]
-
-
-@pytest.mark.parametrize(
-    "variant, overrides, words",
-    [
-        ("acgan", {"class_weight": 0.0}, ["class_weight=0.0", "(0.0, 100.0]"]),
-        ("infogan", {"info_weight": -1.0}, ["info_weight=-1.0"]),
-        ("stylegan", {"mapping_depth": 0}, ["mapping_depth=0", "positive integer"]),
-        ("stylegan", {"mixing_prob": 1.5}, ["mixing_prob=1.5", "[0.0, 1.0]"]),
-        ("stylegan", {"style_dim": 0}, ["style_dim=0"]),
-        ("stylegan", {"r1_gamma": -1.0}, ["r1_gamma=-1.0"]),
-        ("bigan", {"dropout": 1.0}, ["dropout=1.0"]),
-        ("cgan", {"latent_dim": 0}, ["latent_dim=0"]),
-    ],
-)
-def test_invalid_arguments_are_refused(variant, overrides, words):
-    with pytest.raises(ConfigError) as error:
-        registry.build(variant, overrides)
-    for word in words:
-        assert word in str(error.value)
