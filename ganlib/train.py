@@ -171,16 +171,27 @@ def save_state(run, state_dir: Path, **extra) -> None:
     """The run's training state after an epoch, replacing the last one only once complete."""
     import shutil
 
-    partial = state_dir.with_name(f".{state_dir.name}.partial")
+    partial, old = partial_state(state_dir), state_dir.with_name(f".{state_dir.name}.old")
     shutil.rmtree(partial, ignore_errors=True)
     run.save(partial, **extra)
-    shutil.rmtree(state_dir, ignore_errors=True)
+    # two renames, each atomic: killed between them, the complete new state waits in `partial`
+    # and resumable_state takes it; a delete of the old folder could be cut half-way instead
+    shutil.rmtree(old, ignore_errors=True)
+    if state_dir.exists():
+        state_dir.rename(old)
     partial.rename(state_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def partial_state(state_dir: Path) -> Path:
+    return state_dir.with_name(f".{state_dir.name}.partial")
 
 
 def resumable_state(out_dir: Path, run, precision: str) -> dict:
     """Restore `run` from `out_dir`'s last saved epoch; the command must describe the same run."""
     state_dir = out_dir / STATE_DIR
+    if not state_dir.exists() and partial_state(state_dir).is_dir():  # killed between save_state's renames
+        partial_state(state_dir).rename(state_dir)
     if not (state_dir / "state.json").is_file():
         raise ConfigError(f"--resume: no training state in {str(out_dir)!r}: start the run without --resume")
     saved_config = json.loads((out_dir / "config.json").read_text())

@@ -122,3 +122,21 @@ def test_a_run_writes_tensorboard_scalars_and_the_grid_each_epoch(tmp_path, mnis
                 tags.setdefault(value.tag, []).append(event.step)
     for tag in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "samples"):
         assert tags.get(tag) == [1, 2], (tag, tags)
+
+
+def test_a_run_killed_between_replacing_its_states_resumes_from_the_newer_one(tmp_path, mnist_path):
+    from ganlib.run import Run
+    from ganlib.train import STATE_DIR, partial_state, resumable_state, save_state
+
+    overrides = {"width": 0.25, "batch_size": 16}
+    run = Run("gan", overrides, data=mnist_path, per_class=5)
+    (tmp_path / "config.json").write_text(json.dumps({"variant": "gan", "config": run.config}))
+    state_dir = tmp_path / STATE_DIR
+    save_state(run, state_dir, epoch=1)
+    save_state(run, state_dir, epoch=2)
+    assert resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"] == 2
+    # killed after epoch 3's state was complete and the old one moved aside, before the last rename
+    run.save(partial_state(state_dir), epoch=3)
+    state_dir.rename(state_dir.with_name(".training_state.old"))
+    assert resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"] == 3
+    assert not partial_state(state_dir).exists() and (state_dir / "state.json").is_file()
