@@ -71,10 +71,33 @@ class SlotSampler:
 
 
 def sweep_args(args, variants: str, storage: Path, name: str) -> list[str]:
-    return ["--preset", "smoke", "--name", name, "--variants", variants, "--num-samples", str(args.num_samples),
-            "--max-concurrent", str(args.max_concurrent), "--max-rounds", "2", "--grace-rounds", "1",
-            "--gpus-per-trial", str(args.gpus_per_trial), "--cpus-per-trial", "1", "--gpus-declared-only",
-            "--storage", str(storage), "--no-report", "--address", "auto", *(["--data", args.data] if args.data else [])]
+    return [
+        "--preset",
+        "smoke",
+        "--name",
+        name,
+        "--variants",
+        variants,
+        "--num-samples",
+        str(args.num_samples),
+        "--max-concurrent",
+        str(args.max_concurrent),
+        "--max-rounds",
+        "2",
+        "--grace-rounds",
+        "1",
+        "--gpus-per-trial",
+        str(args.gpus_per_trial),
+        "--cpus-per-trial",
+        "1",
+        "--gpus-declared-only",
+        "--storage",
+        str(storage),
+        "--no-report",
+        "--address",
+        "auto",
+        *(["--data", args.data] if args.data else []),
+    ]
 
 
 def measure(label: str, commands: list[list[str]], args, slots: int) -> dict:
@@ -84,10 +107,20 @@ def measure(label: str, commands: list[list[str]], args, slots: int) -> dict:
         codes = [main(command) for command in commands]
     wall = sampler.end - sampler.start
     busy = sampler.busy_slot_seconds()
-    figures = {"label": label, "wall_s": wall, "busy_slot_s": busy, "utilisation": busy / (slots * wall),
-               "peak_busy_slots": sampler.peak(), "exit_codes": codes}
-    print(f"{label}: wall {wall:.0f} s, busy {busy:.0f} slot-s of {slots} x {wall:.0f}, utilisation {figures['utilisation']:.3f}, "
-          f"peak {figures['peak_busy_slots']:g} slots busy, exit codes {codes}", flush=True)
+    figures = {
+        "label": label,
+        "wall_s": wall,
+        "busy_slot_s": busy,
+        "utilisation": busy / (slots * wall),
+        "peak_busy_slots": sampler.peak(),
+        "exit_codes": codes,
+    }
+    print(
+        f"{label}: wall {wall:.0f} s, busy {busy:.0f} slot-s of {slots} x {wall:.0f}, "
+        f"utilisation {figures['utilisation']:.3f}, "
+        f"peak {figures['peak_busy_slots']:g} slots busy, exit codes {codes}",
+        flush=True,
+    )
     return figures
 
 
@@ -103,7 +136,11 @@ def main() -> int:
     args = parser.parse_args()
     from ganlib import registry
 
-    variants = [v for v in registry.names() if v != "stylegan"] if args.variants == "all-but-stylegan" else args.variants.split(",")
+    variants = (
+        [v for v in registry.names() if v != "stylegan"]
+        if args.variants == "all-but-stylegan"
+        else args.variants.split(",")
+    )
     per_node = round(1 / args.gpus_per_trial)
     slots = args.nodes * per_node
 
@@ -111,32 +148,58 @@ def main() -> int:
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "num_gpus": 0, "node_ip_address": "127.0.0.1",
-                                                            "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "num_gpus": 0,
+            "node_ip_address": "127.0.0.1",
+            "include_dashboard": False,
+        },
+    )
     for _ in range(args.nodes):
-        cluster.add_node(num_cpus=per_node, num_gpus=1, node_ip_address="127.0.0.1", object_store_memory=300_000_000)
+        cluster.add_node(
+            num_cpus=per_node, num_gpus=1, node_ip_address="127.0.0.1", object_store_memory=300_000_000
+        )
     cluster.wait_for_nodes()
     os.environ["RAY_ADDRESS"] = cluster.address
     ray.init(address=cluster.address)
-    print(f"cluster: {args.nodes} worker nodes x (1 declared GPU, {per_node} CPUs), a trial {args.gpus_per_trial:g} GPU + 1 CPU: "
-          f"{slots} slots; {len(variants)} variants x {args.num_samples} trials, at most {args.max_concurrent} of a variant at once", flush=True)
+    print(
+        f"cluster: {args.nodes} worker nodes x (1 declared GPU, {per_node} CPUs), "
+        f"a trial {args.gpus_per_trial:g} GPU + 1 CPU: "
+        f"{slots} slots; {len(variants)} variants x {args.num_samples} trials, "
+        f"at most {args.max_concurrent} of a variant at once",
+        flush=True,
+    )
     results = []
     try:
         with tempfile.TemporaryDirectory() as folder:
             if args.only in (None, "before"):
-                commands = [sweep_args(args, variant, Path(folder) / "before", f"before-{variant}") for variant in variants]
+                commands = [
+                    sweep_args(args, variant, Path(folder) / "before", f"before-{variant}")
+                    for variant in variants
+                ]
                 results.append(measure("before (one variant at a time)", commands, args, slots))
             if args.only in (None, "after"):
-                results.append(measure("after (all variants at once)", [sweep_args(args, ",".join(variants), Path(folder) / "after", "after")],
-                                       args, slots))
+                results.append(
+                    measure(
+                        "after (all variants at once)",
+                        [sweep_args(args, ",".join(variants), Path(folder) / "after", "after")],
+                        args,
+                        slots,
+                    )
+                )
     finally:
         ray.shutdown()
         cluster.shutdown()
     if len(results) == 2:
         before, after = results
-        print(f"utilisation before {before['utilisation']:.3f}, after {after['utilisation']:.3f} "
-              f"(x{after['utilisation'] / before['utilisation']:.2f}); wall {before['wall_s']:.0f} s -> {after['wall_s']:.0f} s "
-              f"(x{before['wall_s'] / after['wall_s']:.2f} faster)")
+        print(
+            f"utilisation before {before['utilisation']:.3f}, after {after['utilisation']:.3f} "
+            f"(x{after['utilisation'] / before['utilisation']:.2f}); "
+            f"wall {before['wall_s']:.0f} s -> {after['wall_s']:.0f} s "
+            f"(x{before['wall_s'] / after['wall_s']:.2f} faster)"
+        )
     return 0
 
 

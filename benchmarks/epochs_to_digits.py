@@ -49,8 +49,11 @@ def main():
             scores = quick_scores(self.model, args.samples, seed=0, data=args.data)
             scores["wall_s"] = time.perf_counter() - self.start
             self.scores.append(scores)
-            print(f"  epoch {epoch + 1}: FID {scores['fid']:.1f}, classes {scores['classes_covered']}, "
-                  f"{scores['wall_s']:.0f} s", flush=True)
+            print(
+                f"  epoch {epoch + 1}: FID {scores['fid']:.1f}, classes {scores['classes_covered']}, "
+                f"{scores['wall_s']:.0f} s",
+                flush=True,
+            )
             if scores["fid"] <= FID_THRESHOLD and scores["classes_covered"] == NUM_CLASSES:
                 self.passed_at = epoch + 1
                 self.model.stop_training = True
@@ -61,11 +64,30 @@ def main():
         for variant in args.variants.split(","):
             print(f"{variant}:", flush=True)
             stop = StopAtDigits()
-            record = train(variant, root / variant, epochs=args.max_epochs, data=args.data, verbose=0,
-                           evaluate_at_end=False, extra_callbacks=[stop])
-            rows.append((variant, stop.passed_at, record["generator_steps"], record["training_images"],
-                         stop.scores[-1]["fid"], stop.scores[-1]["classes_covered"], stop.scores[-1]["wall_s"]))
-    print(f"\n{'variant':10s} {'epochs to digits':>17s} {'G steps':>8s} {'images':>9s} {'FID':>7s} {'classes':>7s} {'wall s':>7s}")
+            record = train(
+                variant,
+                root / variant,
+                epochs=args.max_epochs,
+                data=args.data,
+                verbose=0,
+                evaluate_at_end=False,
+                extra_callbacks=[stop],
+            )
+            rows.append(
+                (
+                    variant,
+                    stop.passed_at,
+                    record["generator_steps"],
+                    record["training_images"],
+                    stop.scores[-1]["fid"],
+                    stop.scores[-1]["classes_covered"],
+                    stop.scores[-1]["wall_s"],
+                )
+            )
+    print(
+        f"\n{'variant':10s} {'epochs to digits':>17s} {'G steps':>8s} {'images':>9s} "
+        f"{'FID':>7s} {'classes':>7s} {'wall s':>7s}"
+    )
     for variant, passed, steps, images, fid, classes, wall in rows:
         epochs = str(passed) if passed else f"> {args.max_epochs}"
         print(f"{variant:10s} {epochs:>17s} {steps:8d} {images:9d} {fid:7.1f} {classes:7d} {wall:7.0f}")

@@ -33,14 +33,26 @@ def main():
         start = time.perf_counter()
         evaluate(model, args.n, seed=repeat, data=args.data)
         totals.append(time.perf_counter() - start)
-        t = time.perf_counter(); images, _ = sample(model, args.n, repeat); parts["sample"].append(time.perf_counter() - t)
-        t = time.perf_counter(); feats, _ = features_and_probabilities(images); parts["features"].append(time.perf_counter() - t)
-        t = time.perf_counter(); fid(feats, ref.features); parts["fid"].append(time.perf_counter() - t)
-        t = time.perf_counter(); kid(feats, ref.features); parts["kid"].append(time.perf_counter() - t)
-        t = time.perf_counter(); prdc(ref.features, feats, ref.radii); parts["prdc"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        images, _ = sample(model, args.n, repeat)
+        parts["sample"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        feats, _ = features_and_probabilities(images)
+        parts["features"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fid(feats, ref.features)
+        parts["fid"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        kid(feats, ref.features)
+        parts["kid"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        prdc(ref.features, feats, ref.radii)
+        parts["prdc"].append(time.perf_counter() - t)
     median = statistics.median(totals)
-    print(f"evaluate n={args.n}: median {median:.2f} s over {args.repeats} runs (target < 10 s): "
-          f"{'met' if median < 10 else 'MISSED'}")
+    print(
+        f"evaluate n={args.n}: median {median:.2f} s over {args.repeats} runs (target < 10 s): "
+        f"{'met' if median < 10 else 'MISSED'}"
+    )
     for name, values in parts.items():
         print(f"  {name:<9} {statistics.median(values):.2f} s")
     print(f"evaluate_seconds={median:.3f}")

@@ -56,8 +56,19 @@ def main() -> int:
     from ganlib import registry
 
     for variant in registry.names() if args.variants == "all" else args.variants.split(","):
-        done = subprocess.run([sys.executable, __file__, "--one", variant, "--steps", str(args.steps),
-                               *(["--data", args.data] if args.data else [])], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                variant,
+                "--steps",
+                str(args.steps),
+                *(["--data", args.data] if args.data else []),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             print(done.stderr[-2000:], file=sys.stderr)
             return 1

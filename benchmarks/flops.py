@@ -60,14 +60,19 @@ def main():
 
     g_forward, d_forward = forward_flops(tutorial_generator(100)), forward_flops(tutorial_discriminator())
     per_step = 3 * args.batch * (g_forward + 2 * d_forward)
-    print(f"forward FLOPs per image: generator {g_forward / 1e6:.1f} M, discriminator {d_forward / 1e6:.1f} M")
+    print(
+        f"forward FLOPs per image: generator {g_forward / 1e6:.1f} M, discriminator {d_forward / 1e6:.1f} M"
+    )
     print(f"training step at batch {args.batch}: {per_step / 1e9:.1f} GFLOP")
     for dtype in ("float32", "bfloat16"):
         rate = matmul_rate(dtype)
         line = f"matmul rate {dtype}: {rate / 1e9:.0f} GFLOP/s"
         if args.step_ms:
             achieved = per_step / (args.step_ms / 1000)
-            line += f"; a {args.step_ms:.0f} ms step runs at {achieved / 1e9:.0f} GFLOP/s = {achieved / rate:.0%} of it"
+            line += (
+                f"; a {args.step_ms:.0f} ms step runs at {achieved / 1e9:.0f} GFLOP/s "
+                f"= {achieved / rate:.0%} of it"
+            )
         print(line)
 
 

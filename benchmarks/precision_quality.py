@@ -23,8 +23,23 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def run(variant, precision, seed, steps, data, out: Path) -> dict:
-    command = [sys.executable, "-m", "ganlib.train", "--variant", variant, "--epochs", "1", "--steps", str(steps),
-               "--seed", str(seed), "--precision", precision, "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "ganlib.train",
+        "--variant",
+        variant,
+        "--epochs",
+        "1",
+        "--steps",
+        str(steps),
+        "--seed",
+        str(seed),
+        "--precision",
+        precision,
+        "--out",
+        str(out),
+    ]
     if data:
         command += ["--data", data]
     subprocess.run(command, check=True, capture_output=True, text=True)
@@ -34,7 +49,9 @@ def run(variant, precision, seed, steps, data, out: Path) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="gan")
-    parser.add_argument("--steps", type=int, default=468, help="generator steps (468 = one epoch at batch 128)")
+    parser.add_argument(
+        "--steps", type=int, default=468, help="generator steps (468 = one epoch at batch 128)"
+    )
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
@@ -44,20 +61,31 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for seed in seeds:
             for precision in PRECISIONS:  # interleaved, so drift in the machine's speed hits both
-                record = run(args.variant, precision, seed, args.steps, args.data, Path(folder) / f"{precision}-{seed}")
+                record = run(
+                    args.variant, precision, seed, args.steps, args.data, Path(folder) / f"{precision}-{seed}"
+                )
                 fid, rate = record["metrics"]["fid"], record["images_per_s"]
                 fids[precision].append(fid)
                 rates[precision].append(rate)
-                print(f"{args.variant} {precision:15s} seed {seed}: FID {fid:8.2f}  images/s {rate:6.1f}  "
-                      f"classes {record['metrics']['classes_covered']}", flush=True)
+                print(
+                    f"{args.variant} {precision:15s} seed {seed}: FID {fid:8.2f}  images/s {rate:6.1f}  "
+                    f"classes {record['metrics']['classes_covered']}",
+                    flush=True,
+                )
     for precision in PRECISIONS:
-        print(f"{precision:15s} mean FID {statistics.mean(fids[precision]):8.2f}  seed range "
-              f"{max(fids[precision]) - min(fids[precision]):7.2f}  images/s {statistics.median(rates[precision]):6.1f}")
+        print(
+            f"{precision:15s} mean FID {statistics.mean(fids[precision]):8.2f}  seed range "
+            f"{max(fids[precision]) - min(fids[precision]):7.2f}  "
+            f"images/s {statistics.median(rates[precision]):6.1f}"
+        )
     difference = statistics.mean(fids["mixed_bfloat16"]) - statistics.mean(fids["float32"])
     noise = max(max(v) - min(v) for v in fids.values())
     speedup = statistics.median(rates["mixed_bfloat16"]) / statistics.median(rates["float32"])
-    print(f"bf16_minus_f32_fid={difference:.2f} seed_noise={noise:.2f} within_noise={abs(difference) <= noise or difference < 0} "
-          f"fit_speedup={speedup:.3f}")
+    print(
+        f"bf16_minus_f32_fid={difference:.2f} seed_noise={noise:.2f} "
+        f"within_noise={abs(difference) <= noise or difference < 0} "
+        f"fit_speedup={speedup:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@
     python benchmarks/sweep_costs.py --compare ray_asha,none --seeds 0,1,2,3 [--data mnist.npz]
 
 With --compare: no all-to-completion sweep; the same sweep is run with each named scheduler (any of
-tune_all.py's --scheduler choices) at each seed, and a table gives, per run, the training images used (as a share of every trial's whole
-budget), the trials that ran their whole budget, and the best FID of those on the test split
-(chosen on the validation slice, as the export does); then each scheduler's mean share and its
-best FID against the other's, seed by seed.
+tune_all.py's --scheduler choices) at each seed, and a table gives, per run, the training images used
+(as a share of every trial's whole budget), the trials that ran their whole budget, and the best FID
+of those on the test split (chosen on the validation slice, as the export does); then each
+scheduler's mean share and its best FID against the other's, seed by seed.
 
 Runs the same sweep twice on this machine, with ASHA and with every trial run to completion (same
 seed, so the same TPE suggestions up to the scheduler's influence). The sweep is the smoke
@@ -47,17 +47,42 @@ RULES = [name for name in SCHEDULERS if name != "none"]
 def run_sweep(storage: Path, args, *extra) -> tuple[float, Path]:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", args.variants,
-         "--num-samples", str(args.num_samples), "--storage", str(storage), "--no-report", "--seed", str(args.seed),
-         *(["--data", args.data] if args.data else []), *rung_flags(args), *extra],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            "--preset",
+            "smoke",
+            "--name",
+            "smoke",
+            "--variants",
+            args.variants,
+            "--num-samples",
+            str(args.num_samples),
+            "--storage",
+            str(storage),
+            "--no-report",
+            "--seed",
+            str(args.seed),
+            *(["--data", args.data] if args.data else []),
+            *rung_flags(args),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return time.perf_counter() - start, storage / "smoke"
 
 
 def rung_flags(args) -> list[str]:
-    return ["--max-rounds", str(args.max_rounds), "--grace-rounds", str(args.grace_rounds),
-            "--reduction-factor", str(args.reduction_factor)]
+    return [
+        "--max-rounds",
+        str(args.max_rounds),
+        "--grace-rounds",
+        str(args.grace_rounds),
+        "--reduction-factor",
+        str(args.reduction_factor),
+    ]
 
 
 def first_round_excess(histories: pd.DataFrame, column: str) -> float:
@@ -81,7 +106,8 @@ def summarise(export_dir: Path, variants: list[str], budget_images: int | None =
         "trial_seconds": float(last["time_total_s"].sum()),  # Tune's clock: steps and checkpoints, not setup
         # FIDs at every report, and the full evaluation of each trial that ran its whole budget
         "eval_seconds": float(last.get("eval_seconds", pd.Series(0.0)).sum()),
-        "tracing_seconds": first_round_excess(histories, "train_seconds") + first_round_excess(histories, "eval_seconds"),
+        "tracing_seconds": first_round_excess(histories, "train_seconds")
+        + first_round_excess(histories, "eval_seconds"),
         "best_sweep_fid": float(histories["fid"].min()),
         "best_fid": float(board["fid"].min()),
         "finalists": int((last["training_images"] >= budget_images).sum()) if budget_images else None,
@@ -101,15 +127,27 @@ def replay(export_dir: Path, variant: str, scheduler: str, args) -> tuple[float,
 
     history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
     trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv").set_index("trial_id")
-    final = trials["final_fid"] if "final_fid" in trials else trials["last_fid"]  # sweeps before the full final evaluation
+    final = (
+        trials["final_fid"] if "final_fid" in trials else trials["last_fid"]
+    )  # sweeps before the full final evaluation
     order = history.groupby("trial_id")["timestamp"].min().sort_values().index
-    curves = {trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order}
+    curves = {
+        trial: history[history["trial_id"] == trial].sort_values("round")["fid"].tolist() for trial in order
+    }
     preset = with_rungs(get("smoke"), args.max_rounds, args.grace_rounds, args.reduction_factor)
     rule = make_scheduler(scheduler, preset, [variant])
-    reports = replay_curves(rule, curves, args.concurrent, "training_images", preset.eval_every_images,
-                            variants=dict.fromkeys(curves, variant))
+    reports = replay_curves(
+        rule,
+        curves,
+        args.concurrent,
+        "training_images",
+        preset.eval_every_images,
+        variants=dict.fromkeys(curves, variant),
+    )
     finished = [trial for trial in curves if reports[trial] == len(curves[trial])]
-    return sum(reports.values()) / sum(len(c) for c in curves.values()), float(final[finished].min() / final.min())
+    return sum(reports.values()) / sum(len(c) for c in curves.values()), float(
+        final[finished].min() / final.min()
+    )
 
 
 def main():
@@ -120,14 +158,26 @@ def main():
     parser.add_argument("--data", default=None)
     parser.add_argument("--seed", type=int, default=0, help="the sweeps' seed (TPE, data order, weights)")
     parser.add_argument("--keep", default=None, help="a folder to keep both sweeps' trials and exports in")
-    parser.add_argument("--scheduler", default="ray_asha", choices=RULES,
-                        help=f"the early-stopping sweep's rule: {', '.join(RULES)}")
-    parser.add_argument("--replay-only", default=None, metavar="EXPORT_DIR",
-                        help="no sweeps: replay every early-stopping rule on this kept all-to-completion sweep's "
-                             "export (DIR/full/smoke)")
-    parser.add_argument("--compare", default=None, metavar="SCHEDULERS",
-                        help=f"comma-separated schedulers ({', '.join(SCHEDULERS)}) to run at each of --seeds, "
-                             "against each other")
+    parser.add_argument(
+        "--scheduler",
+        default="ray_asha",
+        choices=RULES,
+        help=f"the early-stopping sweep's rule: {', '.join(RULES)}",
+    )
+    parser.add_argument(
+        "--replay-only",
+        default=None,
+        metavar="EXPORT_DIR",
+        help="no sweeps: replay every early-stopping rule on this kept all-to-completion sweep's "
+        "export (DIR/full/smoke)",
+    )
+    parser.add_argument(
+        "--compare",
+        default=None,
+        metavar="SCHEDULERS",
+        help=f"comma-separated schedulers ({', '.join(SCHEDULERS)}) to run at each of --seeds, "
+        "against each other",
+    )
     parser.add_argument("--seeds", default="0,1,2", help="with --compare: the sweeps' seeds")
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
@@ -140,7 +190,10 @@ def main():
     if args.replay_only:
         for variant in variants:
             if not (Path(args.replay_only) / "trials" / f"{variant}_history.csv").is_file():
-                parser.error(f"--replay-only {args.replay_only}: no trials/{variant}_history.csv there; give a kept sweep's export, e.g. KEEP/full/smoke")
+                parser.error(
+                    f"--replay-only {args.replay_only}: no trials/{variant}_history.csv there; "
+                    "give a kept sweep's export, e.g. KEEP/full/smoke"
+                )
         print_replays(Path(args.replay_only), variants, args)
         return
     with tempfile.TemporaryDirectory() as scratch:
@@ -152,28 +205,51 @@ def main():
     slot_seconds = asha_wall * args.concurrent
     useful = asha["train_seconds"] + asha["eval_seconds"] - asha["tracing_seconds"]
     overhead = 1 - useful / slot_seconds
-    print(f"ASHA sweep ({args.scheduler}): {asha_wall:.0f} s wall x {args.concurrent} slots; {asha['train_seconds']:.0f} s training + "
-          f"{asha['eval_seconds']:.0f} s evaluation in trials (FID at each report, the finished trials' full evaluation)")
+    print(
+        f"ASHA sweep ({args.scheduler}): {asha_wall:.0f} s wall x {args.concurrent} slots; "
+        f"{asha['train_seconds']:.0f} s training + "
+        f"{asha['eval_seconds']:.0f} s evaluation in trials "
+        "(FID at each report, the finished trials' full evaluation)"
+    )
     in_trials = asha["trial_seconds"] - asha["train_seconds"] - asha["eval_seconds"]
     outside = slot_seconds - asha["trial_seconds"]
-    print(f"overhead share (outside training steps and evaluation) = {overhead:.1%}: {asha['tracing_seconds']:.0f} slot-s "
-          f"tracing (first rounds beyond the usual round), {in_trials:.0f} slot-s elsewhere inside trials (checkpoints, "
-          f"datasets), {outside:.0f} slot-s outside them (Ray, workers, TensorFlow import, model builds, scheduling, export)")
-    print(f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
-          f"(ratio {asha['training_images'] / full['training_images']:.2f}); wall {asha_wall:.0f} s vs {full_wall:.0f} s")
-    print(f"best FID (full evaluation of the finished trials): ASHA {asha['best_fid']:.2f} vs all to completion {full['best_fid']:.2f} "
-          f"(ratio {asha['best_fid'] / full['best_fid']:.3f})")
-    print(f"overhead_share={overhead:.4f} asha_image_ratio={asha['training_images'] / full['training_images']:.4f} "
-          f"asha_fid_ratio={asha['best_fid'] / full['best_fid']:.4f}")
+    print(
+        f"overhead share (outside training steps and evaluation) = {overhead:.1%}: "
+        f"{asha['tracing_seconds']:.0f} slot-s "
+        f"tracing (first rounds beyond the usual round), {in_trials:.0f} slot-s elsewhere inside trials "
+        "(checkpoints, "
+        f"datasets), {outside:.0f} slot-s outside them "
+        "(Ray, workers, TensorFlow import, model builds, scheduling, export)"
+    )
+    print(
+        f"training images: ASHA {asha['training_images']} vs all to completion {full['training_images']} "
+        f"(ratio {asha['training_images'] / full['training_images']:.2f}); "
+        f"wall {asha_wall:.0f} s vs {full_wall:.0f} s"
+    )
+    print(
+        f"best FID (full evaluation of the finished trials): ASHA {asha['best_fid']:.2f} "
+        f"vs all to completion {full['best_fid']:.2f} "
+        f"(ratio {asha['best_fid'] / full['best_fid']:.3f})"
+    )
+    print(
+        f"overhead_share={overhead:.4f} "
+        f"asha_image_ratio={asha['training_images'] / full['training_images']:.4f} "
+        f"asha_fid_ratio={asha['best_fid'] / full['best_fid']:.4f}"
+    )
 
 
 def compare(args, variants: list[str]) -> None:
     schedulers = args.compare.split(",")
     for name in schedulers:
         if name not in SCHEDULERS:
-            sys.exit(f"error: --compare {args.compare}: {name!r} is not allowed: choose among {', '.join(SCHEDULERS)}")
+            sys.exit(
+                f"error: --compare {args.compare}: {name!r} is not allowed: "
+                f"choose among {', '.join(SCHEDULERS)}"
+            )
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    budget = args.num_samples * args.max_rounds * 1600 * len(variants)  # the smoke preset's 1,600 images a report
+    budget = (
+        args.num_samples * args.max_rounds * 1600 * len(variants)
+    )  # the smoke preset's 1,600 images a report
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep or scratch)
@@ -182,30 +258,47 @@ def compare(args, variants: list[str]) -> None:
             for name in schedulers:
                 wall, export_dir = run_sweep(folder / f"{name}-seed{seed}", args, "--scheduler", name)
                 result = summarise(export_dir, variants, args.max_rounds * 1600)
-                rows.append({"scheduler": name, "seed": seed, "image_share": result["training_images"] / budget,
-                             "finalists": result["finalists"], "best_fid": result["best_fid"], "wall_s": wall})
+                rows.append(
+                    {
+                        "scheduler": name,
+                        "seed": seed,
+                        "image_share": result["training_images"] / budget,
+                        "finalists": result["finalists"],
+                        "best_fid": result["best_fid"],
+                        "wall_s": wall,
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False, floatfmt=".3f"))
     for name in schedulers:
         mine = table[table["scheduler"] == name]
-        print(f"{name}: image share mean {mine['image_share'].mean():.3f} (min {mine['image_share'].min():.3f}, max "
-              f"{mine['image_share'].max():.3f}); best FID mean {mine['best_fid'].mean():.1f}; finalists per sweep "
-              f"{mine['finalists'].min()}-{mine['finalists'].max()}; wall mean {mine['wall_s'].mean():.0f} s")
+        print(
+            f"{name}: image share mean {mine['image_share'].mean():.3f} "
+            f"(min {mine['image_share'].min():.3f}, max "
+            f"{mine['image_share'].max():.3f}); best FID mean {mine['best_fid'].mean():.1f}; "
+            "finalists per sweep "
+            f"{mine['finalists'].min()}-{mine['finalists'].max()}; wall mean {mine['wall_s'].mean():.0f} s"
+        )
     if len(schedulers) == 2:
         first, second = (table[table["scheduler"] == name].set_index("seed") for name in schedulers)
         ratio = first["best_fid"] / second["best_fid"]
-        print(f"best FID {schedulers[0]} / {schedulers[1]} per seed: {', '.join(f'{r:.3f}' for r in ratio)}; "
-              f"{int((ratio < 1).sum())} of {len(ratio)} lower; image share ratio mean "
-              f"{(first['image_share'] / second['image_share']).mean():.3f}")
+        print(
+            f"best FID {schedulers[0]} / {schedulers[1]} per seed: {', '.join(f'{r:.3f}' for r in ratio)}; "
+            f"{int((ratio < 1).sum())} of {len(ratio)} lower; image share ratio mean "
+            f"{(first['image_share'] / second['image_share']).mean():.3f}"
+        )
 
 
 def print_replays(full_dir: Path, variants: list[str], args) -> None:
     for variant in variants:
         for scheduler in RULES:
             images, fid = replay(full_dir, variant, scheduler, args)
-            print(f"replayed on the all-to-completion sweep's {variant} trials, {scheduler}: {images:.2f} of the images, "
-                  f"best final FID {fid:.3f} x the best of all")
+            print(
+                f"replayed on the all-to-completion sweep's {variant} trials, {scheduler}: "
+                f"{images:.2f} of the images, "
+                f"best final FID {fid:.3f} x the best of all"
+            )
 
 
 if __name__ == "__main__":

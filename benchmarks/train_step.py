@@ -1,6 +1,7 @@
 """Training throughput of a variant, and for the seed's GAN against the seed paper's own loop.
 
-    python benchmarks/train_step.py --variant gan --steps 50 --batch 128 [--precision mixed_bfloat16] [--repeats 3]
+    python benchmarks/train_step.py --variant gan --steps 50 --batch 128
+        [--precision mixed_bfloat16] [--repeats 3]
 
 Warms up (tracing), then times `--steps` generator steps through `model.fit`, `--repeats`
 rounds, and prints the median as a line `images/s=<number>`. For `gan` it also times, in the same
@@ -33,7 +34,9 @@ def reference_loop(generator, discriminator, latent_dim, g_opt, d_opt):
             real_output = discriminator(images, training=True)
             fake_output = discriminator(generated_images, training=True)
             gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
-            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(tf.zeros_like(fake_output), fake_output)
+            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
+                tf.zeros_like(fake_output), fake_output
+            )
         gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
         gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
         g_opt.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
@@ -77,8 +80,14 @@ def paired_ratio_interval(ratios: list[float], seed: int = 0) -> tuple[float, fl
     import numpy as np
     from scipy.stats import bootstrap
 
-    result = bootstrap((np.asarray(ratios),), np.median, confidence_level=0.95, n_resamples=2000,
-                       method="percentile", random_state=np.random.default_rng(seed))
+    result = bootstrap(
+        (np.asarray(ratios),),
+        np.median,
+        confidence_level=0.95,
+        n_resamples=2000,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
@@ -87,10 +96,16 @@ def main():
     parser.add_argument("--variant", default="gan")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=None, help="default: the variant's")
-    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
-    parser.add_argument("--repeats", type=int, default=5, help="rounds, each timing ganlib then the reference")
+    parser.add_argument(
+        "--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"]
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="rounds, each timing ganlib then the reference"
+    )
     parser.add_argument("--data", default=None)
-    parser.add_argument("--jit-compile", action="store_true", help="ganlib's step through XLA (the reference stays plain)")
+    parser.add_argument(
+        "--jit-compile", action="store_true", help="ganlib's step through XLA (the reference stays plain)"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
 
@@ -116,9 +131,17 @@ def main():
         set_precision("float32")
         keras.utils.set_random_seed(0)
         # the seed's networks in the seed's layers: Keras's own BatchNormalization, not ganlib's fused one
-        generator, discriminator = as_keras_batch_norm(tutorial_generator(config["latent_dim"])), tutorial_discriminator()
-        reference_step = reference_loop(generator, discriminator, config["latent_dim"],
-                                        keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+        generator, discriminator = (
+            as_keras_batch_norm(tutorial_generator(config["latent_dim"])),
+            tutorial_discriminator(),
+        )
+        reference_step = reference_loop(
+            generator,
+            discriminator,
+            config["latent_dim"],
+            keras.optimizers.Adam(1e-4),
+            keras.optimizers.Adam(1e-4),
+        )
     # ganlib and the reference take turns, one window each per round, so drift in the machine's
     # speed (other processes, clocks) falls on both alike; medians over the rounds.
     ganlib_seconds, reference_seconds = [], []
@@ -128,19 +151,32 @@ def main():
             reference_seconds.append(time_reference(reference_step, dataset, args.steps))
     seconds = statistics.median(ganlib_seconds)
     rate = args.steps * run.images_per_step / seconds
-    print(f"{args.variant} {args.precision}{' XLA' if args.jit_compile else ''} batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
-          f"(median of {args.repeats} rounds; {', '.join(f'{s / args.steps * 1000:.0f}' for s in ganlib_seconds)})")
+    print(
+        f"{args.variant} {args.precision}{' XLA' if args.jit_compile else ''} "
+        f"batch {config['batch_size']}: {seconds / args.steps * 1000:.1f} ms/step "
+        f"(median of {args.repeats} rounds; "
+        f"{', '.join(f'{s / args.steps * 1000:.0f}' for s in ganlib_seconds)})"
+    )
     if reference_seconds:
         reference = statistics.median(reference_seconds)
         reference_rate = args.steps * run.images_per_step / reference
         ratios = [r / g for g, r in zip(ganlib_seconds, reference_seconds)]
-        print(f"reference loop (float32): {reference / args.steps * 1000:.1f} ms/step, images/s={reference_rate:.0f} "
-              f"({', '.join(f'{s / args.steps * 1000:.0f}' for s in reference_seconds)})")
-        print(f"ratio ganlib / reference = {rate / reference_rate:.3f} (per round: {', '.join(f'{r:.3f}' for r in ratios)})")
+        print(
+            f"reference loop (float32): {reference / args.steps * 1000:.1f} ms/step, "
+            f"images/s={reference_rate:.0f} "
+            f"({', '.join(f'{s / args.steps * 1000:.0f}' for s in reference_seconds)})"
+        )
+        print(
+            f"ratio ganlib / reference = {rate / reference_rate:.3f} "
+            f"(per round: {', '.join(f'{r:.3f}' for r in ratios)})"
+        )
         if len(ratios) >= 3:
             low, high = paired_ratio_interval(ratios)
-            print(f"median of per-round ratios {statistics.median(ratios):.3f}, 95% bootstrap interval [{low:.3f}, {high:.3f}]: "
-                  f"{'faster' if low > 1 else 'slower' if high < 1 else 'level within noise'}")
+            print(
+                f"median of per-round ratios {statistics.median(ratios):.3f}, "
+                f"95% bootstrap interval [{low:.3f}, {high:.3f}]: "
+                f"{'faster' if low > 1 else 'slower' if high < 1 else 'level within noise'}"
+            )
     print(f"images/s={rate:.1f}")
 
 

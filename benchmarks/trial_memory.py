@@ -38,8 +38,14 @@ def one_trial(variant: str, steps: int, data) -> dict:
     run.evaluate(preset.eval_samples, split="validation", every_metric=False)
     after_report = peak_rss_mb()
     run.evaluate(preset.final_eval_samples)
-    return {"variant": variant, "batch_size": run.config["batch_size"], **run.parameters,
-            "rss_train_mb": after_training, "rss_report_mb": after_report, "rss_peak_mb": peak_rss_mb()}
+    return {
+        "variant": variant,
+        "batch_size": run.config["batch_size"],
+        **run.parameters,
+        "rss_train_mb": after_training,
+        "rss_report_mb": after_report,
+        "rss_peak_mb": peak_rss_mb(),
+    }
 
 
 def baseline() -> dict:
@@ -65,8 +71,19 @@ def main() -> int:
     variants = registry.names() if args.variants == "all" else args.variants.split(",")
     rows = []
     for variant in ["-", *variants]:
-        done = subprocess.run([sys.executable, __file__, "--one", variant, "--steps", str(args.steps),
-                               *(["--data", args.data] if args.data else [])], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                variant,
+                "--steps",
+                str(args.steps),
+                *(["--data", args.data] if args.data else []),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             print(done.stderr[-2000:], file=sys.stderr)
             return 1
@@ -75,7 +92,10 @@ def main() -> int:
     base = rows[0]["rss_peak_mb"]
     print(f"\n{'variant':<15}{'batch':>6}{'peak RSS MB':>13}{'x import-only':>15}")
     for row in rows[1:]:
-        print(f"{row['variant']:<15}{row['batch_size']:>6}{row['rss_peak_mb']:>13.0f}{row['rss_peak_mb'] / base:>15.2f}")
+        print(
+            f"{row['variant']:<15}{row['batch_size']:>6}{row['rss_peak_mb']:>13.0f}"
+            f"{row['rss_peak_mb'] / base:>15.2f}"
+        )
     print(f"{'(import only)':<15}{'':>6}{base:>13.0f}{1:>15.2f}")
     return 0
 

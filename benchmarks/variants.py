@@ -23,7 +23,6 @@ def main():
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
-
     from ganlib import registry
     from ganlib.run import Run
 
@@ -39,8 +38,11 @@ def main():
         rate = args.steps * run.images_per_step / (time.perf_counter() - start)
         scores = run.evaluate(args.eval_samples, every_metric=False)
         accuracy = scores.get("conditional_accuracy")
-        print(f"{name:<10} {batch:>5} {rate:>9.0f} {scores['fid']:>8.1f} {scores['classes_covered']:>7} "
-              f"{'' if accuracy is None else f'{accuracy:.3f}':>9}", flush=True)
+        print(
+            f"{name:<10} {batch:>5} {rate:>9.0f} {scores['fid']:>8.1f} {scores['classes_covered']:>7} "
+            f"{'' if accuracy is None else f'{accuracy:.3f}':>9}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

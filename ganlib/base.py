@@ -21,7 +21,7 @@ def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.O
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
 
 
-def compile_with_adam(model: "GAN", config: dict) -> "GAN":
+def compile_with_adam(model: GAN, config: dict) -> GAN:
     """One Adam per network with the config's learning rates and shared betas, as most papers do."""
     model.compile(
         g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
@@ -43,7 +43,9 @@ class GAN(keras.Model):
     # the batch's mean real and mean fake score, for critics whose scale means nothing by itself.
     decision_threshold: float | None = 0.0
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0, **kwargs):
+    def __init__(
+        self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -57,13 +59,17 @@ class GAN(keras.Model):
         self.d_acc_fake_tracker = keras.metrics.Mean(name="d_acc_fake")
         self.extra_trackers: dict[str, keras.metrics.Mean] = {}
 
-    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs):
+    def compile(
+        self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs
+    ):
         super().compile(**kwargs)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             # float16 gradients underflow without a loss scale; train_steps take their
             # gradient steps through `descend`, which applies it.
             g_optimizer, d_optimizer = (
-                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(opt)
+                opt
+                if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(opt)
                 for opt in (g_optimizer, d_optimizer)
             )
         self.g_optimizer = g_optimizer
@@ -75,7 +81,10 @@ class GAN(keras.Model):
 
     def optimizer_targets(self):
         """(optimizer, the weights it updates) for both networks."""
-        return [(self.g_optimizer, self.generator_side_weights), (self.d_optimizer, self.discriminator.trainable_weights)]
+        return [
+            (self.g_optimizer, self.generator_side_weights),
+            (self.d_optimizer, self.discriminator.trainable_weights),
+        ]
 
     def add_tracker(self, name: str) -> keras.metrics.Mean:
         """A further per-epoch mean a variant logs (the penalty, the mutual information, ...)."""
@@ -150,7 +159,8 @@ class GAN(keras.Model):
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def generate(self, n: int, seed: int = 0, labels=None, batch_size: int = 500, **codes) -> np.ndarray:
-        """n images in [-1, 1], shape (n, 28, 28, 1), from inputs fixed by `seed` (see ganlib.sampling.generator_inputs)."""
+        """n images in [-1, 1], shape (n, 28, 28, 1), from inputs fixed by `seed` (see
+        ganlib.sampling.generator_inputs)."""
         check_positive("n", n, integer=True)
         inputs = generator_inputs(self.generator, n, seed, labels=labels, **codes)
         return run_generator(self.generator, inputs, batch_size)
@@ -160,7 +170,8 @@ class GAN(keras.Model):
         return self.generate(100, seed), None
 
     def extra_grids(self, seed: int = 0) -> dict:
-        """Further named grids a variant draws each epoch (InfoGAN's code sweeps): name -> (images, row_labels)."""
+        """Further named grids a variant draws each epoch (InfoGAN's code sweeps): name -> (images,
+        row_labels)."""
         return {}
 
 
@@ -172,4 +183,6 @@ class ConditionalGAN(GAN):
 
     def grid_images(self, seed: int = 0):
         """Row d shows ten samples of digit d."""
-        return self.generate(100, seed, labels=np.repeat(np.arange(NUM_CLASSES), 10)), list(range(NUM_CLASSES))
+        return self.generate(100, seed, labels=np.repeat(np.arange(NUM_CLASSES), 10)), list(
+            range(NUM_CLASSES)
+        )

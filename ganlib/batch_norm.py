@@ -21,7 +21,13 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     def call(self, inputs, training=None, mask=None):
         rank = len(inputs.shape)
-        if not (training and self.trainable) or mask is not None or self.renorm or self.axis % rank != rank - 1 or rank not in (2, 4):
+        if (
+            not (training and self.trainable)
+            or mask is not None
+            or self.renorm
+            or self.axis % rank != rank - 1
+            or rank not in (2, 4)
+        ):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
 
@@ -30,7 +36,9 @@ class FusedBatchNormalization(layers.BatchNormalization):
         images = x if rank == 4 else tf.reshape(x, [-1, 1, 1, channels])
         scale = tf.cast(self.gamma, "float32") if self.scale else tf.ones([channels])
         offset = tf.cast(self.beta, "float32") if self.center else tf.zeros([channels])
-        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(images, scale, offset, epsilon=self.epsilon, is_training=True)
+        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            images, scale, offset, epsilon=self.epsilon, is_training=True
+        )
         # the op hands back the Bessel-corrected variance; Keras's moving average takes the biased one
         count = tf.cast(tf.size(images) // channels, "float32")
         variance = variance * (count - 1.0) / count

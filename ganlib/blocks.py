@@ -38,13 +38,19 @@ def dcgan_generator(latent_dim: int, width: float = 1.0, name: str = "generator"
             FusedBatchNormalization(),
             layers.ReLU(),
             layers.Reshape((7, 7, c256)),
-            layers.Conv2DTranspose(c128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init),
+            layers.Conv2DTranspose(
+                c128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init
+            ),
             FusedBatchNormalization(),
             layers.ReLU(),
-            layers.Conv2DTranspose(c64, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init),
+            layers.Conv2DTranspose(
+                c64, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init
+            ),
             FusedBatchNormalization(),
             layers.ReLU(),
-            layers.Conv2DTranspose(1, 3, strides=1, padding="same", activation="tanh", kernel_initializer=init),
+            layers.Conv2DTranspose(
+                1, 3, strides=1, padding="same", activation="tanh", kernel_initializer=init
+            ),
         ],
         name=name,
     )
@@ -75,12 +81,18 @@ def discriminator_features(width: float = 1.0, norm: str = "batch") -> list:
 def dcgan_discriminator(width: float = 1.0, norm: str = "batch", name: str = "discriminator") -> keras.Model:
     """Features and a linear output: a logit, a critic score or an LSGAN output."""
     return keras.Sequential(
-        [keras.Input((28, 28, 1)), *discriminator_features(width, norm), layers.Dense(1, kernel_initializer=dcgan_init())],
+        [
+            keras.Input((28, 28, 1)),
+            *discriminator_features(width, norm),
+            layers.Dense(1, kernel_initializer=dcgan_init()),
+        ],
         name=name,
     )
 
 
-def conditional_generator(latent_dim: int, width: float = 1.0, embedding_dim: int = 50, name: str = "generator") -> keras.Model:
+def conditional_generator(
+    latent_dim: int, width: float = 1.0, embedding_dim: int = 50, name: str = "generator"
+) -> keras.Model:
     """The DCGAN generator fed [latents, labels]: the label's embedding joins the noise (Mirza and
     Osindero feed y to the first layer; an embedding is the learned form of their one-hot y)."""
     latents = keras.Input((latent_dim,), name="latents")
@@ -96,7 +108,9 @@ def label_plane(labels, name: str):
     return layers.Reshape((28, 28, 1))(plane)
 
 
-def conditional_discriminator(width: float = 1.0, norm: str = "batch", name: str = "discriminator") -> keras.Model:
+def conditional_discriminator(
+    width: float = 1.0, norm: str = "batch", name: str = "discriminator"
+) -> keras.Model:
     """D(x, y): the DCGAN discriminator on the image with its label plane as a second channel."""
     images = keras.Input((28, 28, 1), name="images")
     labels = keras.Input((), dtype="int32", name="labels")

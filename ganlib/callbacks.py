@@ -32,7 +32,12 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0 and _finite(logs):
-            save_model_grid(self.model, self.out_dir / f"samples_epoch_{epoch + 1:03d}.png", self.seed, f"epoch {epoch + 1}")
+            save_model_grid(
+                self.model,
+                self.out_dir / f"samples_epoch_{epoch + 1:03d}.png",
+                self.seed,
+                f"epoch {epoch + 1}",
+            )
 
 
 class TensorBoardLog(keras.callbacks.Callback):
@@ -92,7 +97,13 @@ def save_model_grid(model, path, seed: int = 0, title: str | None = None):
     images, row_labels = model.grid_images(seed)
     for name, (extra_images, extra_rows) in model.extra_grids(seed).items():
         extra_title = f"{title}, {name}" if title else name
-        plotting.save_grid(extra_images, path.with_name(f"{path.stem}_{name}.png"), ncols=10, title=extra_title, row_labels=extra_rows)
+        plotting.save_grid(
+            extra_images,
+            path.with_name(f"{path.stem}_{name}.png"),
+            ncols=10,
+            title=extra_title,
+            row_labels=extra_rows,
+        )
     return plotting.save_grid(images, path, ncols=10, title=title, row_labels=row_labels)
 
 
@@ -142,7 +153,9 @@ class LossLog(keras.callbacks.Callback):
         self._append(self.steps_path, row)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._append(self.history_path, {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        self._append(
+            self.history_path, {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        )
         if self.steps_path.exists():
             plotting.plot_losses(pd.read_csv(self.steps_path), self.out_dir / "losses.png")
 
@@ -202,7 +215,15 @@ def flat_row(result: dict) -> dict:
 class PeriodicEvaluation(keras.callbacks.Callback):
     """Every `every` epochs, every metric (ganlib.metrics.evaluate) appended to `metrics.csv`."""
 
-    def __init__(self, out_dir, every: int = 1, n: int = 10_000, seed: int = 0, data=None, resume_after_epoch: int | None = None):
+    def __init__(
+        self,
+        out_dir,
+        every: int = 1,
+        n: int = 10_000,
+        seed: int = 0,
+        data=None,
+        resume_after_epoch: int | None = None,
+    ):
         """A new `metrics.csv`, or with `resume_after_epoch` the old one kept up to that epoch: an
         epoch evaluated but not saved in the training state (the run stopped in between) is
         trained and evaluated again, and must not be listed twice."""
@@ -224,5 +245,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        print(f"\nepoch {epoch + 1}: FID {result['fid']:.3f} (real floor {result['fid_real_floor']:.3f}), "
-              f"KID {result['kid']:.4f}, classes {result['classes_covered']}/{NUM_CLASSES}")
+        print(
+            f"\nepoch {epoch + 1}: FID {result['fid']:.3f} (real floor {result['fid_real_floor']:.3f}), "
+            f"KID {result['kid']:.4f}, classes {result['classes_covered']}/{NUM_CLASSES}"
+        )

@@ -120,7 +120,9 @@ def _find_idx(folder: Path, stem: str) -> Path:
     for candidate in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
         if (folder / candidate).is_file():
             return folder / candidate
-    raise DataError(f"IDX file {stem}[.gz] not found in {str(folder)!r}: the folder needs LeCun's four IDX files")
+    raise DataError(
+        f"IDX file {stem}[.gz] not found in {str(folder)!r}: the folder needs LeCun's four IDX files"
+    )
 
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
@@ -139,7 +141,9 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     expected = int(np.prod(dims))
     if len(raw) - header_size != expected:
-        raise DataError(f"{str(path)!r} holds {len(raw) - header_size} bytes of data, its header says {expected}")
+        raise DataError(
+            f"{str(path)!r} holds {len(raw) - header_size} bytes of data, its header says {expected}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
 
 
@@ -154,10 +158,14 @@ def _check_digits(images: np.ndarray, labels: np.ndarray, source: str) -> None:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"images in {source!r} have shape {images.shape}: MNIST images must be (N, 28, 28)")
     if labels.shape != (images.shape[0],):
-        raise DataError(f"labels in {source!r} have shape {labels.shape}: expected ({images.shape[0]},), one per image")
+        raise DataError(
+            f"labels in {source!r} have shape {labels.shape}: expected ({images.shape[0]},), one per image"
+        )
     for name, array, high in (("images", images, 255), ("labels", labels, NUM_CLASSES - 1)):
         if not np.issubdtype(array.dtype, np.integer):
-            raise DataError(f"{name} in {source!r} have dtype {array.dtype}: MNIST {name} must be integers (uint8)")
+            raise DataError(
+                f"{name} in {source!r} have dtype {array.dtype}: MNIST {name} must be integers (uint8)"
+            )
         if array.size and (array.min() < 0 or array.max() > high):
             raise DataError(
                 f"{name} in {source!r} range over {array.min()}..{array.max()}: allowed is 0..{high}"
@@ -167,11 +175,15 @@ def _check_digits(images: np.ndarray, labels: np.ndarray, source: str) -> None:
 def hold_out_validation(train: Digits) -> tuple[Digits, Digits]:
     """(the training digits a sweep trains on, the validation digits it ranks trials against)."""
     if len(train) <= VALIDATION_SIZE:
-        raise DataError(f"the training split of {train.source!r} holds {len(train)} digits: a validation slice of "
-                        f"{VALIDATION_SIZE} needs more")
+        raise DataError(
+            f"the training split of {train.source!r} holds {len(train)} digits: a validation slice of "
+            f"{VALIDATION_SIZE} needs more"
+        )
     cut = len(train) - VALIDATION_SIZE
-    return (Digits(train.images[:cut], train.labels[:cut], train.source),
-            Digits(train.images[cut:], train.labels[cut:], train.source))
+    return (
+        Digits(train.images[:cut], train.labels[:cut], train.source),
+        Digits(train.images[cut:], train.labels[cut:], train.source),
+    )
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
@@ -192,7 +204,9 @@ def balanced_subset(digits: Digits, per_class: int, seed: int = 0) -> Digits:
     for digit in range(NUM_CLASSES):
         members = np.flatnonzero(digits.labels == digit)
         if len(members) < per_class:
-            raise DataError(f"per_class={per_class} is not allowed: digit {digit} has only {len(members)} images")
+            raise DataError(
+                f"per_class={per_class} is not allowed: digit {digit} has only {len(members)} images"
+            )
         chosen.append(rng.choice(members, size=per_class, replace=False))
     index = np.sort(np.concatenate(chosen))
     return Digits(digits.images[index], digits.labels[index], digits.source)

@@ -50,7 +50,10 @@ def find_generator(path: Path) -> Path:
     if path.is_dir():
         candidates = sorted(path.glob("*_generator.keras")) or sorted(path.glob("*_generator.h5"))
         if not candidates:
-            raise GanlibError(f"no *_generator.keras or *_generator.h5 in {str(path)!r}: give a run folder of ganlib.train or a generator file")
+            raise GanlibError(
+                f"no *_generator.keras or *_generator.h5 in {str(path)!r}: "
+                "give a run folder of ganlib.train or a generator file"
+            )
         return candidates[0]
     if path.is_file() and path.suffix in (".keras", ".h5"):
         return path
@@ -62,12 +65,24 @@ def main(argv=None) -> int:
     parser.add_argument("target", help="a run folder of ganlib.train, or a .keras / .h5 generator")
     parser.add_argument("--n", type=int, default=10_000, help="samples to score")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fixed noise")
-    parser.add_argument("--data", default=None, help="MNIST for the reference statistics (default: $GANLIB_MNIST, then Keras's download)")
-    parser.add_argument("--cas", action="store_true", help="also compute the CAS for conditional generators (trains a classifier)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="MNIST for the reference statistics (default: $GANLIB_MNIST, then Keras's download)",
+    )
+    parser.add_argument(
+        "--cas",
+        action="store_true",
+        help="also compute the CAS for conditional generators (trains a classifier)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     # ganlib.metrics.evaluator.EVALUATORS' names, spelled out so a bad one ends before TensorFlow loads
-    parser.add_argument("--evaluator", default=None, choices=("main", "second"),
-                        help="the classifier whose features score (default: $GANLIB_EVALUATOR, else main)")
+    parser.add_argument(
+        "--evaluator",
+        default=None,
+        choices=("main", "second"),
+        help="the classifier whose features score (default: $GANLIB_EVALUATOR, else main)",
+    )
     args = parser.parse_args(argv)
     if args.evaluator:
         os.environ["GANLIB_EVALUATOR"] = args.evaluator  # before any evaluator loads in this process

@@ -21,14 +21,25 @@ def versions() -> dict:
     import numpy
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": numpy.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def write_config(out_dir, variant: str, config: dict, **extra) -> Path:
     """config.json: what a run was asked to do, its seed and the software that did it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    record = {"variant": variant, "seed": config.get("seed"), "config": config, "versions": versions(), **extra}
+    record = {
+        "variant": variant,
+        "seed": config.get("seed"),
+        "config": config,
+        "versions": versions(),
+        **extra,
+    }
     path = out_dir / CONFIG_NAME
     path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     return path
@@ -43,7 +54,7 @@ def save_generator(generator, out_dir, variant: str) -> dict[str, Path]:
     generator = as_keras_batch_norm(generator)
     paths = generator_paths(out_dir, variant)
     paths["h5"].parent.mkdir(parents=True, exist_ok=True)
-    for kind, path in paths.items():
+    for _kind, path in paths.items():
         partial = path.with_name(f".partial-{time.time_ns()}-{path.name}")
         generator.save(partial)
         partial.replace(path)
@@ -97,17 +108,21 @@ def load_training_state(model, directory) -> dict:
     with np.load(path) as arrays:
         missing = [key for key, _ in targets if key not in arrays.files]
         if missing:
-            optimizer_part = " (optimizer state among them)" if any(key.startswith("opt") for key in missing) else ""
+            optimizer_part = (
+                " (optimizer state among them)" if any(key.startswith("opt") for key in missing) else ""
+            )
             raise StateError(
                 f"training state {str(path)!r} lacks {len(missing)} of the {len(targets)} arrays this "
-                f"{type(model).__name__} needs{optimizer_part}, first {missing[0]}: it was saved from another model "
+                f"{type(model).__name__} needs{optimizer_part}, first {missing[0]}: "
+                "it was saved from another model "
                 f"or before the optimizers were built, and cannot resume this run"
             )
         for key, variable in targets:
             if arrays[key].shape != tuple(variable.shape):
                 raise StateError(
                     f"training state {str(path)!r} holds {key} of shape {arrays[key].shape} where this "
-                    f"{type(model).__name__} has {variable.path} of shape {tuple(variable.shape)}: it was saved from another model"
+                    f"{type(model).__name__} has {variable.path} of shape {tuple(variable.shape)}: "
+                    "it was saved from another model"
                 )
         for key, variable in targets:
             variable.assign(arrays[key])

@@ -14,6 +14,6 @@ def installed(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-def require(package: str, option: str) -> None:
+def require_installed(package: str, option: str) -> None:
     if not installed(package):
         raise ConfigError(f'{option} needs {package}, which is not installed: pip install -e ".[{package}]"')

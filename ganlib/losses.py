@@ -44,7 +44,9 @@ def wasserstein_generator_loss(fake_scores):
 def least_squares_discriminator_loss(real_outputs, fake_outputs, a: float = 0.0, b: float = 1.0):
     real_outputs = tf.cast(real_outputs, tf.float32)
     fake_outputs = tf.cast(fake_outputs, tf.float32)
-    return 0.5 * tf.reduce_mean(tf.square(real_outputs - b)) + 0.5 * tf.reduce_mean(tf.square(fake_outputs - a))
+    return 0.5 * tf.reduce_mean(tf.square(real_outputs - b)) + 0.5 * tf.reduce_mean(
+        tf.square(fake_outputs - a)
+    )
 
 
 def least_squares_generator_loss(fake_outputs, c: float = 1.0):

@@ -29,11 +29,15 @@ def save_grid(images: np.ndarray, path, ncols: int = 10, title: str | None = Non
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mosaic = tile(images, ncols)
-    figure, axis = plt.subplots(figsize=(mosaic.shape[1] / 40 + 0.6, mosaic.shape[0] / 40 + (0.5 if title else 0.1)))
+    figure, axis = plt.subplots(
+        figsize=(mosaic.shape[1] / 40 + 0.6, mosaic.shape[0] / 40 + (0.5 if title else 0.1))
+    )
     axis.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     axis.set_xticks([])
     if row_labels is not None:
-        axis.set_yticks([2 + 30 * i + 14 for i in range(len(row_labels))], [str(label) for label in row_labels])
+        axis.set_yticks(
+            [2 + 30 * i + 14 for i in range(len(row_labels))], [str(label) for label in row_labels]
+        )
     else:
         axis.set_yticks([])
     if title:

@@ -11,12 +11,12 @@ builders take configs that went through it and check nothing again.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from ganlib.errors import ConfigError
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from ganlib.errors import ConfigError
 from ganlib.space import Allowed, Distribution, OneOf, Range
 
 # Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's).
@@ -80,7 +80,9 @@ VARIANTS: dict[str, VariantSpec] = {
             allowed={
                 **COMMON_ALLOWED,
                 "dropout": DROPOUT,
-                "generator_loss": OneOf(("non_saturating", "minimax")),  # ganlib.variants.gan.GENERATOR_LOSSES
+                "generator_loss": OneOf(
+                    ("non_saturating", "minimax")
+                ),  # ganlib.variants.gan.GENERATOR_LOSSES
             },
             search_space={
                 "g_lr": ADAM_LR,
@@ -108,9 +110,18 @@ VARIANTS: dict[str, VariantSpec] = {
             name="wgan",
             builder="ganlib.variants.wgan:build",
             paper="Arjovsky, Chintala and Bottou 2017 (arXiv 1701.07875), Algorithm 1",
-            defaults={**COMMON_DEFAULTS, "batch_size": 64, "g_lr": 5e-5, "d_lr": 5e-5, "n_critic": 5, "clip_value": 0.01},
+            defaults={
+                **COMMON_DEFAULTS,
+                "batch_size": 64,
+                "g_lr": 5e-5,
+                "d_lr": 5e-5,
+                "n_critic": 5,
+                "clip_value": 0.01,
+            },
             allowed={
-                **{k: v for k, v in COMMON_ALLOWED.items() if k not in ("beta1", "beta2")},  # RMSProp: no betas
+                **{
+                    k: v for k, v in COMMON_ALLOWED.items() if k not in ("beta1", "beta2")
+                },  # RMSProp: no betas
                 "n_critic": N_CRITIC,
                 "clip_value": Range(0.0, 1.0, low_open=True),
             },
@@ -174,7 +185,12 @@ VARIANTS: dict[str, VariantSpec] = {
             # Setting C (Radford et al.'s Adam, as dcgan): why, in ganlib/variants/sngan.py's docstring.
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
-            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": FloatDistribution(0.0, 0.9), "latent_dim": LATENT_DIM},
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": FloatDistribution(0.0, 0.9),
+                "latent_dim": LATENT_DIM,
+            },
         ),
         VariantSpec(
             name="cgan",
@@ -182,13 +198,25 @@ VARIANTS: dict[str, VariantSpec] = {
             paper="Mirza and Osindero 2014 (arXiv 1411.1784), on DCGAN networks",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
-            search_space={"g_lr": ADAM_LR, "d_lr": ADAM_LR, "beta1": FloatDistribution(0.0, 0.9), "latent_dim": LATENT_DIM},
+            search_space={
+                "g_lr": ADAM_LR,
+                "d_lr": ADAM_LR,
+                "beta1": FloatDistribution(0.0, 0.9),
+                "latent_dim": LATENT_DIM,
+            },
         ),
         VariantSpec(
             name="acgan",
             builder="ganlib.variants.acgan:build",
             paper="Odena, Olah and Shlens 2017 (arXiv 1610.09585)",
-            defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "class_weight": 1.0},
+            defaults={
+                **COMMON_DEFAULTS,
+                "g_lr": 2e-4,
+                "d_lr": 2e-4,
+                "beta1": 0.5,
+                "beta2": 0.999,
+                "class_weight": 1.0,
+            },
             allowed={**COMMON_ALLOWED, "class_weight": LOSS_WEIGHT},
             search_space={
                 "g_lr": ADAM_LR,
@@ -201,7 +229,10 @@ VARIANTS: dict[str, VariantSpec] = {
         VariantSpec(
             name="infogan",
             builder="ganlib.variants.infogan:build",
-            paper="Chen et al. 2016 (arXiv 1606.03657): 62 noise dims, 1 categorical (10) and 2 continuous codes",
+            paper=(
+                "Chen et al. 2016 (arXiv 1606.03657): 62 noise dims, "
+                "1 categorical (10) and 2 continuous codes"
+            ),
             defaults={
                 **COMMON_DEFAULTS,
                 "latent_dim": 62,
@@ -225,7 +256,15 @@ VARIANTS: dict[str, VariantSpec] = {
             name="bigan",
             builder="ganlib.variants.bigan:build",
             paper="Donahue, Kraehenbuehl and Darrell 2017 (arXiv 1605.09782)",
-            defaults={**COMMON_DEFAULTS, "latent_dim": 50, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "dropout": 0.2},
+            defaults={
+                **COMMON_DEFAULTS,
+                "latent_dim": 50,
+                "g_lr": 2e-4,
+                "d_lr": 2e-4,
+                "beta1": 0.5,
+                "beta2": 0.999,
+                "dropout": 0.2,
+            },
             allowed={**COMMON_ALLOWED, "dropout": DROPOUT},
             search_space={
                 "g_lr": ADAM_LR,

@@ -19,11 +19,26 @@ from ganlib import registry
 
 
 class Run:
-    def __init__(self, variant: str, overrides: dict | None = None, *, seed: int = 0, data=None,
-                 per_class: int | None = None, precision: str = "float32", hold_out_validation: bool = False):
+    def __init__(
+        self,
+        variant: str,
+        overrides: dict | None = None,
+        *,
+        seed: int = 0,
+        data=None,
+        per_class: int | None = None,
+        precision: str = "float32",
+        hold_out_validation: bool = False,
+    ):
         """`hold_out_validation`: train on the training split less its validation slice, as sweeps
         do (they rank trials against that slice); otherwise on the whole training split."""
-        self.variant, self.seed, self.data, self.per_class, self.precision = variant, seed, data, per_class, precision
+        self.variant, self.seed, self.data, self.per_class, self.precision = (
+            variant,
+            seed,
+            data,
+            per_class,
+            precision,
+        )
         self.config = registry.resolve_config(variant, overrides, seed)
 
         from ganlib import data as mnist
@@ -48,29 +63,55 @@ class Run:
 
     @property
     def parameters(self) -> dict:
-        return {"g_params": self.model.generator.count_params(), "d_params": self.model.discriminator.count_params()}
+        return {
+            "g_params": self.model.generator.count_params(),
+            "d_params": self.model.discriminator.count_params(),
+        }
 
     def dataset(self, *, seed: int | None = None, repeat: bool = False):
         """Batches of `images_per_step` real digits, shuffled with `seed` (the run's by default)."""
         from ganlib.data import make_dataset, make_examples
 
         self._examples = self._examples if self._examples is not None else make_examples(self.digits)
-        return make_dataset(self.digits, self.images_per_step, seed=self.seed if seed is None else seed, repeat=repeat,
-                            examples=self._examples)
+        return make_dataset(
+            self.digits,
+            self.images_per_step,
+            seed=self.seed if seed is None else seed,
+            repeat=repeat,
+            examples=self._examples,
+        )
 
-    def train(self, dataset, *, epochs: int = 1, initial_epoch: int = 0, steps_per_epoch: int | None = None, callbacks=(),
-              verbose=0, first_step: int = 0):
+    def train(
+        self,
+        dataset,
+        *,
+        epochs: int = 1,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        callbacks=(),
+        verbose=0,
+        first_step: int = 0,
+    ):
         """`fit` on `dataset`, stopped at the first step that diverges; returns (Keras History,
         where it diverged or None). What a diverged run saved before is left as it was."""
         from ganlib.callbacks import StopOnDivergence
 
         stop = StopOnDivergence(first_step)  # steps numbered from `first_step`, for the run's own count
-        history = self.model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                                 callbacks=[stop, *callbacks], verbose=verbose, shuffle=False)
+        history = self.model.fit(
+            dataset,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=[stop, *callbacks],
+            verbose=verbose,
+            shuffle=False,
+        )
         self.steps_done = stop.step - first_step
         return history, stop.diverged
 
-    def evaluate(self, n: int, *, split: str = "test", every_metric: bool = True, seed: int | None = None) -> dict:
+    def evaluate(
+        self, n: int, *, split: str = "test", every_metric: bool = True, seed: int | None = None
+    ) -> dict:
         """Scores of `n` samples from noise fixed by the seed: every metric (ganlib.metrics.evaluate),
         or FID and class coverage only, against the test split or the validation slice."""
         from ganlib.metrics import evaluate, quick_scores
@@ -80,7 +121,10 @@ class Run:
             if split != "test":
                 from ganlib.errors import ConfigError
 
-                raise ConfigError(f"split={split!r} is not allowed with every metric: the full evaluation is against the test split")
+                raise ConfigError(
+                    f"split={split!r} is not allowed with every metric: "
+                    "the full evaluation is against the test split"
+                )
             return evaluate(self.model, n, seed, data=self.data)
         return quick_scores(self.model, n, seed, data=self.data, split=split)
 

@@ -40,12 +40,20 @@ def generator_inputs(generator, n: int, seed: int, labels=None, category=None, c
             value = np.arange(n) % NUM_CLASSES if labels is None else labels
             value = np.asarray(value, np.int32)
             if value.shape != (n,) or value.min() < 0 or value.max() >= NUM_CLASSES:
-                raise ConfigError(f"labels of shape {value.shape} are not allowed: need {n} digits in 0..{NUM_CLASSES - 1}")
+                raise ConfigError(
+                    f"labels of shape {value.shape} are not allowed: need {n} digits in 0..{NUM_CLASSES - 1}"
+                )
         elif name == CATEGORY:
-            value = np.random.default_rng(seed + 1).integers(0, NUM_CLASSES, n) if category is None else category
+            value = (
+                np.random.default_rng(seed + 1).integers(0, NUM_CLASSES, n) if category is None else category
+            )
             value = np.broadcast_to(np.asarray(value, np.int32), (n,))
         elif name == CONTINUOUS:
-            value = np.random.default_rng(seed + 2).uniform(-1.0, 1.0, (n,) + shape) if continuous is None else continuous
+            value = (
+                np.random.default_rng(seed + 2).uniform(-1.0, 1.0, (n,) + shape)
+                if continuous is None
+                else continuous
+            )
             value = np.broadcast_to(np.asarray(value, np.float32), (n,) + shape)
         else:  # the noise, whatever the input is called
             value = np.random.default_rng(seed).standard_normal((n,) + shape).astype(np.float32)
@@ -58,6 +66,10 @@ def run_generator(generator, inputs, batch_size: int = 500) -> np.ndarray:
     n = len(inputs[0] if isinstance(inputs, list) else inputs)
     out = []
     for start in range(0, n, batch_size):
-        batch = [a[start : start + batch_size] for a in inputs] if isinstance(inputs, list) else inputs[start : start + batch_size]
+        batch = (
+            [a[start : start + batch_size] for a in inputs]
+            if isinstance(inputs, list)
+            else inputs[start : start + batch_size]
+        )
         out.append(np.asarray(generator(batch, training=False), dtype=np.float32))
     return np.concatenate(out, axis=0)

@@ -11,7 +11,6 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from ganlib.errors import ConfigError, check_range, require
 
-
 # Search spaces are Optuna's own distributions; this module adds what Optuna lacks: the values a
 # hyperparameter is allowed to take at all, checked before anything is built.
 Distribution = FloatDistribution | IntDistribution | CategoricalDistribution
@@ -43,10 +42,13 @@ class Range(_Checked):
         if self.high is not None and not self.low < self.high:
             raise ConfigError(f"Range({self.low}, {self.high}) makes no sense: need low < high")
         if self.high is None and not self.integer:
-            raise ConfigError(f"Range({self.low}, None) makes no sense: only an integer range may have no upper bound")
+            raise ConfigError(
+                f"Range({self.low}, None) makes no sense: only an integer range may have no upper bound"
+            )
 
     def describe(self) -> str:
-        """What is allowed, as the end of "NAME must ...": "lie in (0.0, 1.0]", "be a positive integer in [1, 100]"."""
+        """What is allowed, as the end of "NAME must ...": "lie in (0.0, 1.0]", "be a positive
+        integer in [1, 100]"."""
         left = "(" if self.low_open else "["
         right = ")" if self.high_open or self.high is None else "]"
         interval = f"{left}{self.low}, {'inf' if self.high is None else self.high}{right}"
@@ -69,9 +71,9 @@ class Range(_Checked):
             )
         require(ok, f"{name}={value!r} is not allowed: {name} must {self.describe()}")
 
-
     def covers(self, distribution: Distribution) -> bool:
-        """Whether every value `distribution` can propose is allowed (integers only from integer distributions)."""
+        """Whether every value `distribution` can propose is allowed (integers only from integer
+        distributions)."""
         if isinstance(distribution, CategoricalDistribution):
             return all(self.contains(value) for value in distribution.choices)
         if self.integer and not isinstance(distribution, IntDistribution):
@@ -96,9 +98,10 @@ class OneOf(_Checked):
         ok = any(type(value) is type(allowed) and value == allowed for allowed in self.values)
         require(ok, f"{name}={value!r} is not allowed: {self.describe()}")
 
-
     def covers(self, distribution: Distribution) -> bool:
-        return isinstance(distribution, CategoricalDistribution) and all(self.contains(v) for v in distribution.choices)
+        return isinstance(distribution, CategoricalDistribution) and all(
+            self.contains(v) for v in distribution.choices
+        )
 
 
 Allowed = Range | OneOf

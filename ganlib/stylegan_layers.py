@@ -27,10 +27,14 @@ class EqualizedDense(layers.Layer):
     def build(self, input_shape):
         fan_in = input_shape[-1]
         self.kernel = self.add_weight(
-            shape=(fan_in, self.units), initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier), name="kernel"
+            shape=(fan_in, self.units),
+            initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier),
+            name="kernel",
         )
         self.bias = self.add_weight(
-            shape=(self.units,), initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier), name="bias"
+            shape=(self.units,),
+            initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier),
+            name="bias",
         )
         self.weight_scale = self.gain / math.sqrt(fan_in) * self.lr_multiplier
 
@@ -62,13 +66,17 @@ class EqualizedConv2D(layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         shape = (self.kernel_size, self.kernel_size, channels, self.filters)
-        self.kernel = self.add_weight(shape=shape, initializer=keras.initializers.RandomNormal(0.0, 1.0), name="kernel")
+        self.kernel = self.add_weight(
+            shape=shape, initializer=keras.initializers.RandomNormal(0.0, 1.0), name="kernel"
+        )
         self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
         self.weight_scale = self.gain / math.sqrt(self.kernel_size * self.kernel_size * channels)
 
     def call(self, x):
         kernel = ops.cast(self.kernel, self.compute_dtype) * self.weight_scale
-        return ops.conv(x, kernel, strides=self.strides, padding="same") + ops.cast(self.bias, self.compute_dtype)
+        return ops.conv(x, kernel, strides=self.strides, padding="same") + ops.cast(
+            self.bias, self.compute_dtype
+        )
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
@@ -96,7 +104,9 @@ class MinibatchStdDev(layers.Layer):
         deviation = ops.sqrt(ops.var(ops.cast(x, "float32"), axis=0) + 1e-8)
         summary = ops.cast(ops.mean(deviation), x.dtype)
         shape = ops.shape(x)
-        return ops.concatenate([x, ops.ones((shape[0], shape[1], shape[2], 1), dtype=x.dtype) * summary], axis=-1)
+        return ops.concatenate(
+            [x, ops.ones((shape[0], shape[1], shape[2], 1), dtype=x.dtype) * summary], axis=-1
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 1)
@@ -113,7 +123,9 @@ class ConstantInput(layers.Layer):
     def build(self, input_shape):
         # Not StyleGAN's ones: instance norm maps a spatially uniform constant to zeros, and the
         # first layer would start with no spatial structure and a 1/sqrt(eps) gradient.
-        self.constant = self.add_weight(shape=(1, *self.constant_shape), initializer="random_normal", name="constant")
+        self.constant = self.add_weight(
+            shape=(1, *self.constant_shape), initializer="random_normal", name="constant"
+        )
 
     def call(self, styles):
         return ops.repeat(self.constant, ops.shape(styles)[0], axis=0)
@@ -141,12 +153,16 @@ class NoiseInjection(layers.Layer):
     def build(self, input_shape):
         height, width, channels = input_shape[1:]
         self.scale = self.add_weight(shape=(channels,), initializer="zeros", name="scale")
-        self.fixed_noise = self.add_weight(shape=(1, height, width, 1), initializer="random_normal", trainable=False, name="fixed_noise")
+        self.fixed_noise = self.add_weight(
+            shape=(1, height, width, 1), initializer="random_normal", trainable=False, name="fixed_noise"
+        )
 
     def call(self, x, training=None):
         if training:
             shape = ops.shape(x)
-            noise = keras.random.normal((shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=x.dtype)
+            noise = keras.random.normal(
+                (shape[0], shape[1], shape[2], 1), seed=self.seed_generator, dtype=x.dtype
+            )
         else:
             noise = ops.cast(self.fixed_noise, x.dtype)
         return x + ops.cast(self.scale, x.dtype) * noise

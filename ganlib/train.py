@@ -3,7 +3,7 @@
 Writes into --out: a sample grid per epoch from fixed noise, the losses (per step and per epoch,
 CSV) and their plot, the generator as `<variant>_generator.h5` and `.keras`, `config.json` with
 the seed and versions, and `run.json` with timings (and metrics, when evaluation runs).
-"""
+"""  # noqa: E501 (its first line is --help's description, kept whole)
 
 from __future__ import annotations
 
@@ -82,12 +82,22 @@ def train(
         saved = resumable_state(out_dir, run, precision)
         first_epoch, steps_done, wall_time = saved["epoch"], saved["steps"], saved["wall_time_s"]
         if first_epoch >= epochs:
-            raise ConfigError(f"--resume: the run in {str(out_dir)!r} has finished {first_epoch} epochs: give --epochs above that to train on")
+            raise ConfigError(
+                f"--resume: the run in {str(out_dir)!r} has finished {first_epoch} epochs: "
+                "give --epochs above that to train on"
+            )
     else:
-        export.write_config(out_dir, variant, run.config, data=run.digits.source, per_class=per_class, precision=precision)
+        export.write_config(
+            out_dir, variant, run.config, data=run.digits.source, per_class=per_class, precision=precision
+        )
     checkpoint = callbacks.GeneratorCheckpoint(out_dir, variant)
-    run_callbacks = [callbacks.LossLog(out_dir, resume_after_epoch=first_epoch if resume else None, global_step=steps_done),
-                     callbacks.SampleGrid(out_dir, seed=seed), checkpoint]
+    run_callbacks = [
+        callbacks.LossLog(
+            out_dir, resume_after_epoch=first_epoch if resume else None, global_step=steps_done
+        ),
+        callbacks.SampleGrid(out_dir, seed=seed),
+        checkpoint,
+    ]
     if extras.installed("tensorboard"):  # TensorFlow writes summaries through it
         run_callbacks.append(callbacks.TensorBoardLog(out_dir / "tensorboard", seed=seed))
     mlflow_run = start_mlflow_run(mlflow_uri, out_dir, variant, run.config, resume) if mlflow_uri else None
@@ -95,14 +105,29 @@ def train(
         run_callbacks.append(callbacks.MLflowLog())
     run_callbacks.extend(extra_callbacks or [])
     if eval_every:
-        run_callbacks.append(callbacks.PeriodicEvaluation(out_dir, every=eval_every, n=eval_samples, seed=seed, data=data,
-                                                          resume_after_epoch=first_epoch if resume else None))
+        run_callbacks.append(
+            callbacks.PeriodicEvaluation(
+                out_dir,
+                every=eval_every,
+                n=eval_samples,
+                seed=seed,
+                data=data,
+                resume_after_epoch=first_epoch if resume else None,
+            )
+        )
 
     diverged = None
     for epoch in range(first_epoch, epochs):
         start = time.perf_counter()
-        _, diverged = run.train(run.dataset(seed=epoch_seed(seed, epoch)), epochs=epoch + 1, initial_epoch=epoch,
-                                steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose, first_step=steps_done)
+        _, diverged = run.train(
+            run.dataset(seed=epoch_seed(seed, epoch)),
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=run_callbacks,
+            verbose=verbose,
+            first_step=steps_done,
+        )
         wall_time += time.perf_counter() - start
         steps_done += run.steps_done
         if diverged:
@@ -123,7 +148,11 @@ def train(
     }
     if diverged:
         (out_dir / "run.json").write_text(json.dumps(record, indent=2))
-        kept = f"kept the generator of epoch {checkpoint.saved_epoch}" if checkpoint.saved_epoch else "no generator was saved before it"
+        kept = (
+            f"kept the generator of epoch {checkpoint.saved_epoch}"
+            if checkpoint.saved_epoch
+            else "no generator was saved before it"
+        )
         raise TrainingDiverged(f"training diverged at {diverged}; {kept} and the logs in {out_dir}")
     if evaluate_at_end:
         check_positive("eval_samples", eval_samples, integer=True)
@@ -131,12 +160,17 @@ def train(
         if bad_fid(record["metrics"]["fid"]):
             record["diverged"] = f"FID {record['metrics']['fid']} after training"
             (out_dir / "run.json").write_text(json.dumps(record, indent=2))
-            raise TrainingDiverged(f"training diverged: its generator scores FID {record['metrics']['fid']}; outputs kept in {out_dir}")
+            raise TrainingDiverged(
+                f"training diverged: its generator scores FID {record['metrics']['fid']}; "
+                f"outputs kept in {out_dir}"
+            )
     (out_dir / "run.json").write_text(json.dumps(record, indent=2))
     if mlflow_run:
         import mlflow
 
-        mlflow.log_metrics({k: float(v) for k, v in record.get("metrics", {}).items() if isinstance(v, (int, float))})
+        mlflow.log_metrics(
+            {k: float(v) for k, v in record.get("metrics", {}).items() if isinstance(v, (int, float))}
+        )
         mlflow.end_run()
     return record
 
@@ -147,7 +181,7 @@ STATE_DIR = "training_state"
 def start_mlflow_run(uri: str, out_dir: Path, variant: str, config: dict, resume: bool):
     """An MLflow run for this training run (experiment "ganlib.train", run named after --out),
     with the config as its parameters; a resumed run continues the one it started."""
-    extras.require("mlflow", "--mlflow")
+    extras.require_installed("mlflow", "--mlflow")
     import mlflow
 
     mlflow.set_tracking_uri(uri)
@@ -195,12 +229,21 @@ def resumable_state(out_dir: Path, run, precision: str) -> dict:
     if not (state_dir / "state.json").is_file():
         raise ConfigError(f"--resume: no training state in {str(out_dir)!r}: start the run without --resume")
     saved_config = json.loads((out_dir / "config.json").read_text())
-    saved = {"variant": saved_config.get("variant"), **{key: saved_config.get("config", {}).get(key) for key in run.config}}
+    saved = {
+        "variant": saved_config.get("variant"),
+        **{key: saved_config.get("config", {}).get(key) for key in run.config},
+    }
     asked = {"variant": run.variant, **run.config}
     changed = sorted(key for key in asked if saved[key] != asked[key])
     if changed or saved_config.get("precision", "float32") != precision:
-        what = ", ".join(f"{key}={asked[key]!r} (saved: {saved[key]!r})" for key in changed) or f"precision={precision!r}"
-        raise ConfigError(f"--resume: {what} differs from the run in {str(out_dir)!r}: give the same settings, or another --out")
+        what = (
+            ", ".join(f"{key}={asked[key]!r} (saved: {saved[key]!r})" for key in changed)
+            or f"precision={precision!r}"
+        )
+        raise ConfigError(
+            f"--resume: {what} differs from the run in {str(out_dir)!r}: "
+            "give the same settings, or another --out"
+        )
     return run.restore(state_dir)
 
 
@@ -208,20 +251,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ganlib.train", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="gan", help=f"one of: {', '.join(registry.names())}")
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=None, help="generator steps per epoch (default: a full pass)")
-    parser.add_argument("--data", default=None, help="mnist.npz or a folder of IDX files (default: $GANLIB_MNIST, then Keras's download)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="generator steps per epoch (default: a full pass)"
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="mnist.npz or a folder of IDX files (default: $GANLIB_MNIST, then Keras's download)",
+    )
     parser.add_argument("--out", default="runs/latest", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--per-class", type=int, default=None, help="train on a class-balanced subset of this many images per digit")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter (repeatable)")
-    parser.add_argument("--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)")
+    parser.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
+        help="train on a class-balanced subset of this many images per digit",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a hyperparameter (repeatable)",
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=None, help="evaluate every K epochs (and always at the end)"
+    )
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch (same settings)")
-    parser.add_argument("--mlflow", default=None, metavar="URI", help="also log the run (config, each epoch's metrics, the evaluation) to this MLflow tracking URI")
-    parser.add_argument("--deterministic", action="store_true", help="TensorFlow's op determinism: bitwise repeatable, slower")
-    parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last finished epoch (same settings)",
+    )
+    parser.add_argument(
+        "--mlflow",
+        default=None,
+        metavar="URI",
+        help="also log the run (config, each epoch's metrics, the evaluation) to this MLflow tracking URI",
+    )
+    parser.add_argument(
+        "--deterministic", action="store_true", help="TensorFlow's op determinism: bitwise repeatable, slower"
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)",
+    )
     return parser
 
 
@@ -258,8 +335,10 @@ def main(argv=None) -> int:
         from ganlib.evaluate import format_table
 
         print(format_table(record["metrics"]))
-    print(f"trained {record['variant']}: {record['training_images']} images in {record['wall_time_s']:.1f} s "
-          f"({record['images_per_s']:.0f} images/s); outputs in {args.out}")
+    print(
+        f"trained {record['variant']}: {record['training_images']} images in {record['wall_time_s']:.1f} s "
+        f"({record['images_per_s']:.0f} images/s); outputs in {args.out}"
+    )
     return 0
 
 

@@ -20,16 +20,35 @@ if __package__ in (None, ""):
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
-from sweeps.reporting.importance import importance, load_study  # noqa: E402
 from sweeps.reporting.axes import load_axes  # noqa: E402
 from sweeps.reporting.data import defaults_against_best, load  # noqa: E402
 from sweeps.reporting.figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
+from sweeps.reporting.importance import importance, load_study  # noqa: E402
 from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
 
 LEADERBOARD_SHOWN = [
-    "variant", "fid", "val_fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
-    "classifier_score", "classes_covered", "conditional_accuracy", "cas", "images_per_s", "train_seconds",
-    "g_params", "d_params", "trials", "stopped_early", "diverged", "failed", "reason",
+    "variant",
+    "fid",
+    "val_fid",
+    "kid",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "classifier_score",
+    "classes_covered",
+    "conditional_accuracy",
+    "cas",
+    "images_per_s",
+    "train_seconds",
+    "g_params",
+    "d_params",
+    "trials",
+    "stopped_early",
+    "diverged",
+    "failed",
+    "reason",
 ]
 
 
@@ -43,8 +62,9 @@ def build_report(results) -> Path:
     comparison = defaults_against_best(board, trials)
     importances = {variant: importance(load_study(data["sweep"], variant, results)) for variant in trials}
     # blank where a variant does not search that hyperparameter
-    importance_table = (pd.DataFrame(importances).T if any(len(s) for s in importances.values())
-                        else pd.DataFrame())
+    importance_table = (
+        pd.DataFrame(importances).T if any(len(s) for s in importances.values()) else pd.DataFrame()
+    )
 
     shown.to_csv(results / "report_leaderboard.csv", index=False)
     comparison.to_csv(results / "defaults_vs_best.csv", index=False)
@@ -55,26 +75,40 @@ def build_report(results) -> Path:
     sections = []
     for _, row in board.iterrows():
         variant, trial_id = row["variant"], row.get("trial_id")
-        losses_png = (best_losses(histories[variant], trial_id, variant, figures / f"losses_{variant}.png")
-                      if isinstance(trial_id, str) else None)
-        hp_png = fid_against_hyperparameters(variant, trials[variant],
-                                             figures / f"hyperparameters_{variant}.png")
-        sections.append(variant_section(variant, registry.get(variant).paper, results / "best" / variant,
-                                        losses_png, hp_png))
+        losses_png = (
+            best_losses(histories[variant], trial_id, variant, figures / f"losses_{variant}.png")
+            if isinstance(trial_id, str)
+            else None
+        )
+        hp_png = fid_against_hyperparameters(
+            variant, trials[variant], figures / f"hyperparameters_{variant}.png"
+        )
+        sections.append(
+            variant_section(
+                variant, registry.get(variant).paper, results / "best" / variant, losses_png, hp_png
+            )
+        )
     axes = load_axes(results, histories, trials, figures)
-    (results / "report.html").write_text(render_html(board, shown, comparison, importance_table, sections,
-                                                     data["sweep"], grids, curves, axes))
+    (results / "report.html").write_text(
+        render_html(board, shown, comparison, importance_table, sections, data["sweep"], grids, curves, axes)
+    )
     (results / "report.md").write_text(render_markdown(shown, comparison, importance_table, axes))
     return results / "report.html"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python sweeps/report.py", description=__doc__.splitlines()[0])
-    parser.add_argument("results",
-                        help="the export folder of a sweep (holds leaderboard.csv), or its URI in the "
-                             "sweep's storage, e.g. s3://bucket/ganlib/latest")
-    parser.add_argument("--local", type=Path, default=None,
-                        help="for a URI: the local copy to read and write (default: results/NAME)")
+    parser.add_argument(
+        "results",
+        help="the export folder of a sweep (holds leaderboard.csv), or its URI in the "
+        "sweep's storage, e.g. s3://bucket/ganlib/latest",
+    )
+    parser.add_argument(
+        "--local",
+        type=Path,
+        default=None,
+        help="for a URI: the local copy to read and write (default: results/NAME)",
+    )
     args = parser.parse_args(argv)
     uri = args.results if "://" in args.results else None
     if uri:
@@ -84,20 +118,28 @@ def main(argv=None) -> int:
         try:
             results = exports.fetch(uri, args.local or Path("results") / exports.folder_name(uri))
         except (FileNotFoundError, OSError) as error:
-            print(f"error: {args.results!r} holds no sweep export ({error}): give STORAGE/NAME or "
-                  "STORAGE/latest", file=sys.stderr)
+            print(
+                f"error: {args.results!r} holds no sweep export ({error}): give STORAGE/NAME or "
+                "STORAGE/latest",
+                file=sys.stderr,
+            )
             return 2
     else:
         results = Path(args.results)
     if not (results / "leaderboard.csv").is_file():
-        print(f"error: {str(args.results)!r} holds no leaderboard.csv: give the export folder of "
-              "python sweeps/tune_all.py", file=sys.stderr)
+        print(
+            f"error: {str(args.results)!r} holds no leaderboard.csv: give the export folder of "
+            "python sweeps/tune_all.py",
+            file=sys.stderr,
+        )
         return 2
     print(f"wrote {build_report(results)}")
     if uri:
         exports.copy_to(results, uri)
-        print(f"and copied it to {uri}; the Optuna studies: "
-              f"optuna-dashboard sqlite:///{(results / 'optuna.db').resolve()}")
+        print(
+            f"and copied it to {uri}; the Optuna studies: "
+            f"optuna-dashboard sqlite:///{(results / 'optuna.db').resolve()}"
+        )
     return 0
 
 

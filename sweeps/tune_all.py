@@ -42,88 +42,171 @@ from sweeps.search.plan import (  # noqa: E402
     variant_run,
 )
 from sweeps.search.ray_session import connect_ray  # noqa: E402
-from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER, SCHEDULERS, make_scheduler  # noqa: E402
+from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER  # noqa: E402
+from sweeps.search.schedulers import SCHEDULERS, make_scheduler
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python sweeps/tune_all.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="all",
-                        help=f"comma-separated, or all: {', '.join(registry.names())}")
-    parser.add_argument("--preset", default=None,
-                        help=f"one of: {', '.join(presets.PRESETS)} (default: $GANLIB_PRESET, else smoke)")
-    parser.add_argument("--num-samples", type=int, default=None,
-                        help="trials per variant (default: the preset's)")
-    parser.add_argument("--max-concurrent", type=int, default=None,
-                        help="trials of one variant at once (default: the preset's)")
-    parser.add_argument("--max-rounds", type=int, default=None,
-                        help="reports per trial, each after the preset's eval_every_images "
-                             "(default: the preset's)")
-    parser.add_argument("--grace-rounds", type=int, default=None,
-                        help="ASHA: reports before a trial may be stopped (default: the preset's)")
-    parser.add_argument("--reduction-factor", type=int, default=None,
-                        help="ASHA: keep the best 1/eta at each rung (default: the preset's)")
+    parser.add_argument(
+        "--variants", default="all", help=f"comma-separated, or all: {', '.join(registry.names())}"
+    )
+    parser.add_argument(
+        "--preset",
+        default=None,
+        help=f"one of: {', '.join(presets.PRESETS)} (default: $GANLIB_PRESET, else smoke)",
+    )
+    parser.add_argument(
+        "--num-samples", type=int, default=None, help="trials per variant (default: the preset's)"
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=None,
+        help="trials of one variant at once (default: the preset's)",
+    )
+    parser.add_argument(
+        "--max-rounds",
+        type=int,
+        default=None,
+        help="reports per trial, each after the preset's eval_every_images (default: the preset's)",
+    )
+    parser.add_argument(
+        "--grace-rounds",
+        type=int,
+        default=None,
+        help="ASHA: reports before a trial may be stopped (default: the preset's)",
+    )
+    parser.add_argument(
+        "--reduction-factor",
+        type=int,
+        default=None,
+        help="ASHA: keep the best 1/eta at each rung (default: the preset's)",
+    )
     parser.add_argument("--cpus-per-trial", type=float, default=None)
-    parser.add_argument("--gpus-per-trial", type=float, default=None,
-                        help="a fraction in (0, 1] shares a GPU, e.g. 0.25")
-    parser.add_argument("--gpus-declared-only", action="store_true",
-                        help="the GPUs Ray counts are declared, not real (--num-gpus on a CPU machine, Ray's "
-                             "fake multi-node cluster): trials that get one train on the CPU instead of "
-                             "failing")
-    parser.add_argument("--gpu-memory-mb", type=int, default=None,
-                        help="GPU memory; with a fraction, caps each trial at fraction x this")
-    parser.add_argument("--data", default=None,
-                        help="mnist.npz or IDX folder, readable on every node (default: $GANLIB_MNIST, then "
-                             "Keras's download)")
-    parser.add_argument("--storage", default=None,
-                        help="a local folder or a URI (s3://bucket/path) for trials and checkpoints, "
-                             "every node's (default: $GANLIB_STORAGE, else results)")
-    parser.add_argument("--export-dir", default=None,
-                        help="where best configs, generators and the leaderboard go "
-                             "(default: $GANLIB_EXPORTS/NAME, else STORAGE/NAME, or results/NAME for a URI)")
-    parser.add_argument("--name", default=None,
-                        help="sweep name (default: the preset's name and the time, e.g. "
-                             "smoke-2026-11-26_14-05-00)")
-    parser.add_argument("--optuna-storage", default=None, metavar="URL",
-                        help="where each variant's Optuna study is kept, for optuna-dashboard and "
-                             "optuna.load_study (default: sqlite:///EXPORT_DIR/optuna.db; any Optuna RDB "
-                             "URL)")
-    parser.add_argument("--mlflow", default=None, metavar="URI",
-                        help="also log every trial (config, metrics at every report) to this MLflow tracking "
-                             "URI, an experiment per variant (needs the mlflow extra)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished "
-                             "trials are kept, unfinished ones continue")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds TPE and every trial's data order, noise and initial weights")
-    parser.add_argument("--address", default=None,
-                        help="Ray cluster address, e.g. auto (default: $GANLIB_RAY_ADDRESS, then "
-                             "$RAY_ADDRESS, else start Ray here)")
-    parser.add_argument("--num-cpus", type=int, default=None,
-                        help="CPUs Ray may use when started here (default: all)")
+    parser.add_argument(
+        "--gpus-per-trial", type=float, default=None, help="a fraction in (0, 1] shares a GPU, e.g. 0.25"
+    )
+    parser.add_argument(
+        "--gpus-declared-only",
+        action="store_true",
+        help="the GPUs Ray counts are declared, not real (--num-gpus on a CPU machine, Ray's "
+        "fake multi-node cluster): trials that get one train on the CPU instead of "
+        "failing",
+    )
+    parser.add_argument(
+        "--gpu-memory-mb",
+        type=int,
+        default=None,
+        help="GPU memory; with a fraction, caps each trial at fraction x this",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="mnist.npz or IDX folder, readable on every node (default: $GANLIB_MNIST, then "
+        "Keras's download)",
+    )
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="a local folder or a URI (s3://bucket/path) for trials and checkpoints, "
+        "every node's (default: $GANLIB_STORAGE, else results)",
+    )
+    parser.add_argument(
+        "--export-dir",
+        default=None,
+        help="where best configs, generators and the leaderboard go "
+        "(default: $GANLIB_EXPORTS/NAME, else STORAGE/NAME, or results/NAME for a URI)",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="sweep name (default: the preset's name and the time, e.g. smoke-2026-11-26_14-05-00)",
+    )
+    parser.add_argument(
+        "--optuna-storage",
+        default=None,
+        metavar="URL",
+        help="where each variant's Optuna study is kept, for optuna-dashboard and "
+        "optuna.load_study (default: sqlite:///EXPORT_DIR/optuna.db; any Optuna RDB "
+        "URL)",
+    )
+    parser.add_argument(
+        "--mlflow",
+        default=None,
+        metavar="URI",
+        help="also log every trial (config, metrics at every report) to this MLflow tracking "
+        "URI, an experiment per variant (needs the mlflow extra)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished "
+        "trials are kept, unfinished ones continue",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds TPE and every trial's data order, noise and initial weights",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address, e.g. auto (default: $GANLIB_RAY_ADDRESS, then "
+        "$RAY_ADDRESS, else start Ray here)",
+    )
+    parser.add_argument(
+        "--num-cpus", type=int, default=None, help="CPUs Ray may use when started here (default: all)"
+    )
     parser.add_argument("--num-gpus", type=int, default=None, help="GPUs Ray declares when started here")
     parser.add_argument("--dashboard", action="store_true", help="start Ray's dashboard (on 127.0.0.1)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="fix a hyperparameter in every trial of the variants that have it, instead of "
-                             "searching it")
-    parser.add_argument("--precision", default="float32",
-                        help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or "
-                             "mixed_float16 (GPUs) in every trial")
-    parser.add_argument("--scheduler", default=DEFAULT_SCHEDULER,
-                        help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}")
-    parser.add_argument("--final-seeds", type=int, default=None,
-                        help="after the search, retrain each variant's best configuration and its papers' "
-                             "defaults with this many seeds at --final-rounds reports, scored on the test "
-                             "split (default: the preset's; gpu: 3)")
-    parser.add_argument("--final-rounds", type=int, default=None,
-                        help="the final stage's budget in reports (default: the preset's, else twice "
-                             "--max-rounds)")
-    parser.add_argument("--wait-notice", type=float, default=300, metavar="SECONDS",
-                        help="print a line when trials have waited this long with none running and no node "
-                             "joining (a cluster that cannot launch workers)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a hyperparameter in every trial of the variants that have it, instead of searching it",
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="float32, mixed_bfloat16 (CPUs with AVX512-BF16, TPUs, Ampere+) or "
+        "mixed_float16 (GPUs) in every trial",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=DEFAULT_SCHEDULER,
+        help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}",
+    )
+    parser.add_argument(
+        "--final-seeds",
+        type=int,
+        default=None,
+        help="after the search, retrain each variant's best configuration and its papers' "
+        "defaults with this many seeds at --final-rounds reports, scored on the test "
+        "split (default: the preset's; gpu: 3)",
+    )
+    parser.add_argument(
+        "--final-rounds",
+        type=int,
+        default=None,
+        help="the final stage's budget in reports (default: the preset's, else twice --max-rounds)",
+    )
+    parser.add_argument(
+        "--wait-notice",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="print a line when trials have waited this long with none running and no node "
+        "joining (a cluster that cannot launch workers)",
+    )
     parser.add_argument("--no-report", action="store_true", help="skip report.html at the end")
-    parser.add_argument("--verbose", action="store_true",
-                        help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per "
-                             "report")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Ray's trial tables and TensorFlow's C++ log lines, instead of one line per report",
+    )
     return parser
 
 
@@ -147,16 +230,21 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
     if resume and (tuner := restored(path, trainable)) is not None:
         return tuner.fit()
     if not is_uri(path) and Path(path).exists():
-        raise ConfigError(f"sweep {setup.name!r} already exists in {setup.storage}: add --resume to continue "
-                          "it, or give another --name")
+        raise ConfigError(
+            f"sweep {setup.name!r} already exists in {setup.storage}: add --resume to continue "
+            "it, or give another --name"
+        )
 
     from ray.tune.search import ConcurrencyLimiter
 
     runs = {variant: variant_run(setup, variant) for variant in variants}
-    searchers = {variant: ConcurrencyLimiter(make_searcher(variant, runs[variant], preset,
-                                                           f"{setup.name}-{variant}", setup.optuna_storage),
-                                             max_concurrent=setup.max_concurrent)
-                 for variant in variants}
+    searchers = {
+        variant: ConcurrencyLimiter(
+            make_searcher(variant, runs[variant], preset, f"{setup.name}-{variant}", setup.optuna_storage),
+            max_concurrent=setup.max_concurrent,
+        )
+        for variant in variants
+    }
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -177,8 +265,11 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
             # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
             sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=2, checkpoint_score_attribute="fid", checkpoint_score_order="min",
-                checkpoint_frequency=1, checkpoint_at_end=True,
+                num_to_keep=2,
+                checkpoint_score_attribute="fid",
+                checkpoint_score_order="min",
+                checkpoint_frequency=1,
+                checkpoint_at_end=True,
             ),
             verbose=1 if verbose else 0,
             callbacks=console(setup, variants, setup.num_samples, preset.max_rounds, setup.name, verbose),
@@ -195,9 +286,12 @@ def final(setup: Setup, seed: int, verbose: bool):
     configs = final_stage.entries(setup, setup.export_dir, seeds, setup.final_rounds)
     images = setup.final_rounds * setup.preset.eval_every_images
     once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
-    print(f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds"
-          + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
-          + f"), {images:,} training images each", flush=True)
+    print(
+        f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds"
+        + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
+        + f"), {images:,} training images each",
+        flush=True,
+    )
     grid = final_stage.run(setup, configs, f"{setup.name}-final", verbose)
     try:
         check_finished(grid, storage_join(setup.storage, f"{setup.name}-final"), len(configs))
@@ -244,15 +338,19 @@ def main(argv=None) -> int:
     export_dir = setup.export_dir
     export_dir.mkdir(parents=True, exist_ok=True)
     point_latest_at(export_dir)
-    print(f"sweep {setup.name!r}: {len(setup.variants)} variants x {setup.num_samples} trials on "
-          f"{storage_join(setup.storage, setup.experiment)}; exports in {export_dir} "
-          f"(also {export_dir.parent / 'latest'})", flush=True)
+    print(
+        f"sweep {setup.name!r}: {len(setup.variants)} variants x {setup.num_samples} trials on "
+        f"{storage_join(setup.storage, setup.experiment)}; exports in {export_dir} "
+        f"(also {export_dir.parent / 'latest'})",
+        flush=True,
+    )
     rows = []
     try:
         try:
             grid = sweep(setup, args.resume, args.verbose)
-            check_finished(grid, storage_join(setup.storage, setup.experiment),
-                           len(setup.variants) * setup.num_samples)
+            check_finished(
+                grid, storage_join(setup.storage, setup.experiment), len(setup.variants) * setup.num_samples
+            )
         except GanlibError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -261,24 +359,35 @@ def main(argv=None) -> int:
             return 130
         for variant in setup.variants:
             results = variant_results(grid, variant)
-            row = export_best.export_variant(variant, results, variant_run(setup, variant), setup.preset,
-                                             export_dir)
+            row = export_best.export_variant(
+                variant, results, variant_run(setup, variant), setup.preset, export_dir
+            )
             row["trial_seconds"] = sum((result.metrics or {}).get("time_total_s", 0.0) for result in results)
             rows.append(row)
-            outcome = (f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} "
-                       "on the validation slice)"
-                       if not row.get("reason") else row["reason"])
-            print(f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
-                  f"{row['diverged']} diverged, {row['failed']} failed", flush=True)
+            outcome = (
+                f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} "
+                "on the validation slice)"
+                if not row.get("reason")
+                else row["reason"]
+            )
+            print(
+                f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
+                f"{row['diverged']} diverged, {row['failed']} failed",
+                flush=True,
+            )
         board = export_best.write_leaderboard(rows, export_dir)
         sweep_record = {
             "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "chosen": {option: {"value": str(value), "from": source}
-                       for option, (value, source) in setup.chosen.items()},
+            "chosen": {
+                option: {"value": str(value), "from": source}
+                for option, (value, source) in setup.chosen.items()
+            },
             "preset": setup.preset.to_dict(),
             # what every trial ran with, flags over the preset (what sweeps/study/throughput.py rebuilds)
-            "run": {k: setup.run.get(k)
-                    for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")},
+            "run": {
+                k: setup.run.get(k)
+                for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")
+            },
             "variants": setup.variants,
             "num_samples": setup.num_samples,
             "seed": args.seed,
@@ -307,14 +416,27 @@ def main(argv=None) -> int:
     finally:
         if started_here:
             ray.shutdown()
-    shown = ("variant", "fid", "val_fid", "kid", "precision", "recall", "classes_covered", "trials",
-             "stopped_early", "reason")
+    shown = (
+        "variant",
+        "fid",
+        "val_fid",
+        "kid",
+        "precision",
+        "recall",
+        "classes_covered",
+        "trials",
+        "stopped_early",
+        "reason",
+    )
     print(board.to_string(index=False, columns=[c for c in shown if c in board]))
     print(f"sweep finished in {time.time() - start:.0f} s; results in {export_dir}")
     without = [row["variant"] for row in rows if row.get("reason")]
     if without:
-        print(f"error: no finalist for {', '.join(without)}: every trial diverged, failed or was stopped "
-              "(see the reason column)", file=sys.stderr)
+        print(
+            f"error: no finalist for {', '.join(without)}: every trial diverged, failed or was stopped "
+            "(see the reason column)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -327,8 +449,11 @@ def keep_in_storage(setup: Setup) -> None:
     from sweeps.cloud import exports
 
     uri = exports.publish(setup.export_dir, setup.storage)
-    print(f"exports copied to {uri} (python sweeps/report.py {storage_join(setup.storage, exports.LATEST)} "
-          "reads them back)", flush=True)
+    print(
+        f"exports copied to {uri} (python sweeps/report.py {storage_join(setup.storage, exports.LATEST)} "
+        "reads them back)",
+        flush=True,
+    )
 
 
 def _versions() -> dict:

@@ -25,7 +25,9 @@ DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 def mnist_path() -> Path:
     path = Path(os.environ.get("GANLIB_MNIST") or DEFAULT_MNIST)
     if not path.is_file():
-        pytest.exit(f"real MNIST not found at {path}: set GANLIB_MNIST to a Keras-layout mnist.npz", returncode=2)
+        pytest.exit(
+            f"real MNIST not found at {path}: set GANLIB_MNIST to a Keras-layout mnist.npz", returncode=2
+        )
     return path
 
 
@@ -75,9 +77,25 @@ def smoke_sweep(tmp_path_factory, mnist_path):
 
     store = tmp_path_factory.mktemp("smoke-sweep") / "store"
     result = subprocess.run(
-        [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", "gan,lsgan",
-         "--num-samples", "4", "--data", str(mnist_path), "--storage", str(store)],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            "--preset",
+            "smoke",
+            "--name",
+            "smoke",
+            "--variants",
+            "gan,lsgan",
+            "--num-samples",
+            "4",
+            "--data",
+            str(mnist_path),
+            "--storage",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     return store / "smoke", result
 
@@ -94,17 +112,31 @@ def s3_bucket():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    server = subprocess.Popen(
+        ["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     try:
         import boto3
 
         deadline = time.time() + 30
         while True:
             try:
-                boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name="us-east-1").create_bucket(Bucket="ganlib-test")
+                boto3.client(
+                    "s3",
+                    endpoint_url=env["AWS_ENDPOINT_URL"],
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                    region_name="us-east-1",
+                ).create_bucket(Bucket="ganlib-test")
                 break
             except Exception:
                 if time.time() > deadline or server.poll() is not None:
@@ -120,8 +152,13 @@ def bucket_files(env: dict, bucket: str, prefix: str = "") -> dict[str, bytes]:
     """Every object under a prefix, by key."""
     import boto3
 
-    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     files = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -159,3 +196,14 @@ def interrupt_once_a_trial_is_done(process: subprocess.Popen, max_rounds: int, t
     while not lines.empty():
         seen.append(lines.get())
     return "".join(seen)
+
+
+# Tests that take one of these start a real Ray sweep, an S3 or AWS server, or sshd: `-m "not
+# integration"` leaves them out (explicit marks cover the tests that start Ray themselves).
+INTEGRATION_FIXTURES = {"smoke_sweep", "s3_bucket", "ssh_node", "aws"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -36,9 +36,16 @@ class ReplayController:
         trial.status = Trial.TERMINATED
 
 
-def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str, time_per_report: float = 1,
-           cap: float = math.inf, variants: dict[str, str] | None = None,
-           max_concurrent: int | None = None) -> dict[str, int]:
+def replay(
+    scheduler,
+    curves: dict[str, list[float]],
+    slots: int,
+    time_attr: str,
+    time_per_report: float = 1,
+    cap: float = math.inf,
+    variants: dict[str, str] | None = None,
+    max_concurrent: int | None = None,
+) -> dict[str, int]:
     """Reports each trial makes under `scheduler` when its metric at each report is given by its
     curve (NaN, or a value at or past `cap`, ends the trial as diverged there, as a trainable that
     reports the sweep's sentinel FID does): trials start in the curves' order, `slots` at a time,
@@ -76,8 +83,10 @@ def replay(scheduler, curves: dict[str, list[float]], slots: int, time_attr: str
         running = with_status(Trial.RUNNING)
         if not running:
             if waiting or with_status(Trial.PAUSED, Trial.PENDING):
-                raise RuntimeError(f"replay: nothing runs, yet {len(waiting)} trials wait and "
-                                   f"{len(with_status(Trial.PAUSED))} are paused")
+                raise RuntimeError(
+                    f"replay: nothing runs, yet {len(waiting)} trials wait and "
+                    f"{len(with_status(Trial.PAUSED))} are paused"
+                )
             return reports
         for trial in running:
             reports[trial.trial_id] += 1

@@ -108,10 +108,17 @@ def test_a_trials_last_report_reaches_the_stored_study_as_an_intermediate_value(
     from sweeps.search.searcher import StoredOptunaSearch
 
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    searcher = ConcurrencyLimiter(StoredOptunaSearch(
-        space={"x": optuna.distributions.FloatDistribution(0.0, 1.0)}, metric="fid", mode="min",
-        study_name="s", storage=optuna.storages.RDBStorage(storage),
-        sampler=optuna.samplers.RandomSampler(seed=0)), max_concurrent=2)
+    searcher = ConcurrencyLimiter(
+        StoredOptunaSearch(
+            space={"x": optuna.distributions.FloatDistribution(0.0, 1.0)},
+            metric="fid",
+            mode="min",
+            study_name="s",
+            storage=optuna.storages.RDBStorage(storage),
+            sampler=optuna.samplers.RandomSampler(seed=0),
+        ),
+        max_concurrent=2,
+    )
     assert searcher.suggest("a") and searcher.suggest("b")
     searcher.on_trial_result("a", {"fid": 9.0, "training_iteration": 1})
     searcher.on_trial_complete("a", {"fid": 7.0, "training_iteration": 2})  # stopped or finished at report 2

@@ -42,7 +42,12 @@ def train_steps(model, digits, batch_size: int, steps: int, seed: int = SEED):
     from ganlib.data import make_dataset
 
     images_per_step = batch_size * model.real_batches_per_step
-    model.fit(make_dataset(digits, images_per_step, seed=seed, repeat=True), epochs=1, steps_per_epoch=steps, verbose=0)
+    model.fit(
+        make_dataset(digits, images_per_step, seed=seed, repeat=True),
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=0,
+    )
 
 
 def scores_before_and_after(variant: str, overrides: dict, steps: int, digits, mnist_path):
@@ -87,7 +92,9 @@ WGAN_GP_STEPS = 500
 
 
 def test_training_wgan_gp_lowers_its_fid(training_digits, mnist_path):
-    _, before, after = scores_before_and_after("wgan_gp", WGAN_GP_CONFIG, WGAN_GP_STEPS, training_digits, mnist_path)
+    _, before, after = scores_before_and_after(
+        "wgan_gp", WGAN_GP_CONFIG, WGAN_GP_STEPS, training_digits, mnist_path
+    )
     assert before["classes_covered"] <= 2
     assert after["fid"] < 0.6 * before["fid"], (before["fid"], after["fid"])
     assert after["classes_covered"] >= 8, after
@@ -100,7 +107,9 @@ ACGAN_STEPS = 300
 
 
 def test_training_acgan_lowers_its_fid_and_draws_the_asked_digit(training_digits, mnist_path):
-    _, before, after = scores_before_and_after("acgan", ACGAN_CONFIG, ACGAN_STEPS, training_digits, mnist_path)
+    _, before, after = scores_before_and_after(
+        "acgan", ACGAN_CONFIG, ACGAN_STEPS, training_digits, mnist_path
+    )
     assert before["conditional_accuracy"] < 0.2
     assert after["fid"] < 0.45 * before["fid"], (before["fid"], after["fid"])
     assert after["conditional_accuracy"] > 0.4, after
@@ -141,8 +150,13 @@ def test_an_exported_generator_draws_the_same_images_in_a_fresh_process(trained_
     assert sorted(paths) == ["h5", "keras"]
     outputs = {kind: tmp_path / f"{kind}.npy" for kind in paths}
     arguments = [str(item) for kind in paths for item in (paths[kind], outputs[kind])]
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_SAMPLE, str(n), str(seed), *arguments],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_SAMPLE, str(n), str(seed), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for kind, output in outputs.items():
         np.testing.assert_allclose(np.load(output), expected, rtol=0, atol=1e-5, err_msg=kind)
@@ -183,7 +197,9 @@ def fit(model, images, labels):
 
 straight = build(0)
 images_per_step = overrides["batch_size"] * straight.real_batches_per_step
-batches = list(data.make_dataset(digits, images_per_step, seed=0, repeat=True).take(2 * steps).as_numpy_iterator())
+batches = list(
+    data.make_dataset(digits, images_per_step, seed=0, repeat=True).take(2 * steps).as_numpy_iterator()
+)
 images, labels = np.stack([b[0] for b in batches]), np.stack([b[1] for b in batches])
 through = fit(straight, images, labels)
 
@@ -210,8 +226,13 @@ RESUME_STEPS = 3
     ],
 )
 def test_a_resumed_run_takes_the_same_steps_as_an_uninterrupted_one(variant, overrides, mnist_path, tmp_path):
-    done = subprocess.run([sys.executable, "-c", RESUME, variant, json.dumps(overrides), str(RESUME_STEPS), str(mnist_path)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME, variant, json.dumps(overrides), str(RESUME_STEPS), str(mnist_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("d_loss", "g_loss"):
@@ -229,18 +250,24 @@ def test_a_training_state_without_optimizer_state_is_refused(tmp_path):
     model = build("gan", {"width": 0.25, "batch_size": 16})
     directory = tmp_path / "state"
     path = export.save_training_state(model, directory, step=7)
-    assert export.load_training_state(build("gan", {"width": 0.25, "batch_size": 16}, seed=1), directory) == {"step": 7}
+    assert export.load_training_state(build("gan", {"width": 0.25, "batch_size": 16}, seed=1), directory) == {
+        "step": 7
+    }
 
     with np.load(path) as arrays:
         kept = {key: arrays[key] for key in arrays.files if not key.startswith("opt1_")}
     np.savez(path, **kept)  # as if saved before the discriminator's optimizer had its slots
     fresh = build("gan", {"width": 0.25, "batch_size": 16}, seed=1)
     weights = fresh.get_weights()
-    with pytest.raises(StateError, match=r"lacks \d+ of the \d+ arrays .*optimizer state.*first opt1_0") as refused:
+    with pytest.raises(
+        StateError, match=r"lacks \d+ of the \d+ arrays .*optimizer state.*first opt1_0"
+    ) as refused:
         export.load_training_state(fresh, directory)
     assert "\n" not in str(refused.value)
     assert all(np.array_equal(a, b) for a, b in zip(weights, fresh.get_weights()))  # nothing half-loaded
 
     export.save_training_state(build("gan", {"width": 0.5, "batch_size": 16}), directory)
-    with pytest.raises(StateError, match=r"holds model_\d+ of shape .* where this VanillaGAN has .* of shape"):
+    with pytest.raises(
+        StateError, match=r"holds model_\d+ of shape .* where this VanillaGAN has .* of shape"
+    ):
         export.load_training_state(fresh, directory)

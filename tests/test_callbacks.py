@@ -36,14 +36,23 @@ def test_step_losses_are_the_losses_each_step_computed(tmp_path, small_digits):
 
     own = OwnLosses()
     out = tmp_path / "run"
-    model.fit(make_dataset(small_digits, 20, seed=0, repeat=True), epochs=2, steps_per_epoch=5, verbose=0,
-              callbacks=[LossLog(out), own])
+    model.fit(
+        make_dataset(small_digits, 20, seed=0, repeat=True),
+        epochs=2,
+        steps_per_epoch=5,
+        verbose=0,
+        callbacks=[LossLog(out), own],
+    )
 
     steps = pd.read_csv(out / "losses_steps.csv")
     assert list(steps["step"]) == list(range(1, 11)) and list(steps["epoch"]) == [1] * 5 + [2] * 5
     own_losses = np.array(own.rows)
     running_means = np.cumsum(own_losses[:5], axis=0) / np.arange(1, 6)[:, None]
-    assert np.abs(running_means - own_losses[:5]).max() > 1e-3  # so a log of the means themselves would fail below
+    assert (
+        np.abs(running_means - own_losses[:5]).max() > 1e-3
+    )  # so a log of the means themselves would fail below
     np.testing.assert_allclose(steps[["d_loss", "g_loss"]].to_numpy(), own_losses, rtol=1e-5, atol=1e-6)
     history = pd.read_csv(out / "history.csv").set_index("epoch")
-    np.testing.assert_allclose(history[["d_loss", "g_loss"]].to_numpy(), own_losses.reshape(2, 5, 2).mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        history[["d_loss", "g_loss"]].to_numpy(), own_losses.reshape(2, 5, 2).mean(axis=1), rtol=1e-5
+    )

@@ -37,7 +37,9 @@ def test_cluster_configs_pass_rays_validation(name):
     config = prepared(REPO / name)
     assert config["head_node_type"] in config["available_node_types"]
     assert config["file_mounts"]["~/ganlib"] == "."
-    assert any('pip install -e "$HOME/ganlib[gpu,cluster]"' in command for command in config["setup_commands"])
+    assert any(
+        'pip install -e "$HOME/ganlib[gpu,cluster]"' in command for command in config["setup_commands"]
+    )
     assert any('pip install -e "$HOME/ganlib[cluster]"' in command for command in config["setup_commands"])
 
 
@@ -46,8 +48,12 @@ def node_environment(config_name: str, home: Path) -> dict:
     first setup command, as Ray's launcher runs it: bash, then ~/.bashrc sourced."""
     config = yaml.safe_load((REPO / config_name).read_text())
     (home / ".bashrc").write_text("# the image's own\n")
-    done = subprocess.run(["bash", "-c", f"{config['setup_commands'][0]} && source ~/.bashrc && env -0"],
-                          env={"HOME": str(home), "PATH": os.environ["PATH"]}, capture_output=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-c", f"{config['setup_commands'][0]} && source ~/.bashrc && env -0"],
+        env={"HOME": str(home), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return dict(item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
 
@@ -59,18 +65,34 @@ def test_a_bare_tune_all_on_a_node_set_up_by_cluster_yaml_chooses_the_clusters_s
     assert choose("preset", None, environ) == ("gpu", "$GANLIB_PRESET")
     assert choose("storage", None, environ) == ("s3://YOUR-BUCKET/ganlib", "$GANLIB_STORAGE")
     assert choose("address", None, environ) == ("auto", "$GANLIB_RAY_ADDRESS")
-    assert choose("address", None, {**environ, "RAY_ADDRESS": "10.0.0.5:6379"}) == ("10.0.0.5:6379", "$RAY_ADDRESS")  # a job's own
-    assert environ["GANLIB_MNIST"] == f"{tmp_path}/data/mnist.npz" and environ["GANLIB_EXPORTS"] == f"{tmp_path}/ganlib-results"
+    assert choose("address", None, {**environ, "RAY_ADDRESS": "10.0.0.5:6379"}) == (
+        "10.0.0.5:6379",
+        "$RAY_ADDRESS",
+    )  # a job's own
+    assert (
+        environ["GANLIB_MNIST"] == f"{tmp_path}/data/mnist.npz"
+        and environ["GANLIB_EXPORTS"] == f"{tmp_path}/ganlib-results"
+    )
     assert choose("preset", "smoke", environ) == ("smoke", "--preset")  # the command line still wins
     # run again (ray up re-runs setup on every restart): the lines are replaced, not repeated
     again = node_environment("cluster.yaml", tmp_path)
     assert again == environ and (tmp_path / ".bashrc").read_text().count("GANLIB_PRESET") == 1
     # the bucket still the placeholder: refused in one line before Ray starts
-    done = subprocess.run([sys.executable, str(REPO / "sweeps" / "tune_all.py")], env={**os.environ, **environ},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "sweeps" / "tune_all.py")],
+        env={**os.environ, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
-        "error: storage 's3://YOUR-BUCKET/ganlib' is cluster.yaml's placeholder: put your bucket in its GANLIB_STORAGE line, or pass --storage"]
-    assert choose("preset", None, {}) == ("smoke", "the default") and choose("address", None, {}) == (None, "the default")
+        "error: storage 's3://YOUR-BUCKET/ganlib' is cluster.yaml's placeholder: "
+        "put your bucket in its GANLIB_STORAGE line, or pass --storage"
+    ]
+    assert choose("preset", None, {}) == ("smoke", "the default") and choose("address", None, {}) == (
+        None,
+        "the default",
+    )
 
 
 def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
@@ -83,7 +105,9 @@ def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
     for name in ("gpu_worker", "gpu_worker_spot"):
         node = types[name]["node_config"]
         assert node["InstanceType"] == "g5.2xlarge"  # 8 vCPUs, 32 GiB, one A10G
-        assert node["IamInstanceProfile"] == {"Name": "ganlib-worker"}, f"{name} could not write checkpoints to S3"
+        assert node["IamInstanceProfile"] == {"Name": "ganlib-worker"}, (
+            f"{name} could not write checkpoints to S3"
+        )
         assert node["ImageId"].startswith("resolve:ssm:/aws/service/deeplearning/")
     assert types["gpu_worker_spot"]["node_config"]["InstanceMarketOptions"] == {"MarketType": "spot"}
     from sweeps.search import presets
@@ -92,11 +116,18 @@ def test_aws_cluster_runs_python_311_with_cuda_12_and_four_trials_to_a_gpu():
     # four trials fit one node's GPU, CPUs and the memory Ray leaves beside its object store
     assert 1 / gpu.gpus_per_trial == 4 and 4 * gpu.cpus_per_trial <= 8
     store = int(re.search(r"--object-store-memory=(\d+)", config["worker_start_ray_commands"][-1])[1])
-    assert 4 * gpu.memory_per_trial_mb * 2**20 <= 32 * 2**30 - store and gpu.gpu_memory_mb * gpu.gpus_per_trial >= 4000
+    assert (
+        4 * gpu.memory_per_trial_mb * 2**20 <= 32 * 2**30 - store
+        and gpu.gpu_memory_mb * gpu.gpus_per_trial >= 4000
+    )
     setup = " ".join(config["setup_commands"])
-    assert "GANLIB_STORAGE=s3://" in setup and "tensorflow" not in setup  # the gpu extra brings TensorFlow's CUDA wheels
+    assert (
+        "GANLIB_STORAGE=s3://" in setup and "tensorflow" not in setup
+    )  # the gpu extra brings TensorFlow's CUDA wheels
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert extras["gpu"] == ["tensorflow[and-cuda]==2.21.*"] and any(d.startswith("ray[default]") for d in extras["cluster"])
+    assert extras["gpu"] == ["tensorflow[and-cuda]==2.21.*"] and any(
+        d.startswith("ray[default]") for d in extras["cluster"]
+    )
 
 
 def test_the_project_image_installs_what_cluster_yaml_installs_on_a_gpu_node():
@@ -107,10 +138,17 @@ def test_the_project_image_installs_what_cluster_yaml_installs_on_a_gpu_node():
     gpu_install = re.search(r"then (pip install -e \S+);", config["setup_commands"][2])[1]
     assert runs[0].split(" && ")[0] == gpu_install == 'pip install -e "$HOME/ganlib[gpu,cluster]"'
     assert runs[1] == config["setup_commands"][3]  # MNIST baked where GANLIB_MNIST points on every node
-    assert dockerfile[[line.startswith("FROM ") for line in dockerfile].index(True)] == f"FROM {config['docker']['worker_image']}"
+    assert (
+        dockerfile[[line.startswith("FROM ") for line in dockerfile].index(True)]
+        == f"FROM {config['docker']['worker_image']}"
+    )
     copied = {line.split()[-1].rstrip("/") for line in dockerfile if line.startswith("COPY ")}
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
-    assert {f"/home/ray/ganlib/{name.rstrip('*')}" for name in packages} <= copied  # every package the install finds
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"][
+        "include"
+    ]
+    assert {
+        f"/home/ray/ganlib/{name.rstrip('*')}" for name in packages
+    } <= copied  # every package the install finds
 
 
 def test_aws_cluster_keeps_trials_off_the_head_and_scales_gpu_workers():
@@ -129,14 +167,30 @@ def test_aws_cluster_keeps_trials_off_the_head_and_scales_gpu_workers():
 @pytest.mark.parametrize(
     "breakage, error, match",
     [
-        pytest.param(lambda c: c.pop("head_node_type"), ValueError,
-                     "`head_node_type` must be one of `available_node_types`", id="no-head-node-type"),
-        pytest.param(lambda c: c["available_node_types"].pop("head"), ValueError,
-                     "`head_node_type` must be one of `available_node_types`", id="head-type-undefined"),
-        pytest.param(lambda c: c.update(max_workers="four"), SchemaError,
-                     "'four' is not of type 'integer'", id="max-workers-not-an-integer"),
-        pytest.param(lambda c: c["available_node_types"]["gpu_worker"].update(min_workers=9), ValueError,
-                     "global `max_workers` is smaller than the sum of `min_workers`", id="min-workers-above-max"),
+        pytest.param(
+            lambda c: c.pop("head_node_type"),
+            ValueError,
+            "`head_node_type` must be one of `available_node_types`",
+            id="no-head-node-type",
+        ),
+        pytest.param(
+            lambda c: c["available_node_types"].pop("head"),
+            ValueError,
+            "`head_node_type` must be one of `available_node_types`",
+            id="head-type-undefined",
+        ),
+        pytest.param(
+            lambda c: c.update(max_workers="four"),
+            SchemaError,
+            "'four' is not of type 'integer'",
+            id="max-workers-not-an-integer",
+        ),
+        pytest.param(
+            lambda c: c["available_node_types"]["gpu_worker"].update(min_workers=9),
+            ValueError,
+            "global `max_workers` is smaller than the sum of `min_workers`",
+            id="min-workers-above-max",
+        ),
     ],
 )
 def test_a_broken_config_is_refused(breakage, error, match, tmp_path):
@@ -163,7 +217,12 @@ def fake_cluster_config(gcs_port: int) -> dict:
         },
         "available_node_types": {
             "ray.head.default": {"resources": {"CPU": 0, "GPU": 0}, "node_config": {}, "max_workers": 0},
-            "gpu_worker": {"resources": {"CPU": 2, "GPU": 1, "object_store_memory": 500_000_000}, "node_config": {}, "min_workers": 0, "max_workers": 2},
+            "gpu_worker": {
+                "resources": {"CPU": 2, "GPU": 1, "object_store_memory": 500_000_000},
+                "node_config": {},
+                "min_workers": 0,
+                "max_workers": 2,
+            },
         },
         "head_node_type": "ray.head.default",
         "auth": {},
@@ -234,7 +293,10 @@ def trial_workers() -> list[int]:
     return [pid for pid, (_, cmdline) in process_table().items() if cmdline.startswith("ray::GANTrainable")]
 
 
-def test_a_trial_on_a_dead_worker_node_resumes_from_its_checkpoint_in_the_bucket(tmp_path, mnist_path, s3_bucket):
+@pytest.mark.integration
+def test_a_trial_on_a_dead_worker_node_resumes_from_its_checkpoint_in_the_bucket(
+    tmp_path, mnist_path, s3_bucket
+):
     """Ray's autoscaler with its fake multi-node provider adds (declared) GPU worker nodes; trials
     keep their checkpoints in an S3 bucket; once every trial has checkpointed,
     one node dies with its trials, which Ray restarts elsewhere from their checkpoints in the bucket.
@@ -257,27 +319,70 @@ def test_a_trial_on_a_dead_worker_node_resumes_from_its_checkpoint_in_the_bucket
         # all read the same ~/.ray/auth_token
         "RAY_AUTH_MODE": "token",
     }
-    subprocess.run(["ray", "get-auth-token", "--generate"], env=env, capture_output=True, timeout=60, check=True)
+    subprocess.run(
+        ["ray", "get-auth-token", "--generate"], env=env, capture_output=True, timeout=60, check=True
+    )
     address = f"127.0.0.1:{gcs_port}"
     ray_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     before = set(trial_workers())
     started = subprocess.run(
-        ["ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs_port}", "--num-cpus=0", "--num-gpus=0",
-         "--include-dashboard=false", f"--autoscaling-config={config_path}", f"--temp-dir={ray_dir}"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            "ray",
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={gcs_port}",
+            "--num-cpus=0",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            f"--autoscaling-config={config_path}",
+            f"--temp-dir={ray_dir}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert started.returncode == 0, started.stderr[-2000:]
     sweep, seen = None, []
     exports = tmp_path / "exports"
     try:
         sweep = subprocess.Popen(
-            [sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "smoke", "--variants", "gan",
-             "--num-samples", "4", "--max-concurrent", "4", "--gpus-per-trial", "0.5", "--cpus-per-trial", "1", "--gpus-declared-only",
-             "--address", address, "--data", str(mnist_path), "--storage", f"s3://{bucket}/sweeps", "--export-dir", str(exports),
-             "--no-report",
-             # no early stopping: a stopped trial on the dying node would have nothing to resume
-             "--scheduler", "none"],
-            env={**env, "RAY_ADDRESS": address}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                str(REPO / "sweeps" / "tune_all.py"),
+                "--preset",
+                "smoke",
+                "--name",
+                "smoke",
+                "--variants",
+                "gan",
+                "--num-samples",
+                "4",
+                "--max-concurrent",
+                "4",
+                "--gpus-per-trial",
+                "0.5",
+                "--cpus-per-trial",
+                "1",
+                "--gpus-declared-only",
+                "--address",
+                address,
+                "--data",
+                str(mnist_path),
+                "--storage",
+                f"s3://{bucket}/sweeps",
+                "--export-dir",
+                str(exports),
+                "--no-report",
+                # no early stopping: a stopped trial on the dying node would have nothing to resume
+                "--scheduler",
+                "none",
+            ],
+            env={**env, "RAY_ADDRESS": address},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         # every trial has reported twice: Tune saves a report's checkpoint before the trial trains on,
         # so each has a checkpoint in the bucket that the driver knows of; none has finished (4 reports)
@@ -307,12 +412,19 @@ def test_a_trial_on_a_dead_worker_node_resumes_from_its_checkpoint_in_the_bucket
     from conftest import bucket_files
 
     files = bucket_files(s3_env, bucket, "sweeps/smoke-trials")
-    state = json.loads(files[sorted(k for k in files if k.rsplit("/", 1)[-1].startswith("experiment_state-"))[-1]])
-    failures = {json.loads(entry[0])["trial_id"]: json.loads(entry[1]).get("num_failures", 0) for entry in state["trial_data"]}
+    state = json.loads(
+        files[sorted(k for k in files if k.rsplit("/", 1)[-1].startswith("experiment_state-"))[-1]]
+    )
+    failures = {
+        json.loads(entry[0])["trial_id"]: json.loads(entry[1]).get("num_failures", 0)
+        for entry in state["trial_data"]
+    }
     retried = [trial for trial, count in failures.items() if count >= 1]
     assert retried, f"no trial was retried after its node died: {failures}"
     assert "Ray retries it from its last checkpoint" in output
-    statuses = {json.loads(entry[0])["trial_id"]: json.loads(entry[0])["status"] for entry in state["trial_data"]}
+    statuses = {
+        json.loads(entry[0])["trial_id"]: json.loads(entry[0])["status"] for entry in state["trial_data"]
+    }
     assert all(statuses[trial] == "TERMINATED" for trial in retried), statuses  # restored, then finished
     for trial in retried:
         # restored from its checkpoint, not started over: its rounds go on from where it was, each once

@@ -14,7 +14,11 @@ from ganlib.errors import DataError
 def write_idx(folder, digits, split, gz):
     image_stem, label_stem = mnist.IDX_STEMS[split]
     n = len(digits)
-    image_bytes = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28)) + digits.images.tobytes()
+    image_bytes = (
+        (2051).to_bytes(4, "big")
+        + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+        + digits.images.tobytes()
+    )
     label_bytes = (2049).to_bytes(4, "big") + n.to_bytes(4, "big") + digits.labels.tobytes()
     for stem, payload in ((image_stem, image_bytes), (label_stem, label_bytes)):
         if gz:
@@ -66,11 +70,23 @@ def test_missing_file_is_one_clear_line(tmp_path):
     "arrays, words",
     [
         ({"images": np.zeros((5, 28, 28), np.uint8)}, ["lacks", "x_train"]),
-        ({"x_train": np.zeros((5, 32, 32), np.uint8), "y_train": np.zeros(5, np.uint8)}, ["(5, 32, 32)", "(N, 28, 28)"]),
-        ({"x_train": np.zeros((5, 28, 28), np.float32), "y_train": np.zeros(5, np.uint8)}, ["float32", "uint8"]),
-        ({"x_train": np.full((5, 28, 28), 300, np.int16), "y_train": np.zeros(5, np.uint8)}, ["300", "0..255"]),
+        (
+            {"x_train": np.zeros((5, 32, 32), np.uint8), "y_train": np.zeros(5, np.uint8)},
+            ["(5, 32, 32)", "(N, 28, 28)"],
+        ),
+        (
+            {"x_train": np.zeros((5, 28, 28), np.float32), "y_train": np.zeros(5, np.uint8)},
+            ["float32", "uint8"],
+        ),
+        (
+            {"x_train": np.full((5, 28, 28), 300, np.int16), "y_train": np.zeros(5, np.uint8)},
+            ["300", "0..255"],
+        ),
         ({"x_train": np.zeros((5, 28, 28), np.uint8), "y_train": np.full(5, 12, np.uint8)}, ["12", "0..9"]),
-        ({"x_train": np.zeros((5, 28, 28), np.uint8), "y_train": np.zeros(4, np.uint8)}, ["(4,)", "one per image"]),
+        (
+            {"x_train": np.zeros((5, 28, 28), np.uint8), "y_train": np.zeros(4, np.uint8)},
+            ["(4,)", "one per image"],
+        ),
     ],
 )
 def test_wrong_npz_contents_are_refused(tmp_path, arrays, words):
@@ -126,8 +142,12 @@ def test_pipeline_range_shapes_labels_and_order(small_digits):
     assert images.min() == -1.0 and images.max() == 1.0
     assert labels.dtype == np.int32 and set(np.unique(labels)) <= set(range(10))
     # the label travels with its image
-    index = int(np.flatnonzero((mnist.to_unit_range(small_digits.images) == images[0]).all(axis=(1, 2, 3)))[0])
+    index = int(
+        np.flatnonzero((mnist.to_unit_range(small_digits.images) == images[0]).all(axis=(1, 2, 3)))[0]
+    )
     assert small_digits.labels[index] == labels[0]
     again = next(iter(mnist.make_dataset(small_digits, 64, seed=3).as_numpy_iterator()))
     np.testing.assert_array_equal(again[0], images)
-    assert np.array_equal(mnist.to_uint8(mnist.to_unit_range(small_digits.images))[..., 0], small_digits.images)
+    assert np.array_equal(
+        mnist.to_uint8(mnist.to_unit_range(small_digits.images))[..., 0], small_digits.images
+    )

@@ -14,9 +14,25 @@ from ganlib.export import load_generator, save_generator
 from ganlib.metrics import evaluate
 from ganlib.metrics.reference import cache_dir
 
-KEYS = {"fid", "kid", "kid_std", "classifier_score", "precision", "recall", "density", "coverage",
-        "classes_covered", "class_histogram", "class_kl_uniform", "fid_real_floor", "kid_real_floor",
-        "n", "seed", "eval_seconds", "reference"}
+KEYS = {
+    "fid",
+    "kid",
+    "kid_std",
+    "classifier_score",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "classes_covered",
+    "class_histogram",
+    "class_kl_uniform",
+    "fid_real_floor",
+    "kid_real_floor",
+    "n",
+    "seed",
+    "eval_seconds",
+    "reference",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +47,9 @@ def test_evaluate_returns_every_metric_and_the_floor(tiny_model, mnist_path):
     # an untrained generator is far from real digits; the floor is what real digits score
     assert result["fid"] > 20 * result["fid_real_floor"] > 0
     assert 0 < result["kid_real_floor"] < result["kid"]
-    assert len(result["class_histogram"]) == 10 and sum(result["class_histogram"]) == pytest.approx(1.0, abs=1e-3)
+    assert len(result["class_histogram"]) == 10 and sum(result["class_histogram"]) == pytest.approx(
+        1.0, abs=1e-3
+    )
     assert list(cache_dir().glob("reference-*.npz")), "reference statistics are cached on disk"
     again = evaluate(tiny_model, 2000, seed=1, data=mnist_path)
     assert again["fid"] == pytest.approx(result["fid"], rel=1e-6)
@@ -48,12 +66,27 @@ def test_exported_generator_scores_like_the_model(tiny_model, tmp_path, mnist_pa
 
 def test_cli_prints_a_table_and_json(tiny_model, tmp_path, mnist_path):
     save_generator(tiny_model.generator, tmp_path, "gan")
-    command = [sys.executable, "-m", "ganlib.evaluate", str(tmp_path), "--n", "1000", "--data", str(mnist_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "ganlib.evaluate",
+        str(tmp_path),
+        "--n",
+        "1000",
+        "--data",
+        str(mnist_path),
+    ]
     table = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert table.returncode == 0, table.stderr[-2000:]
     assert "FID (evaluator features)" in table.stdout and "real-data floor FID" in table.stdout
     as_json = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=300)
     result = json.loads(as_json.stdout)
     assert result["n"] == 1000 and np.isfinite(result["fid"])
-    missing = subprocess.run([sys.executable, "-m", "ganlib.evaluate", str(tmp_path / "nothing")], capture_output=True, text=True)
-    assert missing.returncode == 2 and missing.stderr.strip().startswith("error:") and len(missing.stderr.strip().splitlines()) == 1
+    missing = subprocess.run(
+        [sys.executable, "-m", "ganlib.evaluate", str(tmp_path / "nothing")], capture_output=True, text=True
+    )
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip().startswith("error:")
+        and len(missing.stderr.strip().splitlines()) == 1
+    )

@@ -25,8 +25,11 @@ def snapshot(network) -> list[np.ndarray]:
 
 
 def unchanged(before, network) -> list[str]:
-    return [weight.path for b, weight in zip(before, network.trainable_weights)
-            if np.array_equal(b, np.array(weight))]
+    return [
+        weight.path
+        for b, weight in zip(before, network.trainable_weights)
+        if np.array_equal(b, np.array(weight))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +113,28 @@ def test_every_exported_generator_reloads_in_a_fresh_process_to_the_same_images(
         paths = save_generator(model.generator, tmp_path / variant, variant)
         expected = tmp_path / variant / "expected.npy"
         np.save(expected, model.generate(10, seed=2))  # ten, so a conditional generator draws each digit
-        manifest[variant] = {"paths": {kind: str(path) for kind, path in paths.items()},
-                             "expected": str(expected), "seed": 2, "conditional": is_conditional(model)}
+        manifest[variant] = {
+            "paths": {kind: str(path) for kind, path in paths.items()},
+            "expected": str(expected),
+            "seed": 2,
+            "conditional": is_conditional(model),
+        }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     # one process for all of them: a TensorFlow start costs more than loading every file
-    result = subprocess.run([sys.executable, "-c", RELOAD, str(tmp_path / "manifest.json")],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", RELOAD, str(tmp_path / "manifest.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("OUTCOME ")]
     assert result.returncode == 0 and lines, result.stderr[-3000:]
     outcome = json.loads(lines[-1].removeprefix("OUTCOME "))
     assert sorted(outcome) == sorted(f"{variant} {kind}" for variant in VARIANTS for kind in ("h5", "keras"))
     failed = {name: message for name, message in outcome.items() if message != "same"}
-    assert not failed, "\n".join([f"{len(failed)} of {len(outcome)} files differ: {', '.join(failed)}",
-                                  *(f"{name}: {message}" for name, message in failed.items())])
+    assert not failed, "\n".join(
+        [
+            f"{len(failed)} of {len(outcome)} files differ: {', '.join(failed)}",
+            *(f"{name}: {message}" for name, message in failed.items()),
+        ]
+    )

@@ -17,8 +17,14 @@ def test_rungs_lie_at_grace_times_powers_of_eta_below_the_budget():
     assert list(Rungs(1, 4, 2).recorded) == [1, 2]
 
 
-@pytest.mark.parametrize("args, words", [((0, 27, 3), ["grace_period=0"]), ((30, 27, 3), ["grace_period=30"]),
-                                         ((3, 27, 1), ["reduction_factor=1"])])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((0, 27, 3), ["grace_period=0"]),
+        ((30, 27, 3), ["grace_period=30"]),
+        ((3, 27, 1), ["reduction_factor=1"]),
+    ],
+)
 def test_rungs_that_make_no_sense_are_refused(args, words):
     with pytest.raises(ConfigError) as error:
         Rungs(*args)
@@ -33,8 +39,14 @@ class Trial:
 def test_reports_without_the_time_or_the_metric_are_let_through_and_the_budget_ends_a_trial():
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 27,
-             "grace_period": 3, "reduction_factor": 3}
+    rungs = {
+        "time_attr": "training_iteration",
+        "metric": "fid",
+        "mode": "min",
+        "max_t": 27,
+        "grace_period": 3,
+        "reduction_factor": 3,
+    }
     scheduler = KeepsAFinalist(ASHAScheduler(**rungs), **rungs)
     assert scheduler.on_trial_result(None, Trial("a"), {"fid": 5.0}) == TrialScheduler.CONTINUE
     last = {"training_iteration": 27, "fid": 5.0}
@@ -46,7 +58,8 @@ def test_reports_without_the_time_or_the_metric_are_let_through_and_the_budget_e
 
 # ---- the finalist guarantee, over many generated sweeps ----------------------------------------
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402  (imported with the section that uses it)
 
 from ganlib.divergence import SENTINEL_FID as SENTINEL  # noqa: E402  (what a diverged trial reports)
 
@@ -86,8 +99,15 @@ def guarded(**rungs):
 @given(case=sweeps_of_curves())
 def test_a_sweep_whose_trials_did_not_all_diverge_ends_with_a_trial_that_ran_its_whole_budget(case):
     curves, budget, grace, eta, slots = case
-    scheduler = guarded(time_attr="training_iteration", metric="fid", mode="min", max_t=budget,
-                        grace_period=grace, reduction_factor=eta, cap=SENTINEL)
+    scheduler = guarded(
+        time_attr="training_iteration",
+        metric="fid",
+        mode="min",
+        max_t=budget,
+        grace_period=grace,
+        reduction_factor=eta,
+        cap=SENTINEL,
+    )
     reports = replay(scheduler, curves, slots, "training_iteration", cap=SENTINEL)
     assert all(0 < reports[t] <= budget for t in curves), reports
     finished = [t for t in curves if reports[t] == budget and healthy(curves[t])]
@@ -101,8 +121,14 @@ def test_when_the_leader_diverges_a_paused_trial_resumes_and_finishes():
 
     nan = float("nan")
     curves = {"leader": [100.0, 90.0, nan, nan], "behind": [500.0, 400.0, 300.0, 200.0]}
-    rungs = {"time_attr": "training_iteration", "metric": "fid", "mode": "min", "max_t": 4, "grace_period": 1,
-             "reduction_factor": 2}
+    rungs = {
+        "time_attr": "training_iteration",
+        "metric": "fid",
+        "mode": "min",
+        "max_t": 4,
+        "grace_period": 1,
+        "reduction_factor": 2,
+    }
     rays = replay(ASHAScheduler(**rungs), curves, 2, "training_iteration")
     # Ray's ASHA alone: stopped behind, then lost its leader
     assert rays["behind"] < 4 and rays["leader"] == 3

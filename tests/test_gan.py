@@ -34,9 +34,16 @@ def test_seed_networks_are_the_papers():
     kinds = [type(layer).__name__ for layer in generator.layers]
     # the seed's layers; its batch norms train through TensorFlow's fused kernel, as tf.keras 2 did
     assert kinds == [
-        "Dense", "FusedBatchNormalization", "LeakyReLU", "Reshape",
-        "Conv2DTranspose", "FusedBatchNormalization", "LeakyReLU",
-        "Conv2DTranspose", "FusedBatchNormalization", "LeakyReLU",
+        "Dense",
+        "FusedBatchNormalization",
+        "LeakyReLU",
+        "Reshape",
+        "Conv2DTranspose",
+        "FusedBatchNormalization",
+        "LeakyReLU",
+        "Conv2DTranspose",
+        "FusedBatchNormalization",
+        "LeakyReLU",
         "Conv2DTranspose",
     ]
     assert generator.layers[0].units == 7 * 7 * 256

@@ -51,8 +51,11 @@ def as_json_schema(node):
         return [as_json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: as_json_schema(value) for key, value in node.items()
-           if not key.startswith("x-kubernetes-") and key != "properties"}
+    out = {
+        key: as_json_schema(value)
+        for key, value in node.items()
+        if not key.startswith("x-kubernetes-") and key != "properties"
+    }
     if "properties" in node:  # field names, not keywords: none dropped
         out["properties"] = {name: as_json_schema(sub) for name, sub in node["properties"].items()}
     if node.get("x-kubernetes-int-or-string"):
@@ -127,7 +130,10 @@ def test_gpu_workers_come_on_demand_and_every_node_names_the_gpu_preset_and_a_bu
     gpu, limits = presets.get("gpu"), worker["resources"]["limits"]
     assert int(limits["cpu"]) >= gpu.cpus_per_trial / gpu.gpus_per_trial
     store_mib = int(workers["rayStartParams"]["object-store-memory"]) / 2**20
-    assert int(limits["memory"].removesuffix("Gi")) * 1024 - store_mib >= gpu.memory_per_trial_mb / gpu.gpus_per_trial
+    assert (
+        int(limits["memory"].removesuffix("Gi")) * 1024 - store_mib
+        >= gpu.memory_per_trial_mb / gpu.gpus_per_trial
+    )
     for container in [*cluster["headGroupSpec"]["template"]["spec"]["containers"], worker]:
         env = {variable["name"]: variable["value"] for variable in container["env"]}
         assert env["GANLIB_PRESET"] == "gpu" and env["GANLIB_STORAGE"].startswith("s3://")
@@ -148,15 +154,19 @@ def misspelled_deep(document):
 
 def not_a_quantity(document):
     document["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["resources"][
-        "limits"]["memory"] = "8 GB"
+        "limits"
+    ]["memory"] = "8 GB"
 
 
-@pytest.mark.parametrize("breakage, expected", [
-    (misspelled, "unknown field .spec.shutdownAfterJobFinish"),
-    (wrong_type, "spec.rayClusterSpec.workerGroupSpecs.0.replicas: 'two' is not of type 'integer'"),
-    (misspelled_deep, "unknown field .spec.rayClusterSpec.workerGroupSpecs[0].template.spec.toleration"),
-    (not_a_quantity, "does not match"),
-])
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        (misspelled, "unknown field .spec.shutdownAfterJobFinish"),
+        (wrong_type, "spec.rayClusterSpec.workerGroupSpecs.0.replicas: 'two' is not of type 'integer'"),
+        (misspelled_deep, "unknown field .spec.rayClusterSpec.workerGroupSpecs[0].template.spec.toleration"),
+        (not_a_quantity, "does not match"),
+    ],
+)
 def test_the_validator_rejects_a_broken_copy(breakage, expected):
     document = copy.deepcopy(manifest())
     breakage(document)

@@ -50,14 +50,19 @@ def test_the_second_evaluator_is_another_network_that_reaches_its_recorded_accur
     from ganlib.metrics.features import features_and_probabilities
 
     record = evaluator.read_record("second")
-    assert record["architecture"] != evaluator.read_record("main").get("architecture", "conv3_bn") and record["seed"] != 0
+    assert (
+        record["architecture"] != evaluator.read_record("main").get("architecture", "conv3_bn")
+        and record["seed"] != 0
+    )
     monkeypatch.setenv(evaluator.ENV_VAR, "second")
     assert evaluator.current() == "second" and evaluator.checksum() == record["weights_sha256"][:16]
     feats, probs = features_and_probabilities(to_unit_range(test_digits.images))
     accuracy = float(np.mean(np.argmax(probs, axis=1) == test_digits.labels))
     assert accuracy >= 0.99 and accuracy == pytest.approx(record["test_accuracy"], abs=2e-4)
     main_feats, _ = features_and_probabilities(to_unit_range(test_digits.images[:500]), evaluator="main")
-    assert feats.shape[1] == main_feats.shape[1] and not np.allclose(feats[:500], main_feats)  # another feature space
+    assert feats.shape[1] == main_feats.shape[1] and not np.allclose(
+        feats[:500], main_feats
+    )  # another feature space
 
 
 def test_fid_of_a_shifted_set_is_the_squared_shift_and_real_vs_noise_is_large(test_features):
@@ -86,7 +91,9 @@ def test_fid_grows_with_noise_strength(test_digits, test_features):
 def test_fid_matches_the_standard_formula_and_stays_real_when_singular(real_train_features, test_features):
     a, b = real_train_features[0], test_features[0]
     stats_a, stats_b = statistics(a), statistics(b)
-    assert frechet_distance(*stats_a, *stats_b) == pytest.approx(frechet_distance_sqrtm(*stats_a, *stats_b), rel=1e-4)
+    assert frechet_distance(*stats_a, *stats_b) == pytest.approx(
+        frechet_distance_sqrtm(*stats_a, *stats_b), rel=1e-4
+    )
     few = statistics(a[:40])  # 40 samples in 128 dimensions: a singular covariance
     value = frechet_distance(*few, *stats_b)
     assert np.isfinite(value) and value >= 0.0 and isinstance(value, float)
@@ -97,11 +104,15 @@ def test_kid_of_two_halves_of_the_test_split_is_zero_within_its_std(test_feature
     feats = np.random.default_rng(0).permutation(test_features[0])
     mean, std = metrics.kid(feats[:5000], feats[5000:])
     assert abs(mean) <= std
-    noise_mean, _ = metrics.kid(metrics.features(np.random.default_rng(0).uniform(-1, 1, (1000, 28, 28, 1))), feats)
+    noise_mean, _ = metrics.kid(
+        metrics.features(np.random.default_rng(0).uniform(-1, 1, (1000, 28, 28, 1))), feats
+    )
     assert noise_mean > 100 * std
 
 
-def test_a_single_digit_covers_one_class_and_scores_far_worse(train_digits, test_features, real_train_features):
+def test_a_single_digit_covers_one_class_and_scores_far_worse(
+    train_digits, test_features, real_train_features
+):
     ones = to_unit_range(train_digits.images[train_digits.labels == 1][:2000])
     feats, probs = metrics.features_and_probabilities(ones)
     coverage = metrics.class_coverage(probs)

@@ -34,25 +34,83 @@ def test_a_training_run_is_logged_with_its_config_and_each_epochs_metrics(tmp_pa
     import mlflow
 
     uri = (tmp_path / "mlruns").as_uri()
-    result = subprocess.run([sys.executable, "-m", "ganlib.train", "--variant", "gan", "--epochs", "2", "--per-class", "20",
-                             "--set", "width=0.25", "--batch-size", "20", "--eval-samples", "500", "--data", str(mnist_path),
-                             "--out", str(tmp_path / "run"), "--mlflow", uri], capture_output=True, text=True, env=ENV, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ganlib.train",
+            "--variant",
+            "gan",
+            "--epochs",
+            "2",
+            "--per-class",
+            "20",
+            "--set",
+            "width=0.25",
+            "--batch-size",
+            "20",
+            "--eval-samples",
+            "500",
+            "--data",
+            str(mnist_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--mlflow",
+            uri,
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     found = runs(uri, "ganlib.train")
     assert len(found) == 1
     row = found.iloc[0]
-    assert row["params.variant"] == "gan" and float(row["params.width"]) == 0.25 and row["status"] == "FINISHED"
+    assert (
+        row["params.variant"] == "gan" and float(row["params.width"]) == 0.25 and row["status"] == "FINISHED"
+    )
     assert row["metrics.fid"] > 0 and "metrics.d_loss" in row
     history = mlflow.tracking.MlflowClient(uri).get_metric_history(row["run_id"], "g_loss")
     assert [m.step for m in history] == [1, 2]
 
 
+@pytest.mark.integration
 def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(tmp_path, mnist_path):
     uri = (tmp_path / "mlruns").as_uri()
-    result = subprocess.run([sys.executable, str(REPO / "sweeps" / "tune_all.py"), "--preset", "smoke", "--name", "m",
-                             "--variants", "gan", "--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1",
-                             "--final-seeds", "1", "--final-rounds", "1", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report", "--mlflow", uri],
-                            capture_output=True, text=True, env=ENV, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            "--preset",
+            "smoke",
+            "--name",
+            "m",
+            "--variants",
+            "gan",
+            "--num-samples",
+            "2",
+            "--max-rounds",
+            "2",
+            "--grace-rounds",
+            "1",
+            "--final-seeds",
+            "1",
+            "--final-rounds",
+            "1",
+            "--data",
+            str(mnist_path),
+            "--storage",
+            str(tmp_path / "store"),
+            "--no-report",
+            "--mlflow",
+            uri,
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     found = runs(uri, "m")  # the sweep's experiment, a run per trial
     assert len(found) == 2 and set(found["params.run/variant"]) == {"gan"}

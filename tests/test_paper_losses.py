@@ -13,10 +13,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from paper_doubles import W0, C, Q, chunks_of, score_gradient, swap_in_doubles
 
 from ganlib import losses, registry
 from ganlib.data import to_unit_range
-from paper_doubles import C, Q, W0, chunks_of, score_gradient, swap_in_doubles
 
 TINY = {"width": 0.25}
 BATCH = 8
@@ -181,9 +181,17 @@ def expect_stylegan(chunks, options, real_labels):
 
 
 EXPECTED = {
-    "gan": expect_gan, "dcgan": expect_dcgan, "cgan": expect_cgan, "lsgan": expect_lsgan,
-    "sngan": expect_sngan, "wgan": expect_wgan, "wgan_gp": expect_wgan_gp, "acgan": expect_acgan,
-    "infogan": expect_infogan, "bigan": expect_bigan, "stylegan": expect_stylegan,
+    "gan": expect_gan,
+    "dcgan": expect_dcgan,
+    "cgan": expect_cgan,
+    "lsgan": expect_lsgan,
+    "sngan": expect_sngan,
+    "wgan": expect_wgan,
+    "wgan_gp": expect_wgan_gp,
+    "acgan": expect_acgan,
+    "infogan": expect_infogan,
+    "bigan": expect_bigan,
+    "stylegan": expect_stylegan,
 }
 
 

@@ -41,13 +41,22 @@ class CountingSearcher(Searcher):
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)
-@given(variants=st.integers(1, 5), num_samples=st.integers(1, 6), max_concurrent=st.integers(1, 4),
-       completions=st.lists(st.integers(0, 1000), max_size=200))
-def test_every_variant_gets_its_trials_within_its_own_limit_and_hears_only_of_its_own(variants, num_samples, max_concurrent, completions):
+@given(
+    variants=st.integers(1, 5),
+    num_samples=st.integers(1, 6),
+    max_concurrent=st.integers(1, 4),
+    completions=st.lists(st.integers(0, 1000), max_size=200),
+)
+def test_every_variant_gets_its_trials_within_its_own_limit_and_hears_only_of_its_own(
+    variants, num_samples, max_concurrent, completions
+):
     names = [f"v{i}" for i in range(variants)]
     inner = {name: CountingSearcher() for name in names}
-    search = SearchPerVariant({name: ConcurrencyLimiter(inner[name], max_concurrent) for name in names},
-                              {name: {"variant": name} for name in names}, num_samples)
+    search = SearchPerVariant(
+        {name: ConcurrencyLimiter(inner[name], max_concurrent) for name in names},
+        {name: {"variant": name} for name in names},
+        num_samples,
+    )
     live: list[str] = []
     next_id, choices = 0, iter(completions)
     while True:
@@ -58,8 +67,12 @@ def test_every_variant_gets_its_trials_within_its_own_limit_and_hears_only_of_it
             variant = suggestion["run"]["variant"]
             # fair: no variant with room had fewer trials than the one chosen
             counts = {name: len(inner[name].suggested) for name in names}
-            assert all(counts[name] >= counts[variant] - 1 for name in names
-                       if counts[name] < num_samples and sum(search.variant_of[t] == name for t in live) < max_concurrent)
+            assert all(
+                counts[name] >= counts[variant] - 1
+                for name in names
+                if counts[name] < num_samples
+                and sum(search.variant_of[t] == name for t in live) < max_concurrent
+            )
             live.append(f"t{next_id}")
             next_id += 1
             continue
@@ -76,7 +89,9 @@ def test_every_variant_gets_its_trials_within_its_own_limit_and_hears_only_of_it
 
 def test_a_variants_concurrency_limit_holds_while_other_variants_suggest():
     inner = {name: CountingSearcher() for name in ("a", "b")}
-    search = SearchPerVariant({name: ConcurrencyLimiter(inner[name], 2) for name in inner}, {n: {"variant": n} for n in inner}, 5)
+    search = SearchPerVariant(
+        {name: ConcurrencyLimiter(inner[name], 2) for name in inner}, {n: {"variant": n} for n in inner}, 5
+    )
     given_out = [search.suggest(f"t{i}") for i in range(6)]
     assert [g["run"]["variant"] if g else None for g in given_out] == ["a", "b", "a", "b", None, None]
     search.on_trial_complete("t1", {"fid": 1.0})  # a trial of b ends: b's slot, not a's
@@ -86,7 +101,9 @@ def test_a_variants_concurrency_limit_holds_while_other_variants_suggest():
 def test_the_searchers_state_survives_a_save_and_restore(tmp_path):
     def fresh():
         inner = {name: CountingSearcher() for name in ("a", "b")}
-        return inner, SearchPerVariant({n: ConcurrencyLimiter(inner[n], 2) for n in inner}, {n: {"variant": n} for n in inner}, 3)
+        return inner, SearchPerVariant(
+            {n: ConcurrencyLimiter(inner[n], 2) for n in inner}, {n: {"variant": n} for n in inner}, 3
+        )
 
     _, search = fresh()
     for i in range(4):
@@ -97,7 +114,10 @@ def test_the_searchers_state_survives_a_save_and_restore(tmp_path):
     restored.restore(str(tmp_path / "state.pkl"))
     assert restored.suggested == search.suggested and restored.variant_of == search.variant_of
     assert inner["a"].suggested == ["t0", "t2"] and inner["a"].completed == ["t0"]
-    assert restored.searchers["a"].live_trials == {"t2"} and restored.searchers["b"].live_trials == {"t1", "t3"}
+    assert restored.searchers["a"].live_trials == {"t2"} and restored.searchers["b"].live_trials == {
+        "t1",
+        "t3",
+    }
     assert restored.suggest("t4")["run"]["variant"] == "a" and restored.suggest("t5") is None
 
 
@@ -111,8 +131,15 @@ def sweeps_of_variants(draw):
             curves[f"v{v}t{t}"] = draw(st.lists(values, min_size=budget, max_size=budget))
             variants[f"v{v}t{t}"] = f"v{v}"
     order = draw(st.permutations(list(curves)))  # trials of different variants interleaved
-    return {t: curves[t] for t in order}, variants, budget, draw(st.integers(1, budget)), draw(st.integers(2, 4)), \
-        draw(st.integers(1, 8)), draw(st.integers(1, 3))
+    return (
+        {t: curves[t] for t in order},
+        variants,
+        budget,
+        draw(st.integers(1, budget)),
+        draw(st.integers(2, 4)),
+        draw(st.integers(1, 8)),
+        draw(st.integers(1, 3)),
+    )
 
 
 def healthy(curve) -> bool:
@@ -127,9 +154,20 @@ def test_every_variant_with_a_healthy_trial_ends_with_a_finalist_while_sharing_t
     class Preset:  # the rungs in reports: one image a report
         max_training_images, grace_rounds, eval_every_images, reduction_factor = budget, grace, 1, eta
 
-    # as the sweep builds it (sweeps.search.schedulers.make_scheduler): each variant KeepsAFinalist around its rule
-    scheduler = SchedulerPerVariant({v: variant_rule("ray_asha", Preset) for v in sorted(set(variants.values()))})
-    reports = replay(scheduler, curves, slots, "training_images", cap=SENTINEL, variants=variants, max_concurrent=max_concurrent)
+    # as the sweep builds it (sweeps.search.schedulers.make_scheduler): each variant KeepsAFinalist
+    # around its rule
+    scheduler = SchedulerPerVariant(
+        {v: variant_rule("ray_asha", Preset) for v in sorted(set(variants.values()))}
+    )
+    reports = replay(
+        scheduler,
+        curves,
+        slots,
+        "training_images",
+        cap=SENTINEL,
+        variants=variants,
+        max_concurrent=max_concurrent,
+    )
     for variant in set(variants.values()):
         mine = [t for t in curves if variants[t] == variant]
         if any(healthy(curves[t]) for t in mine):

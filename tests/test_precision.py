@@ -25,7 +25,9 @@ def fit_a_few_steps(variant, digits, steps=2):
     model = registry.build(variant, TINY)
     before = [np.array(w) for w in model.generator.trainable_weights + model.discriminator.trainable_weights]
     batch = TINY["batch_size"] * model.real_batches_per_step
-    history = model.fit(make_dataset(digits, batch, seed=0), epochs=1, steps_per_epoch=steps, verbose=0).history
+    history = model.fit(
+        make_dataset(digits, batch, seed=0), epochs=1, steps_per_epoch=steps, verbose=0
+    ).history
     after = [np.array(w) for w in model.generator.trainable_weights + model.discriminator.trainable_weights]
     return model, history, before, after
 

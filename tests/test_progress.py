@@ -7,8 +7,12 @@ from sweeps.search.progress import ReportLines
 
 def trial(trial_id, variant, status="RUNNING", iteration=0, final=False):
     config = {"run": {"variant": variant}}
-    return SimpleNamespace(trial_id=trial_id, status=status, config={"final": config} if final else config,
-                           last_result={"training_iteration": iteration} if iteration else {})
+    return SimpleNamespace(
+        trial_id=trial_id,
+        status=status,
+        config={"final": config} if final else config,
+        last_result={"training_iteration": iteration} if iteration else {},
+    )
 
 
 def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):
@@ -16,8 +20,13 @@ def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):
     # restored carry their state, and the count comes from them
     lines = ReportLines(["gan", "wgan"], num_samples=3, max_rounds=4)
     lines.setup()
-    trials = [trial("a", "gan", "TERMINATED", 4), trial("b", "gan", "TERMINATED", 2), trial("c", "wgan", "ERROR", 1),
-              trial("d", "wgan", "RUNNING", 1), trial("e", "gan", "PENDING")]
+    trials = [
+        trial("a", "gan", "TERMINATED", 4),
+        trial("b", "gan", "TERMINATED", 2),
+        trial("c", "wgan", "ERROR", 1),
+        trial("d", "wgan", "RUNNING", 1),
+        trial("e", "gan", "PENDING"),
+    ]
     lines.on_trial_result(0, trials, trials[3], {"fid": 300.0, "round": 2, "training_iteration": 2})
     out = capsys.readouterr().out
     assert "[wgan] trial d report 2: FID 300.0 (wgan's best 300.0); 3/6 trials done" in out
@@ -30,7 +39,9 @@ def test_final_stage_lines_name_the_variant_and_take_rays_count_of_the_grid(caps
     lines.setup(total_num_samples=3)  # a grid of 3 runs: one variant's best is its defaults, trained once
     runs = [trial("f", "dcgan", final=True), trial("g", "dcgan", final=True), trial("h", "gan", final=True)]
     lines.on_trial_result(0, runs, runs[0], {"fid": 250.0, "round": 1, "training_iteration": 1})
-    assert capsys.readouterr().out.startswith("[dcgan] trial f report 1: FID 250.0 (dcgan's best 250.0); 0/3 trials done")
+    assert capsys.readouterr().out.startswith(
+        "[dcgan] trial f report 1: FID 250.0 (dcgan's best 250.0); 0/3 trials done"
+    )
     # a trial's last report counts it done, though Ray still has it running
     lines.on_trial_result(0, runs, runs[1], {"fid": 240.0, "round": 8, "training_iteration": 8, "done": True})
     assert "1/3 trials done" in capsys.readouterr().out
@@ -50,7 +61,10 @@ def test_a_cluster_that_adds_no_node_while_trials_wait_is_named_once(capsys):
 
     assert step(0) == "" and step(299) == ""
     line = step(301)
-    assert line.startswith("waiting: 2 trials have waited 5m01s with none running, and no node has joined") and "ray status" in line
+    assert (
+        line.startswith("waiting: 2 trials have waited 5m01s with none running, and no node has joined")
+        and "ray status" in line
+    )
     assert step(900) == ""  # said once
     nodes[0] = 2  # a worker joins: the wait starts over
     assert step(901) == "" and step(1100) == "" and step(1202).startswith("waiting:")

@@ -35,6 +35,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SSHD = "/usr/sbin/sshd"
 
+pytestmark = pytest.mark.integration
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -81,15 +83,20 @@ def local_cluster_config(base: Path, key: Path, gcs_port: int, dashboard_port: i
     config["min_workers"] = config["max_workers"] = 0
     first = config["setup_commands"][0]
     assert "GANLIB_STORAGE=/shared/ganlib" in first and "GANLIB_PRESET=gpu" in first
-    config["setup_commands"][0] = first.replace("/shared/ganlib", str(base / "storage")).replace("GANLIB_PRESET=gpu", "GANLIB_PRESET=smoke")
+    config["setup_commands"][0] = first.replace("/shared/ganlib", str(base / "storage")).replace(
+        "GANLIB_PRESET=gpu", "GANLIB_PRESET=smoke"
+    )
     assert config["head_start_ray_commands"][0] == "ray stop"
     start = config["head_start_ray_commands"][-1]
     assert "--num-cpus=0 --num-gpus=0" in start and "--port=6379" in start
     config["head_start_ray_commands"] = [
-        start.replace("--num-cpus=0 --num-gpus=0", "--num-cpus=2 --include-dashboard=true")
-        .replace("--port=6379", f"--port={gcs_port} --dashboard-port={dashboard_port} --node-ip-address=127.0.0.1 --temp-dir={base / 'ray'} "
-                 f"--dashboard-agent-listen-port={free_port()} --dashboard-agent-grpc-port={free_port()} "
-                 f"--metrics-export-port={free_port()} --runtime-env-agent-port={free_port()}")
+        start.replace("--num-cpus=0 --num-gpus=0", "--num-cpus=2 --include-dashboard=true").replace(
+            "--port=6379",
+            f"--port={gcs_port} --dashboard-port={dashboard_port} --node-ip-address=127.0.0.1 "
+            f"--temp-dir={base / 'ray'} "
+            f"--dashboard-agent-listen-port={free_port()} --dashboard-agent-grpc-port={free_port()} "
+            f"--metrics-export-port={free_port()} --runtime-env-agent-port={free_port()}",
+        )
     ]
     return config
 
@@ -100,13 +107,17 @@ def ssh_node(mnist_path):
     if not (Path(SSHD).exists() and shutil.which("rsync")):
         pytest.fail("openssh-server and rsync are needed (.ci/run installs them)")
     if port_in_use(22):
-        pytest.skip("port 22 is taken by another sshd on this machine; Ray's cluster launcher only speaks to port 22")
+        pytest.skip(
+            "port 22 is taken by another sshd on this machine; Ray's cluster launcher only speaks to port 22"
+        )
     base = Path(tempfile.mkdtemp(prefix="gup-", dir="/tmp"))  # short: Ray's socket paths stay under 108 bytes
     mark = uuid.uuid4().hex
     home = base / "home"
     (home / "data").mkdir(parents=True)
     shutil.copyfile(mnist_path, home / "data" / "mnist.npz")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(base / "venv")], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(base / "venv")], check=True, timeout=120
+    )
     # On one machine the "node" shares the user with everything else, and `ray down` runs `ray stop`
     # on the head, which would stop every Ray of this user (seen: it ended a sweep running beside
     # the tests). The node's own `ray stop` stops the node's processes only (those with its mark).
@@ -115,20 +126,26 @@ def ssh_node(mnist_path):
     wrapper.write_text(
         "#!/bin/bash\n"
         'if [ "$1" = stop ]; then\n'
-        '  keep=" "; a=$$; while [ "$a" -gt 1 ]; do keep="$keep$a "; a=$(awk \'{print $4}\' /proc/$a/stat); done\n'
-        f"  for p in $(grep -l -a GANLIB_TEST_NODE={mark} /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do\n"
+        '  keep=" "; a=$$; while [ "$a" -gt 1 ]; do keep="$keep$a "; '
+        "a=$(awk '{print $4}' /proc/$a/stat); done\n"
+        f"  for p in $(grep -l -a GANLIB_TEST_NODE={mark} /proc/[0-9]*/environ 2>/dev/null "
+        "| cut -d/ -f3); do\n"
         '    case "$keep" in *" $p "*) ;; *) kill -9 "$p" 2>/dev/null;; esac; done; exit 0\nfi\n'
-        f'exec {real_ray} "$@"\n')
+        f'exec {real_ray} "$@"\n'
+    )
     wrapper.chmod(0o755)
     # the node's image: this Python (3.11, with Ray and the project's dependencies) behind the venv
-    (home / ".bashrc").write_text(f"export PATH={base / 'venv' / 'bin'}:{Path(sys.executable).resolve().parent}:$PATH\n")
+    (home / ".bashrc").write_text(
+        f"export PATH={base / 'venv' / 'bin'}:{Path(sys.executable).resolve().parent}:$PATH\n"
+    )
     for name in ("host_key", "user_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(base / name)], check=True)
     (base / "authorized_keys").write_text((base / "user_key.pub").read_text())
     (base / "authorized_keys").chmod(0o600)
     (base / "sshd_config").write_text(
         f"Port 22\nListenAddress 127.0.0.1\nHostKey {base / 'host_key'}\nPidFile {base / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {base / 'authorized_keys'}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        f"AuthorizedKeysFile {base / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\n"
         f"StrictModes no\nUsePAM no\nSetEnv HOME={home} GANLIB_TEST_NODE={mark}\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)
@@ -156,8 +173,12 @@ def test_ray_up_job_submit_rsync_down_and_ray_down_on_this_machine(ssh_node, tmp
     env.pop("GANLIB_MNIST", None)  # the node's own setup says where its data is
 
     def ray(*args, timeout=900):
-        done = subprocess.run(["ray", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
-        print(f"$ ray {' '.join(args)}\n{done.stdout[:3000]}\n...\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}")
+        done = subprocess.run(
+            ["ray", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        print(
+            f"$ ray {' '.join(args)}\n{done.stdout[:3000]}\n...\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+        )
         return done
 
     try:
@@ -166,30 +187,56 @@ def test_ray_up_job_submit_rsync_down_and_ray_down_on_this_machine(ssh_node, tmp
         assert marked_processes(mark), "ray up left no Ray running on the node"
         deadline = time.time() + 120
         while True:  # the head's job agent starts a little after `ray up` returns; Ray says to try again
-            job = ray("job", "submit", "--address", f"http://127.0.0.1:{dashboard_port}", "--working-dir", ".", "--",
-                      "python", "sweeps/tune_all.py", "--variants", "gan,dcgan", "--num-samples", "2")
+            job = ray(
+                "job",
+                "submit",
+                "--address",
+                f"http://127.0.0.1:{dashboard_port}",
+                "--working-dir",
+                ".",
+                "--",
+                "python",
+                "sweeps/tune_all.py",
+                "--variants",
+                "gan,dcgan",
+                "--num-samples",
+                "2",
+            )
             if "No available agent to submit job" not in job.stdout + job.stderr or time.time() > deadline:
                 break
             time.sleep(5)
         assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-3000:]
         # what the sweep chose, from what the node's setup exported, and why
-        chosen = [line for line in job.stdout.splitlines() if line.split(":")[0] in ("preset", "storage", "data", "address", "ray")]
+        chosen = [
+            line
+            for line in job.stdout.splitlines()
+            if line.split(":")[0] in ("preset", "storage", "data", "address", "ray")
+        ]
         print("\n".join(chosen))
         assert "preset: smoke (from $GANLIB_PRESET)" in job.stdout
         assert f"storage: {base / 'storage'} (from $GANLIB_STORAGE)" in job.stdout
         assert f"data: {base / 'home' / 'data' / 'mnist.npz'} (from $GANLIB_MNIST)" in job.stdout
-        # the job's own RAY_ADDRESS: the head's GCS (Ray gives the GCS the machine's address, whatever the node's)
+        # the job's own RAY_ADDRESS: the head's GCS (Ray gives the GCS the machine's address, whatever
+        # the node's)
         assert re.search(rf"^address: [0-9.]+:{gcs_port} \(from \$RAY_ADDRESS\)$", job.stdout, re.M), chosen
         assert re.search(r"^ray: the cluster at [0-9.]+:\d+: 1 node\(s\), 2 CPUs", job.stdout, re.M), chosen
         fetched = tmp_path / "fetched"
         down = ray("rsync-down", str(config_path), "~/ganlib-results/", f"{fetched}/")
         assert down.returncode == 0, down.stderr[-3000:]
         board = pd.read_csv(fetched / "latest" / "leaderboard.csv")
-        assert sorted(board["variant"]) == ["dcgan", "gan"] and (board["fid"] > 0).all() and (board["trials"] == 2).all()
+        assert (
+            sorted(board["variant"]) == ["dcgan", "gan"]
+            and (board["fid"] > 0).all()
+            and (board["trials"] == 2).all()
+        )
         assert (fetched / "latest" / "best" / "gan" / "gan_generator.keras").is_file()
-        assert list((base / "storage").glob("*-trials/gan_*/checkpoint_*")), "no trial checkpointed into GANLIB_STORAGE"
+        assert list((base / "storage").glob("*-trials/gan_*/checkpoint_*")), (
+            "no trial checkpointed into GANLIB_STORAGE"
+        )
     finally:
         teardown = ray("down", "-y", str(config_path), timeout=300)
         for suffix in ("state", "lock"):  # the launcher's records of this cluster
-            Path(f"/tmp/ray/cluster-{yaml.safe_load(config_path.read_text())['cluster_name']}.{suffix}").unlink(missing_ok=True)
+            Path(
+                f"/tmp/ray/cluster-{yaml.safe_load(config_path.read_text())['cluster_name']}.{suffix}"
+            ).unlink(missing_ok=True)
     assert teardown.returncode == 0, teardown.stderr[-3000:]

@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from ganlib import registry
 from ganlib.errors import ConfigError
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
 from ganlib.space import OneOf, Range
 
 SPECS = list(registry.VARIANTS.values())
@@ -41,9 +40,18 @@ def test_every_search_space_lies_inside_the_allowed_range(spec):
         else:
             assert isinstance(distribution, (FloatDistribution, IntDistribution))
             assert isinstance(allowed, Range), (spec.name, name, distribution, allowed)
-            assert allowed.contains(distribution.low) and allowed.contains(distribution.high), (spec.name, name, distribution, allowed)
+            assert allowed.contains(distribution.low) and allowed.contains(distribution.high), (
+                spec.name,
+                name,
+                distribution,
+                allowed,
+            )
             # an integer hyperparameter is searched over integers only
-            assert not allowed.integer or isinstance(distribution, IntDistribution), (spec.name, name, distribution)
+            assert not allowed.integer or isinstance(distribution, IntDistribution), (
+                spec.name,
+                name,
+                distribution,
+            )
         assert allowed.covers(distribution)
 
 
@@ -82,8 +90,11 @@ def test_the_allowed_choices_are_the_builders_own():
         ("gan", {"batch_size": 2.5}, ["batch_size=2.5 is not allowed", "positive integer"]),
         ("wgan_gp", {"n_critic": 5.0}, ["n_critic=5.0 is not allowed", "positive integer in [1, 100]"]),
         ("stylegan", {"latent_dim": True}, ["latent_dim=True is not allowed", "[1, 1024]"]),
-        ("gan", {"generator_loss": "hinge"},
-         ["generator_loss='hinge' is not allowed", "choose one of non_saturating, minimax"]),
+        (
+            "gan",
+            {"generator_loss": "hinge"},
+            ["generator_loss='hinge' is not allowed", "choose one of non_saturating, minimax"],
+        ),
         ("gan", {"n_critic": 5}, ["unknown hyperparameter(s) n_critic for variant 'gan'", "allowed are"]),
     ],
 )

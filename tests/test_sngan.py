@@ -17,11 +17,15 @@ TINY = {"width": 0.25, "batch_size": 32}
 
 
 def fit_steps(model, digits, steps):
-    return model.fit(make_dataset(digits, TINY["batch_size"], seed=0), epochs=1, steps_per_epoch=steps, verbose=0).history
+    return model.fit(
+        make_dataset(digits, TINY["batch_size"], seed=0), epochs=1, steps_per_epoch=steps, verbose=0
+    ).history
 
 
 def spectral_layers(model):
-    return [layer for layer in model.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    return [
+        layer for layer in model.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
 
 
 def largest_singular_value(kernel) -> float:
@@ -38,14 +42,22 @@ def test_hinge_losses_equal_hand_computed_values():
     assert float(losses.hinge_generator_loss(fake)) == pytest.approx(0.25 / 3, rel=1e-6)
     # at the margins exactly: no loss; and float32 out of half-precision logits, as the other losses
     assert float(losses.hinge_discriminator_loss(np.ones((2, 1)), -np.ones((2, 1)))) == 0.0
-    assert losses.hinge_discriminator_loss(tf.constant(real, tf.float16), tf.constant(fake, tf.float16)).dtype == tf.float32
+    assert (
+        losses.hinge_discriminator_loss(tf.constant(real, tf.float16), tf.constant(fake, tf.float16)).dtype
+        == tf.float32
+    )
     assert losses.hinge_generator_loss(tf.constant(fake, tf.bfloat16)).dtype == tf.float32
 
 
 def test_sngan_is_registered_with_setting_c_and_builds():
     assert "sngan" in registry.names()
     defaults = registry.get("sngan").defaults
-    assert (defaults["g_lr"], defaults["d_lr"], defaults["beta1"], defaults["beta2"]) == (2e-4, 2e-4, 0.5, 0.999)
+    assert (defaults["g_lr"], defaults["d_lr"], defaults["beta1"], defaults["beta2"]) == (
+        2e-4,
+        2e-4,
+        0.5,
+        0.999,
+    )
     model = registry.build("sngan", TINY)
     assert model.real_batches_per_step == 1  # n_dis = 1: no critic loop
     assert isinstance(model.d_optimizer, keras.optimizers.Adam)
@@ -54,10 +66,18 @@ def test_sngan_is_registered_with_setting_c_and_builds():
 def test_every_discriminator_weight_is_spectrally_normalised_to_norm_one(small_digits):
     model = registry.build("sngan", TINY)
     wrapped = spectral_layers(model)
-    assert [type(layer.layer) for layer in wrapped] == [keras.layers.Conv2D, keras.layers.Conv2D, keras.layers.Dense]
+    assert [type(layer.layer) for layer in wrapped] == [
+        keras.layers.Conv2D,
+        keras.layers.Conv2D,
+        keras.layers.Dense,
+    ]
     assert all(layer.power_iterations == 1 for layer in wrapped)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.discriminator.layers)
-    assert {layer.negative_slope for layer in model.discriminator.layers if isinstance(layer, keras.layers.LeakyReLU)} == {0.1}
+    assert {
+        layer.negative_slope
+        for layer in model.discriminator.layers
+        if isinstance(layer, keras.layers.LeakyReLU)
+    } == {0.1}
     # N(0, 0.02) kernels start well away from norm 1 (measured: 0.15, 0.43, 0.78)
     assert all(abs(largest_singular_value(layer.kernel) - 1) > 0.1 for layer in wrapped)
 
@@ -92,12 +112,20 @@ def test_power_iteration_runs_in_training_only_and_u_is_saved(small_digits, tmp_
 
     # u is a non-trainable weight: in model.variables, so in the checkpoint; a fresh model restored
     # from it takes the same power-iteration step and gives the same scores.
-    assert [v.path for v in model.variables if "vector_u" in v.path] == [layer.vector_u.path for layer in wrapped]
+    assert [v.path for v in model.variables if "vector_u" in v.path] == [
+        layer.vector_u.path for layer in wrapped
+    ]
     restored = registry.build("sngan", TINY, seed=0)
-    assert not all(np.array_equal(b, np.array(layer.vector_u)) for b, layer in zip(before, spectral_layers(restored)))
+    assert not all(
+        np.array_equal(b, np.array(layer.vector_u)) for b, layer in zip(before, spectral_layers(restored))
+    )
     export.load_training_state(restored, tmp_path)
-    assert all(np.array_equal(b, np.array(layer.vector_u)) for b, layer in zip(before, spectral_layers(restored)))
-    np.testing.assert_allclose(np.asarray(restored.discriminator(images, training=True)), expected, rtol=1e-5, atol=1e-6)
+    assert all(
+        np.array_equal(b, np.array(layer.vector_u)) for b, layer in zip(before, spectral_layers(restored))
+    )
+    np.testing.assert_allclose(
+        np.asarray(restored.discriminator(images, training=True)), expected, rtol=1e-5, atol=1e-6
+    )
     for a, layer in zip(after, spectral_layers(restored)):
         np.testing.assert_allclose(np.array(layer.vector_u), a, rtol=1e-5, atol=1e-6)
 
@@ -107,7 +135,9 @@ def test_sngan_trains_on_real_digits(small_digits):
     g_before = [np.array(w) for w in model.generator.trainable_weights]
     history = fit_steps(model, small_digits, 3)
     assert all(np.isfinite(values[-1]) for values in history.values()), history
-    assert all(not np.array_equal(b, np.array(a)) for b, a in zip(g_before, model.generator.trainable_weights))
+    assert all(
+        not np.array_equal(b, np.array(a)) for b, a in zip(g_before, model.generator.trainable_weights)
+    )
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 3  # n_dis = 1
     images = model.generate(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all() and np.abs(images).max() <= 1.0

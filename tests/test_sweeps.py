@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import interrupt_once_a_trial_is_done
+
 from sweeps.search import presets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,7 +20,9 @@ TUNE_ALL = REPO / "sweeps" / "tune_all.py"
 
 
 def sweep(*args, timeout=900, **popen):
-    return subprocess.run([sys.executable, str(TUNE_ALL), *args], capture_output=True, text=True, timeout=timeout, **popen)
+    return subprocess.run(
+        [sys.executable, str(TUNE_ALL), *args], capture_output=True, text=True, timeout=timeout, **popen
+    )
 
 
 def histories(export_dir: Path, variant: str) -> pd.DataFrame:
@@ -37,19 +38,33 @@ def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
     assert board["stopped_early"].sum() >= 1, "ASHA stopped no trial"
     for variant in ("gan", "lsgan"):
         best = export_dir / "best" / variant
-        for name in ("config.json", "config.yaml", "metrics.json", "samples.png", f"{variant}_generator.keras", f"{variant}_generator.h5"):
+        for name in (
+            "config.json",
+            "config.yaml",
+            "metrics.json",
+            "samples.png",
+            f"{variant}_generator.keras",
+            f"{variant}_generator.h5",
+        ):
             assert (best / name).is_file(), name
         record = json.loads((best / "config.json").read_text())
         metrics = json.loads((best / "metrics.json").read_text())
         assert record["seed"] == 0 and metrics["n"] == 2000  # the preset's full re-evaluation size
         row = board.set_index("variant").loc[variant]
-        assert row["fid"] == pytest.approx(metrics["fid"]) and row["val_fid"] == pytest.approx(metrics["val_fid"])
-        assert metrics["fid"] != metrics["val_fid"]  # scored on the test split, chosen on the validation slice
+        assert row["fid"] == pytest.approx(metrics["fid"]) and row["val_fid"] == pytest.approx(
+            metrics["val_fid"]
+        )
+        assert (
+            metrics["fid"] != metrics["val_fid"]
+        )  # scored on the test split, chosen on the validation slice
         finalists = record["finalists"]  # the trials that ran the whole budget, evaluated in full
         assert finalists and finalists[0]["fid"] == pytest.approx(metrics["fid"])
-        assert all(a["val_fid"] <= b["val_fid"] for a, b in zip(finalists, finalists[1:]))  # ranked on validation
+        assert all(
+            a["val_fid"] <= b["val_fid"] for a, b in zip(finalists, finalists[1:])
+        )  # ranked on validation
         history = histories(export_dir, variant)
-        # a trial's first report by its own count: Ray's timestamps are whole seconds, and two reports can share one
+        # a trial's first report by its own count: Ray's timestamps are whole seconds, and two reports
+        # can share one
         first = history.sort_values(["timestamp", "training_iteration"]).groupby("trial_id").first()
         # the paper's defaults are among the trials (OptunaSearch's first point)
         trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv")
@@ -81,7 +96,10 @@ def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(smoke_
         assert sorted(json.dumps(t.params, sort_keys=True) for t in study.trials) == searched
         reports = sorted(history.groupby("trial_id").size().tolist())
         assert sorted(len(t.intermediate_values) for t in study.trials) == reports
-        assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
+        assert all(
+            t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+            for t in study.trials
+        )
         fids = sorted(v for t in study.trials for v in t.intermediate_values.values())
         assert fids == pytest.approx(sorted(history["fid"].tolist()))
     assert (export_dir / "importance.csv").is_file()
@@ -97,9 +115,13 @@ def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_repor
     for trial in trials:
         reports = len((trial / "result.json").read_text().splitlines())
         assert list(trial.glob("events.out.tfevents.*")), trial  # Ray's scalars
-        grid_steps = [event.step for path in (trial / "grids").glob("events.out.tfevents.*")
-                      for event in tf.compat.v1.train.summary_iterator(str(path))
-                      for value in event.summary.value if value.tag == "samples"]
+        grid_steps = [
+            event.step
+            for path in (trial / "grids").glob("events.out.tfevents.*")
+            for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value
+            if value.tag == "samples"
+        ]
         assert sorted(grid_steps) == list(range(1, reports + 1)), (trial.name, grid_steps, reports)
 
 
@@ -110,15 +132,32 @@ def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metr
     assert result.returncode == 0, result.stderr[-3000:]
     best = export_dir / "best" / "gan"
     metrics = json.loads((best / "metrics.json").read_text())
-    rescored = subprocess.run([sys.executable, "-m", "ganlib.evaluate", str(best / "gan_generator.keras"), "--n", str(metrics["n"]),
-                               "--seed", str(metrics["seed"]), "--data", str(mnist_path), "--json"],
-                              capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    rescored = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ganlib.evaluate",
+            str(best / "gan_generator.keras"),
+            "--n",
+            str(metrics["n"]),
+            "--seed",
+            str(metrics["seed"]),
+            "--data",
+            str(mnist_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     assert rescored.returncode == 0, rescored.stderr[-3000:]
     fresh = json.loads(rescored.stdout)
     assert fresh["fid"] == pytest.approx(metrics["fid"], rel=1e-3)
     assert fresh["classes_covered"] == metrics["classes_covered"]
 
 
+@pytest.mark.integration
 def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     import ray
 
@@ -126,9 +165,30 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     try:
         from sweeps.tune_all import main
 
-        code = main(["--preset", "smoke", "--name", "smoke", "--variants", "gan", "--num-samples", "4", "--max-concurrent", "4",
-                     "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--gpus-declared-only", "--data", str(mnist_path),
-                     "--storage", str(tmp_path / "store"), "--no-report"])
+        code = main(
+            [
+                "--preset",
+                "smoke",
+                "--name",
+                "smoke",
+                "--variants",
+                "gan",
+                "--num-samples",
+                "4",
+                "--max-concurrent",
+                "4",
+                "--gpus-per-trial",
+                "0.25",
+                "--cpus-per-trial",
+                "1",
+                "--gpus-declared-only",
+                "--data",
+                str(mnist_path),
+                "--storage",
+                str(tmp_path / "store"),
+                "--no-report",
+            ]
+        )
         assert code == 0
     finally:
         ray.shutdown()
@@ -145,35 +205,77 @@ def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     assert set(history["gpu_ids"].astype(str)) == {"0"}  # each trial held a share of GPU 0
 
 
+@pytest.mark.integration
 def test_a_trial_that_asked_for_a_gpu_and_finds_none_fails_naming_its_node(tmp_path, mnist_path):
     """Ray declares a GPU (--num-gpus 1) that TensorFlow cannot see: the trial must not train on the
     CPU unnoticed. It fails with one clear line, Ray's retries fail the same way, and the sweep
     ends without a finalist for the variant (exit 1)."""
-    result = sweep("--preset", "smoke", "--name", "smoke", "--variants", "gan", "--num-samples", "1", "--num-gpus", "1",
-                   "--gpus-per-trial", "0.5", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
+    result = sweep(
+        "--preset",
+        "smoke",
+        "--name",
+        "smoke",
+        "--variants",
+        "gan",
+        "--num-samples",
+        "1",
+        "--num-gpus",
+        "1",
+        "--gpus-per-trial",
+        "0.5",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(tmp_path / "store"),
+        "--no-report",
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     failed = [line for line in result.stdout.splitlines() if "failed for good" in line]
     assert len(failed) == 1, result.stdout[-3000:]
     assert "GPUMissing: this trial asked for 0.5 GPU and Ray gave it GPU 0 on node 127.0.0.1 (" in failed[0]
     assert "TensorFlow there sees no GPU" in failed[0] and "--gpus-declared-only" in failed[0]
-    assert "Trial task failed" not in result.stdout + result.stderr  # Ray's traceback stays in the trial's error.txt
-    assert result.stdout.count("Ray retries it from its last checkpoint") == 2  # max_failures: the same on every try
+    assert (
+        "Trial task failed" not in result.stdout + result.stderr
+    )  # Ray's traceback stays in the trial's error.txt
+    assert (
+        result.stdout.count("Ray retries it from its last checkpoint") == 2
+    )  # max_failures: the same on every try
     board = pd.read_csv(tmp_path / "store" / "smoke" / "leaderboard.csv")
     assert board.loc[0, "failed"] == 1 and board.loc[0, "reason"] == "no finalist: of 1 trials, 1 failed"
 
 
+@pytest.mark.integration
 def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mnist_path):
-    args = ["--preset", "smoke", "--name", "smoke", "--variants", "gan,dcgan", "--num-samples", "3", "--data", str(mnist_path),
-            "--storage", str(tmp_path / "store"), "--no-report"]
+    args = [
+        "--preset",
+        "smoke",
+        "--name",
+        "smoke",
+        "--variants",
+        "gan,dcgan",
+        "--num-samples",
+        "3",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(tmp_path / "store"),
+        "--no-report",
+    ]
     experiment = tmp_path / "store" / "smoke-trials"
-    process = subprocess.Popen([sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
     output = interrupt_once_a_trial_is_done(process, max_rounds=presets.get("smoke").max_rounds)
     assert process.returncode != 0, output[-3000:]
     assert "run the same command with --resume" in output, output[-3000:]
 
     finished = {trial for trial, status in saved_statuses(experiment).items() if status == "TERMINATED"}
-    before = {path: path.read_text() for path in experiment.glob("*_*/result.json") if path.parent.name.split("_")[-1] in finished}
+    before = {
+        path: path.read_text()
+        for path in experiment.glob("*_*/result.json")
+        if path.parent.name.split("_")[-1] in finished
+    }
     assert before and len(finished) < 6, (finished, output[-3000:])
     resumed = sweep(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -201,7 +303,9 @@ def rungs_from_histories(experiment: Path, variant: str) -> dict:
     from sweeps.search.finalist import Rungs
 
     preset = presets.get("smoke")
-    rungs = Rungs(preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor)
+    rungs = Rungs(
+        preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor
+    )
     for path in sorted(experiment.glob(f"{variant}_*/result.json")):
         trial_id = path.parent.name.removeprefix(f"{variant}_")
         for line in path.read_text().splitlines():
@@ -211,16 +315,33 @@ def rungs_from_histories(experiment: Path, variant: str) -> dict:
     return {f"{m:g}": {t: -r for t, r in rewards.items()} for m, rewards in rungs.recorded.items()}
 
 
+@pytest.mark.integration
 def test_the_same_command_runs_again_as_a_new_sweep_and_latest_points_at_it(tmp_path, mnist_path):
     """The README's main command twice: two sweeps with their own timestamped names, `latest`
     pointing at the second; --resume without --name continues the newest."""
-    args = ["--preset", "smoke", "--variants", "gan", "--num-samples", "1", "--max-rounds", "1", "--grace-rounds", "1",
-            "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report"]
+    args = [
+        "--preset",
+        "smoke",
+        "--variants",
+        "gan",
+        "--num-samples",
+        "1",
+        "--max-rounds",
+        "1",
+        "--grace-rounds",
+        "1",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(tmp_path / "store"),
+        "--no-report",
+    ]
     first = sweep(*args)
-    time.sleep(1.1)  # names carry the time to the second
-    second = sweep(*args)
+    second = sweep(*args)  # within the same second or not: a name of its own
     assert first.returncode == 0 and second.returncode == 0, (first.stderr[-2000:], second.stderr[-2000:])
-    names = sorted(path.name for path in (tmp_path / "store").glob("smoke-2*") if not path.name.endswith("-trials"))
+    names = sorted(
+        path.name for path in (tmp_path / "store").glob("smoke-2*") if not path.name.endswith("-trials")
+    )
     assert len(names) == 2, names
     assert (tmp_path / "store" / "latest").resolve().name == names[-1]
     assert (tmp_path / "store" / "latest" / "leaderboard.csv").is_file()
@@ -229,9 +350,27 @@ def test_the_same_command_runs_again_as_a_new_sweep_and_latest_points_at_it(tmp_
     assert f"sweep '{names[-1]}'" in resumed.stdout and "resuming" in resumed.stdout
 
 
+@pytest.mark.integration
 def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, mnist_path):
-    result = sweep("--preset", "smoke", "--name", "smoke", "--variants", "wgan_gp,gan", "--num-samples", "2", "--set", "g_lr=1.0",
-                   "--set", "d_lr=1.0", "--data", str(mnist_path), "--storage", str(tmp_path / "store"), "--no-report")
+    result = sweep(
+        "--preset",
+        "smoke",
+        "--name",
+        "smoke",
+        "--variants",
+        "wgan_gp,gan",
+        "--num-samples",
+        "2",
+        "--set",
+        "g_lr=1.0",
+        "--set",
+        "d_lr=1.0",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(tmp_path / "store"),
+        "--no-report",
+    )
     # every wgan_gp trial diverged: no finalist, said in its line, its row and the exit status
     assert result.returncode == 1, result.stderr[-3000:]
     assert "[wgan_gp] no finalist: of 2 trials, 2 diverged" in result.stdout
@@ -243,23 +382,41 @@ def test_diverging_trials_end_with_the_sentinel_and_the_sweep_goes_on(tmp_path, 
     board = pd.read_csv(export_dir / "leaderboard.csv").set_index("variant")
     assert board.loc["wgan_gp", "diverged"] == 2 and pd.isna(board.loc["wgan_gp", "fid"])
     assert board.loc["wgan_gp", "reason"] == "no finalist: of 2 trials, 2 diverged"
-    assert board.loc["gan", "fid"] > 0 and pd.isna(board.loc["gan", "reason"])  # the sweep went on to the next variant
+    assert board.loc["gan", "fid"] > 0 and pd.isna(
+        board.loc["gan", "reason"]
+    )  # the sweep went on to the next variant
 
 
 def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_preset(tmp_path, mnist_path):
     from sweeps.search.plan import plan
     from sweeps.tune_all import build_parser
 
-    args = ["--max-rounds", "27", "--grace-rounds", "3", "--reduction-factor", "3",
-            "--data", str(mnist_path), "--storage", str(tmp_path)]
+    args = [
+        "--max-rounds",
+        "27",
+        "--grace-rounds",
+        "3",
+        "--reduction-factor",
+        "3",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(tmp_path),
+    ]
     setup = plan(build_parser().parse_args(args))
     smoke = presets.get("smoke")
     chosen = setup.preset
     assert (chosen.max_rounds, chosen.grace_rounds, chosen.reduction_factor) == (27, 3, 3)
     assert setup.run["max_rounds"] == 27
     assert chosen.max_training_images == 27 * smoke.eval_every_images
-    assert (chosen.eval_every_images, chosen.eval_samples, chosen.fixed) == (smoke.eval_every_images, smoke.eval_samples, smoke.fixed)
-    unchanged = plan(build_parser().parse_args(["--data", str(mnist_path), "--storage", str(tmp_path)])).preset
+    assert (chosen.eval_every_images, chosen.eval_samples, chosen.fixed) == (
+        smoke.eval_every_images,
+        smoke.eval_samples,
+        smoke.fixed,
+    )
+    unchanged = plan(
+        build_parser().parse_args(["--data", str(mnist_path), "--storage", str(tmp_path)])
+    ).preset
     assert unchanged == smoke
 
 
@@ -290,3 +447,14 @@ def test_bad_input_is_refused_before_any_trial(tmp_path, mnist_path, args, words
     for word in words:
         assert word in errors[0]
     assert not list((tmp_path / "store").glob("*-gan")) and not (tmp_path / "store" / "latest").exists()
+
+
+def test_a_sweep_started_in_the_same_second_as_another_gets_a_name_of_its_own(tmp_path, monkeypatch):
+    from sweeps.search import plan
+
+    monkeypatch.setattr(plan.time, "strftime", lambda _: "2026-12-04_15-00-00")
+    assert plan.new_name("smoke", tmp_path, str(tmp_path)) == "smoke-2026-12-04_15-00-00"
+    (tmp_path / "smoke-2026-12-04_15-00-00-trials").mkdir()  # the first sweep's trials
+    assert plan.new_name("smoke", tmp_path, str(tmp_path)) == "smoke-2026-12-04_15-00-00-2"
+    (tmp_path / "smoke-2026-12-04_15-00-00-2").mkdir()
+    assert plan.new_name("smoke", tmp_path, "s3://bucket/x") == "smoke-2026-12-04_15-00-00-3"

@@ -24,15 +24,38 @@ def run_cli(*args, timeout=300):
 
 def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path):
     out = tmp_path / "run"
-    result = run_cli("--variant", "gan", "--epochs", "2", "--steps", "3", "--data", str(mnist_path), "--out", str(out), *SMALL_RUN)
+    result = run_cli(
+        "--variant",
+        "gan",
+        "--epochs",
+        "2",
+        "--steps",
+        "3",
+        "--data",
+        str(mnist_path),
+        "--out",
+        str(out),
+        *SMALL_RUN,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("samples_epoch_001.png", "samples_epoch_002.png", "history.csv", "losses_steps.csv", "losses.png",
-                 "gan_generator.h5", "gan_generator.keras", "config.json", "run.json"):
+    for name in (
+        "samples_epoch_001.png",
+        "samples_epoch_002.png",
+        "history.csv",
+        "losses_steps.csv",
+        "losses.png",
+        "gan_generator.h5",
+        "gan_generator.keras",
+        "config.json",
+        "run.json",
+    ):
         assert (out / name).is_file(), name
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 0 and config["config"]["width"] == 0.25 and config["versions"]["keras"]
     record = json.loads((out / "run.json").read_text())
-    assert record["generator_steps"] == 6 and record["training_images"] == 6 * 32 and record["images_per_s"] > 0
+    assert (
+        record["generator_steps"] == 6 and record["training_images"] == 6 * 32 and record["images_per_s"] > 0
+    )
     history = (out / "history.csv").read_text().splitlines()
     assert len(history) == 3 and "d_loss" in history[0] and "d_acc_real" in history[0]
 
@@ -49,7 +72,9 @@ def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path
     assert "(16, 28, 28, 1) True" in loaded.stdout
     from_keras = keras.models.load_model(out / "gan_generator.keras", compile=False)
     z = np.random.default_rng(0).standard_normal((16, 100)).astype("float32")
-    np.testing.assert_allclose(np.load(tmp_path / "h5.npy"), np.asarray(from_keras(z, training=False)), atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "h5.npy"), np.asarray(from_keras(z, training=False)), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,8 +116,17 @@ class PoisonAtEpoch(keras.callbacks.Callback):
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_generator(tmp_path, mnist_path):
     out = tmp_path / "diverged"
     with pytest.raises(TrainingDiverged) as error:
-        train("gan", out, epochs=3, steps_per_epoch=2, data=mnist_path, per_class=10,
-              overrides={"width": 0.25, "batch_size": 20}, verbose=0, extra_callbacks=[PoisonAtEpoch(2)])
+        train(
+            "gan",
+            out,
+            epochs=3,
+            steps_per_epoch=2,
+            data=mnist_path,
+            per_class=10,
+            overrides={"width": 0.25, "batch_size": 20},
+            verbose=0,
+            extra_callbacks=[PoisonAtEpoch(2)],
+        )
     message = str(error.value)
     assert "step 3" in message and "nan" in message and "epoch 1" in message and "\n" not in message
     record = json.loads((out / "run.json").read_text())

@@ -46,11 +46,31 @@ sys.exit(cli.main(sys.argv[3:]))
 
 def train(out, mnist_path, *extra, killed_at=None):
     """The run, to the end, or with killed_at=(epoch, step) killed there."""
-    start = [sys.executable, "-m", "ganlib.train"] if killed_at is None else \
-        [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
-    command = [*start, "--variant", "gan", "--epochs", "4", "--per-class", "50", "--set", "width=0.25",
-               "--batch-size", "20", "--no-eval", "--deterministic", "--data", str(mnist_path),
-               "--out", str(out), *extra]
+    start = (
+        [sys.executable, "-m", "ganlib.train"]
+        if killed_at is None
+        else [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
+    )
+    command = [
+        *start,
+        "--variant",
+        "gan",
+        "--epochs",
+        "4",
+        "--per-class",
+        "50",
+        "--set",
+        "width=0.25",
+        "--batch-size",
+        "20",
+        "--no-eval",
+        "--deterministic",
+        "--data",
+        str(mnist_path),
+        "--out",
+        str(out),
+        *extra,
+    ]
     return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
 
 
@@ -78,8 +98,10 @@ def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path)
     # every step's losses, every epoch's means, and every weight, optimizer slot and noise state at the end
     for name in ("losses_steps.csv", "history.csv"):
         assert (killed / name).read_text() == (tmp_path / "straight" / name).read_text(), name
-    with np.load(killed / "training_state" / "training_state.npz") as a, \
-            np.load(tmp_path / "straight" / "training_state" / "training_state.npz") as b:
+    with (
+        np.load(killed / "training_state" / "training_state.npz") as a,
+        np.load(tmp_path / "straight" / "training_state" / "training_state.npz") as b,
+    ):
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
@@ -134,9 +156,15 @@ def test_a_run_killed_between_replacing_its_states_resumes_from_the_newer_one(tm
     state_dir = tmp_path / STATE_DIR
     save_state(run, state_dir, epoch=1)
     save_state(run, state_dir, epoch=2)
-    assert resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"] == 2
+    assert (
+        resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"]
+        == 2
+    )
     # killed after epoch 3's state was complete and the old one moved aside, before the last rename
     run.save(partial_state(state_dir), epoch=3)
     state_dir.rename(state_dir.with_name(".training_state.old"))
-    assert resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"] == 3
+    assert (
+        resumable_state(tmp_path, Run("gan", overrides, data=mnist_path, per_class=5), "float32")["epoch"]
+        == 3
+    )
     assert not partial_state(state_dir).exists() and (state_dir / "state.json").is_file()

@@ -26,8 +26,12 @@ def test_variant_trains_without_nan_and_changes_both_networks(variant, small_dig
     d_before = [np.array(w) for w in model.discriminator.trainable_weights]
     history = fit_steps(model, small_digits, 3)
     assert all(np.isfinite(values[-1]) for values in history.values()), history
-    g_changed = [not np.array_equal(b, np.array(a)) for b, a in zip(g_before, model.generator.trainable_weights)]
-    d_changed = [not np.array_equal(b, np.array(a)) for b, a in zip(d_before, model.discriminator.trainable_weights)]
+    g_changed = [
+        not np.array_equal(b, np.array(a)) for b, a in zip(g_before, model.generator.trainable_weights)
+    ]
+    d_changed = [
+        not np.array_equal(b, np.array(a)) for b, a in zip(d_before, model.discriminator.trainable_weights)
+    ]
     assert all(g_changed) and any(d_changed)
     assert model.generate(4, seed=0).shape == (4, 28, 28, 1)
 
@@ -54,7 +58,9 @@ def test_wgan_critic_sees_a_fresh_real_batch_per_update(small_digits):
 def linear_critic(scale: float) -> keras.Model:
     direction = np.random.default_rng(0).standard_normal((784, 1)).astype("float32")
     direction /= np.linalg.norm(direction)
-    critic = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    critic = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)]
+    )
     critic.layers[-1].kernel.assign(scale * direction)
     return critic
 
@@ -72,7 +78,9 @@ def test_least_squares_losses_equal_their_formula():
     for a, b, c in [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0)]:
         expected_d = 0.5 * np.mean((real - b) ** 2) + 0.5 * np.mean((fake - a) ** 2)
         expected_g = 0.5 * np.mean((fake - c) ** 2)
-        assert float(losses.least_squares_discriminator_loss(real, fake, a, b)) == pytest.approx(expected_d, rel=1e-6)
+        assert float(losses.least_squares_discriminator_loss(real, fake, a, b)) == pytest.approx(
+            expected_d, rel=1e-6
+        )
         assert float(losses.least_squares_generator_loss(fake, c)) == pytest.approx(expected_g, rel=1e-6)
 
 
@@ -81,8 +89,12 @@ def test_minimax_and_wasserstein_losses_equal_their_formula():
     sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     expected_d = -np.mean(np.log(sigmoid(real))) - np.mean(np.log(1 - sigmoid(fake)))
     assert float(losses.minimax_discriminator_loss(real, fake)) == pytest.approx(expected_d, rel=1e-5)
-    assert float(losses.non_saturating_generator_loss(fake)) == pytest.approx(-np.mean(np.log(sigmoid(fake))), rel=1e-5)
-    assert float(losses.minimax_generator_loss(fake)) == pytest.approx(np.mean(np.log(1 - sigmoid(fake))), rel=1e-5)
+    assert float(losses.non_saturating_generator_loss(fake)) == pytest.approx(
+        -np.mean(np.log(sigmoid(fake))), rel=1e-5
+    )
+    assert float(losses.minimax_generator_loss(fake)) == pytest.approx(
+        np.mean(np.log(1 - sigmoid(fake))), rel=1e-5
+    )
     assert float(losses.wasserstein_critic_loss(real, fake)) == pytest.approx(np.mean(fake) - np.mean(real))
     assert float(losses.wasserstein_generator_loss(fake)) == pytest.approx(-np.mean(fake))
 
@@ -111,6 +123,11 @@ def test_papers_defaults():
     dcgan, wgan, wgan_gp = (registry.get(n).defaults for n in ("dcgan", "wgan", "wgan_gp"))
     assert (dcgan["g_lr"], dcgan["beta1"]) == (2e-4, 0.5)
     assert (wgan["g_lr"], wgan["n_critic"], wgan["clip_value"], wgan["batch_size"]) == (5e-5, 5, 0.01, 64)
-    assert (wgan_gp["gp_weight"], wgan_gp["n_critic"], wgan_gp["beta1"], wgan_gp["beta2"]) == (10.0, 5, 0.0, 0.9)
+    assert (wgan_gp["gp_weight"], wgan_gp["n_critic"], wgan_gp["beta1"], wgan_gp["beta2"]) == (
+        10.0,
+        5,
+        0.0,
+        0.9,
+    )
     model = registry.build("wgan_gp", TINY)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.discriminator.layers)

@@ -122,7 +122,9 @@ def _classifier(bn_momentum: float):
 def read_record(name: str | None = None) -> dict:
     record_path = paths(name or current())[1]
     if not record_path.exists():
-        raise EvaluatorError(f"evaluator record {record_path} is missing: retrain with python -m ganlib.metrics.evaluator")
+        raise EvaluatorError(
+            f"evaluator record {record_path} is missing: retrain with python -m ganlib.metrics.evaluator"
+        )
     return json.loads(record_path.read_text())
 
 
@@ -140,11 +142,14 @@ def _load(name: str):
     weights_path = paths(name)[0]
     previous = keras.mixed_precision.global_policy()
     if not weights_path.exists():
-        raise EvaluatorError(f"evaluator weights {weights_path} are missing: retrain with python -m ganlib.metrics.evaluator")
+        raise EvaluatorError(
+            f"evaluator weights {weights_path} are missing: retrain with python -m ganlib.metrics.evaluator"
+        )
     found = file_sha256(weights_path)
     if found != record["weights_sha256"]:
         raise EvaluatorError(
-            f"evaluator weights checksum {found[:12]}... differs from the recorded {record['weights_sha256'][:12]}...: "
+            f"evaluator weights checksum {found[:12]}... differs from the recorded "
+            f"{record['weights_sha256'][:12]}...: "
             f"the file was changed; restore it or retrain with python -m ganlib.metrics.evaluator"
         )
     classifier = build_classifier(architecture=EVALUATORS[name][0])
@@ -167,7 +172,14 @@ def checksum(name: str | None = None) -> str:
 
 
 def train_classifier(
-    digits, *, epochs: int, seed: int, batch_size: int = 128, augment: bool = True, bn_momentum: float = 0.99, verbose=2,
+    digits,
+    *,
+    epochs: int,
+    seed: int,
+    batch_size: int = 128,
+    augment: bool = True,
+    bn_momentum: float = 0.99,
+    verbose=2,
     architecture: str = "conv3_bn",
 ):
     """A fresh classifier trained on `digits` (a ganlib.data.Digits or (images in [-1,1], labels))."""
@@ -212,12 +224,21 @@ def accuracy(classifier, images, labels, batch_size: int = 1000) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganlib.metrics.evaluator", description="Retrain the shipped evaluator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ganlib.metrics.evaluator", description="Retrain the shipped evaluator."
+    )
     parser.add_argument("--data", default=None)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--evaluator", default="main", choices=list(EVALUATORS), help="which evaluator to train (its architecture and files)")
-    parser.add_argument("--out", default=str(HERE), help="folder for the weights and record (default: the package's own)")
+    parser.add_argument(
+        "--evaluator",
+        default="main",
+        choices=list(EVALUATORS),
+        help="which evaluator to train (its architecture and files)",
+    )
+    parser.add_argument(
+        "--out", default=str(HERE), help="folder for the weights and record (default: the package's own)"
+    )
     args = parser.parse_args(argv)
     weights_path, record_path = (Path(args.out) / path.name for path in paths(args.evaluator))
     try:
@@ -232,7 +253,9 @@ def main(argv=None) -> int:
     # Same seed, same machine type -> same weights: op determinism removes TF's racy reductions.
     tf.config.experimental.enable_op_determinism()
     start = time.perf_counter()
-    classifier = train_classifier(train, epochs=args.epochs, seed=args.seed, architecture=EVALUATORS[args.evaluator][0])
+    classifier = train_classifier(
+        train, epochs=args.epochs, seed=args.seed, architecture=EVALUATORS[args.evaluator][0]
+    )
     seconds = time.perf_counter() - start
     test_accuracy = accuracy(classifier, to_unit_range(test.images), test.labels)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,10 +273,16 @@ def main(argv=None) -> int:
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "architecture": EVALUATORS[args.evaluator][0],
-        "command": "python -m ganlib.metrics.evaluator --evaluator %s --epochs %d --seed %d" % (args.evaluator, args.epochs, args.seed),
+        "command": (
+            f"python -m ganlib.metrics.evaluator --evaluator {args.evaluator} "
+            f"--epochs {args.epochs:d} --seed {args.seed:d}"
+        ),
     }
     record_path.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"evaluator test accuracy {test_accuracy:.4%}; weights sha256 {record['weights_sha256']}; wrote {weights_path}")
+    print(
+        f"evaluator test accuracy {test_accuracy:.4%}; weights sha256 {record['weights_sha256']}; "
+        f"wrote {weights_path}"
+    )
     return 0
 
 

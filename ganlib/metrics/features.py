@@ -12,11 +12,15 @@ def _check_images(images) -> np.ndarray:
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
-        raise GanlibError(f"images of shape {images.shape} cannot be scored: expected (N, 28, 28, 1) in [-1, 1]")
+        raise GanlibError(
+            f"images of shape {images.shape} cannot be scored: expected (N, 28, 28, 1) in [-1, 1]"
+        )
     return images
 
 
-def features_and_probabilities(images, batch_size: int = 1000, evaluator: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def features_and_probabilities(
+    images, batch_size: int = 1000, evaluator: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, 128) penultimate features and (N, 10) softmax of a shipped evaluator (default: this
     process's, ganlib.metrics.evaluator.current())."""
     from ganlib.metrics.evaluator import load_evaluator

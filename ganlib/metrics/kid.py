@@ -21,16 +21,20 @@ def _polynomial_mmd2_unbiased(x, y):
     def diagonal_sum(a):
         return tf.reduce_sum((tf.reduce_sum(a * a, axis=1) / d + 1.0) ** 3)
 
-    return ((kernel_sum(x, x) - diagonal_sum(x)) / (m * (m - 1))
-            + (kernel_sum(y, y) - diagonal_sum(y)) / (n * (n - 1))
-            - 2.0 * kernel_sum(x, y) / (m * n))
+    return (
+        (kernel_sum(x, x) - diagonal_sum(x)) / (m * (m - 1))
+        + (kernel_sum(y, y) - diagonal_sum(y)) / (n * (n - 1))
+        - 2.0 * kernel_sum(x, y) / (m * n)
+    )
 
 
 def polynomial_mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(_polynomial_mmd2_unbiased(tf.constant(x, tf.float64), tf.constant(y, tf.float64)))
 
 
-def kid(feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(
+    feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of both sets."""
     feats_a = np.asarray(feats_a, np.float64)
     feats_b = np.asarray(feats_b, np.float64)

@@ -53,7 +53,9 @@ def prdc(real: np.ndarray, fake: np.ndarray, real_radii: dict | None = None) -> 
     for start in range(0, n_real, CHUNK):
         stop = start + CHUNK
         distances = _squared_distances(real[start:stop], fake, real_norms[start:stop], fake_norms)
-        fake_in_real3 = tf.logical_or(fake_in_real3, tf.reduce_any(distances <= real3_sq[start:stop, None], axis=0))
+        fake_in_real3 = tf.logical_or(
+            fake_in_real3, tf.reduce_any(distances <= real3_sq[start:stop, None], axis=0)
+        )
         inside5 = distances <= real5_sq[start:stop, None]
         fake_in_real5_count += tf.reduce_sum(tf.cast(inside5, tf.float32), axis=0)
         real_in_fake3.append(tf.reduce_any(distances <= fake_radii3_sq[None, :], axis=1))

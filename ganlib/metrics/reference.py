@@ -43,7 +43,9 @@ def reference_digits(data, split: str, *, floor: bool = False):
     from ganlib.errors import ConfigError
 
     if split not in REFERENCE_SPLITS:
-        raise ConfigError(f"reference split {split!r} is not allowed: choose one of {', '.join(REFERENCE_SPLITS)}")
+        raise ConfigError(
+            f"reference split {split!r} is not allowed: choose one of {', '.join(REFERENCE_SPLITS)}"
+        )
     if split == "test":
         return load_digits(data, "train" if floor else "test")
     rest, validation = hold_out_validation(load_digits(data, "train"))
@@ -66,21 +68,40 @@ def reference(data=None, split: str = "test") -> Reference:
     if path.exists():
         with np.load(path) as cached:
             return Reference(
-                key, cached["features"], cached["probabilities"], test_images, test.labels,
+                key,
+                cached["features"],
+                cached["probabilities"],
+                test_images,
+                test.labels,
                 {3: cached["radii3"], 5: cached["radii5"]},
-                {"fid_real_floor": float(cached["fid_floor"]), "kid_real_floor": float(cached["kid_floor"]),
-                 "kid_real_floor_std": float(cached["kid_floor_std"])},
+                {
+                    "fid_real_floor": float(cached["fid_floor"]),
+                    "kid_real_floor": float(cached["kid_floor"]),
+                    "kid_real_floor_std": float(cached["kid_floor_std"]),
+                },
             )
     feats, probs = features_and_probabilities(test_images)
     train = reference_digits(data, split, floor=True)
     chosen = np.random.default_rng(FLOOR_SEED).choice(len(train), FLOOR_SAMPLES, replace=False)
     train_feats, _ = features_and_probabilities(to_unit_range(train.images[chosen]))
     kid_mean, kid_std = kid(train_feats, feats)
-    floor = {"fid_real_floor": fid(train_feats, feats), "kid_real_floor": kid_mean, "kid_real_floor_std": kid_std}
+    floor = {
+        "fid_real_floor": fid(train_feats, feats),
+        "kid_real_floor": kid_mean,
+        "kid_real_floor_std": kid_std,
+    }
     radii = {k: knn_radii(feats, k) for k in (3, 5)}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".partial-{os.getpid()}-{path.name}")
-    np.savez(partial, features=feats, probabilities=probs, radii3=radii[3], radii5=radii[5],
-             fid_floor=floor["fid_real_floor"], kid_floor=kid_mean, kid_floor_std=kid_std)
+    np.savez(
+        partial,
+        features=feats,
+        probabilities=probs,
+        radii3=radii[3],
+        radii5=radii[5],
+        fid_floor=floor["fid_real_floor"],
+        kid_floor=kid_mean,
+        kid_floor_std=kid_std,
+    )
     partial.replace(path)
     return Reference(key, feats, probs, test_images, test.labels, radii, floor)

@@ -43,7 +43,9 @@ def quick_scores(generator, n: int, seed: int = 0, *, data=None, split: str = "t
     return result
 
 
-def score_images(images, labels=None, *, data=None, cas: bool = False, cas_epochs: int = 5, seed: int = 0) -> dict:
+def score_images(
+    images, labels=None, *, data=None, cas: bool = False, cas_epochs: int = 5, seed: int = 0
+) -> dict:
     """Every metric for a set of images in [-1, 1] (and the labels they were meant to show)."""
     ref = reference(data)
     feats, probs = features_and_probabilities(images)
@@ -59,11 +61,15 @@ def score_images(images, labels=None, *, data=None, cas: bool = False, cas_epoch
     if labels is not None:
         result["conditional_accuracy"] = conditional_accuracy(probs, labels)
         if cas:
-            result["cas"] = classification_accuracy_score(images, labels, ref.images, ref.labels, epochs=cas_epochs, seed=seed)
+            result["cas"] = classification_accuracy_score(
+                images, labels, ref.images, ref.labels, epochs=cas_epochs, seed=seed
+            )
     return {**result, **ref.floor, "reference": ref.key}
 
 
-def evaluate(generator, n: int = 10_000, seed: int = 0, *, data=None, cas: bool | None = None, batch_size: int = 500) -> dict:
+def evaluate(
+    generator, n: int = 10_000, seed: int = 0, *, data=None, cas: bool | None = None, batch_size: int = 500
+) -> dict:
     """Sample `n` images with noise fixed by `seed` and score them against the real test split.
 
     The CAS trains a classifier (tens of seconds), so it runs for conditional generators only when
@@ -73,6 +79,10 @@ def evaluate(generator, n: int = 10_000, seed: int = 0, *, data=None, cas: bool 
     start = time.perf_counter()
     images, labels = sample(generator, n, seed, batch_size)
     sampled = time.perf_counter()
-    result = score_images(images, labels, data=data, cas=bool(cas if cas is not None else labels is not None), seed=seed)
-    result.update({"n": n, "seed": seed, "sample_seconds": sampled - start, "eval_seconds": time.perf_counter() - start})
+    result = score_images(
+        images, labels, data=data, cas=bool(cas if cas is not None else labels is not None), seed=seed
+    )
+    result.update(
+        {"n": n, "seed": seed, "sample_seconds": sampled - start, "eval_seconds": time.perf_counter() - start}
+    )
     return result

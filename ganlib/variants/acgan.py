@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN
+from ganlib.base import ConditionalGAN, compile_with_adam
 from ganlib.blocks import conditional_generator, dcgan_init, discriminator_body
 from ganlib.data import NUM_CLASSES
 
@@ -21,7 +21,9 @@ from ganlib.data import NUM_CLASSES
 def class_loss(labels, class_logits):
     """-L_C: cross-entropy of the intended class."""
     return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=tf.cast(class_logits, tf.float32))
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(labels, tf.int32), logits=tf.cast(class_logits, tf.float32)
+        )
     )
 
 
@@ -54,10 +56,19 @@ class ACGAN(ConditionalGAN):
         self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
-            fake_source, fake_classes = self.discriminator(self.generator([latents, fake_labels], training=True), training=True)
-            g_loss = losses.non_saturating_generator_loss(fake_source) + self.class_weight * class_loss(fake_labels, fake_classes)
+            fake_source, fake_classes = self.discriminator(
+                self.generator([latents, fake_labels], training=True), training=True
+            )
+            g_loss = losses.non_saturating_generator_loss(fake_source) + self.class_weight * class_loss(
+                fake_labels, fake_classes
+            )
         self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
-        real_class_accuracy = tf.reduce_mean(tf.cast(tf.argmax(real_classes, axis=1, output_type=tf.int32) == tf.cast(real_labels, tf.int32), tf.float32))
+        real_class_accuracy = tf.reduce_mean(
+            tf.cast(
+                tf.argmax(real_classes, axis=1, output_type=tf.int32) == tf.cast(real_labels, tf.int32),
+                tf.float32,
+            )
+        )
         return self.track(d_loss, g_loss, real_source, fake_source, d_class_acc_real=real_class_accuracy)
 
 

@@ -15,13 +15,17 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_features, scaled
 
 
 def encoder(latent_dim: int, width: float) -> keras.Model:
     return keras.Sequential(
-        [keras.Input((28, 28, 1)), *discriminator_features(width, "batch"), layers.Dense(latent_dim, kernel_initializer=dcgan_init())],
+        [
+            keras.Input((28, 28, 1)),
+            *discriminator_features(width, "batch"),
+            layers.Dense(latent_dim, kernel_initializer=dcgan_init()),
+        ],
         name="encoder",
     )
 
@@ -35,8 +39,12 @@ def joint_discriminator(latent_dim: int, width: float, dropout: float) -> keras.
         x = layer(x)
     z = layers.LeakyReLU(0.2)(layers.Dense(scaled(256, width), kernel_initializer=dcgan_init())(codes))
     joined = layers.Dropout(dropout)(layers.Concatenate()([x, z]))
-    hidden = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(layers.Dense(scaled(512, width), kernel_initializer=dcgan_init())(joined)))
-    return keras.Model([images, codes], layers.Dense(1, kernel_initializer=dcgan_init())(hidden), name="discriminator")
+    hidden = layers.Dropout(dropout)(
+        layers.LeakyReLU(0.2)(layers.Dense(scaled(512, width), kernel_initializer=dcgan_init())(joined))
+    )
+    return keras.Model(
+        [images, codes], layers.Dense(1, kernel_initializer=dcgan_init())(hidden), name="discriminator"
+    )
 
 
 class BiGAN(GAN):
@@ -71,7 +79,10 @@ class BiGAN(GAN):
         """Codes E(x) for images in [-1, 1] of shape (n, 28, 28, 1)."""
         images = np.asarray(images, np.float32)
         return np.concatenate(
-            [np.asarray(self.encoder(images[i : i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
+            [
+                np.asarray(self.encoder(images[i : i + batch_size], training=False))
+                for i in range(0, len(images), batch_size)
+            ]
         )
 
 

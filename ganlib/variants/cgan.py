@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, ConditionalGAN
+from ganlib.base import ConditionalGAN, compile_with_adam
 from ganlib.blocks import conditional_discriminator, conditional_generator
 
 
@@ -30,7 +30,9 @@ class CGAN(ConditionalGAN):
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator([latents, fake_labels], training=True)
-            g_loss = losses.non_saturating_generator_loss(self.discriminator([fake_images, fake_labels], training=True))
+            g_loss = losses.non_saturating_generator_loss(
+                self.discriminator([fake_images, fake_labels], training=True)
+            )
         self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 

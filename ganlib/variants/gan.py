@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.batch_norm import FusedBatchNormalization
 from ganlib.blocks import scaled
 

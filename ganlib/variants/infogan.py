@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.blocks import dcgan_generator, dcgan_init, discriminator_body
 from ganlib.data import NUM_CLASSES
 from ganlib.sampling import CATEGORY, CONTINUOUS
@@ -40,7 +40,9 @@ def discriminator_with_q(width: float) -> keras.Model:
     images = keras.Input((28, 28, 1))
     features = discriminator_body(width)(images)
     source = layers.Dense(1, kernel_initializer=dcgan_init(), name="source")(features)
-    q_hidden = layers.LeakyReLU(0.2)(layers.Dense(128, kernel_initializer=dcgan_init(), name="q_hidden")(features))
+    q_hidden = layers.LeakyReLU(0.2)(
+        layers.Dense(128, kernel_initializer=dcgan_init(), name="q_hidden")(features)
+    )
     category_logits = layers.Dense(NUM_CLASSES, name="q_category")(q_hidden)
     continuous_mean = layers.Dense(CONTINUOUS_CODES, name="q_continuous")(q_hidden)
     return keras.Model(images, [source, category_logits, continuous_mean], name="discriminator")
@@ -49,21 +51,29 @@ def discriminator_with_q(width: float) -> keras.Model:
 def information_loss(category, continuous, category_logits, continuous_mean, continuous_weight):
     """-L_I up to constants: categorical cross-entropy plus weighted Gaussian NLL (unit variance)."""
     categorical = tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=category, logits=tf.cast(category_logits, tf.float32))
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=category, logits=tf.cast(category_logits, tf.float32)
+        )
     )
-    gaussian = 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(tf.cast(continuous_mean, tf.float32) - continuous), axis=1))
+    gaussian = 0.5 * tf.reduce_mean(
+        tf.reduce_sum(tf.square(tf.cast(continuous_mean, tf.float32) - continuous), axis=1)
+    )
     return categorical + continuous_weight * gaussian
 
 
 class InfoGAN(GAN):
-    def __init__(self, generator, discriminator, latent_dim, info_weight: float, continuous_weight: float, **kwargs):
+    def __init__(
+        self, generator, discriminator, latent_dim, info_weight: float, continuous_weight: float, **kwargs
+    ):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         self.info_weight = float(info_weight)
         self.continuous_weight = float(continuous_weight)
         self.info_tracker = self.add_tracker("info_loss")
 
     def sample_codes(self, batch_size):
-        category = keras.random.randint((batch_size,), 0, NUM_CLASSES, seed=self.seed_generator, dtype="int32")
+        category = keras.random.randint(
+            (batch_size,), 0, NUM_CLASSES, seed=self.seed_generator, dtype="int32"
+        )
         continuous = keras.random.uniform((batch_size, CONTINUOUS_CODES), -1.0, 1.0, seed=self.seed_generator)
         return category, continuous
 
@@ -76,14 +86,18 @@ class InfoGAN(GAN):
             fake_images = self.generator([latents, category, continuous], training=True)
             real_logits, _, _ = self.discriminator(real_images, training=True)
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
-            info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
+            info = information_loss(
+                category, continuous, category_logits, continuous_mean, self.continuous_weight
+            )
             d_loss = losses.minimax_discriminator_loss(real_logits, fake_logits) + self.info_weight * info
         self.descend((d_tape, d_loss, self.discriminator.trainable_weights, self.d_optimizer))
 
         with tf.GradientTape() as g_tape:
             fake_images = self.generator([latents, category, continuous], training=True)
             fake_logits, category_logits, continuous_mean = self.discriminator(fake_images, training=True)
-            info = information_loss(category, continuous, category_logits, continuous_mean, self.continuous_weight)
+            info = information_loss(
+                category, continuous, category_logits, continuous_mean, self.continuous_weight
+            )
             g_loss = losses.non_saturating_generator_loss(fake_logits) + self.info_weight * info
         self.descend((g_tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return self.track(d_loss, g_loss, real_logits, fake_logits, info_loss=info)
@@ -100,12 +114,17 @@ class InfoGAN(GAN):
             index = int(varied.rsplit("_", 1)[1])
             continuous[:, index] = np.tile(np.linspace(-2.0, 2.0, 10), 10)
             latents = np.repeat(self.latents_for(1, seed), 100, axis=0)
-        return np.asarray(self.generator([latents, rows.astype(np.int32), continuous], training=False), np.float32)
+        return np.asarray(
+            self.generator([latents, rows.astype(np.int32), continuous], training=False), np.float32
+        )
 
     def extra_grids(self, seed: int = 0) -> dict:
         return {
             "category": (self.code_grid("category", seed), None),
-            **{f"continuous_{i}": (self.code_grid(f"continuous_{i}", seed), list(range(NUM_CLASSES))) for i in range(CONTINUOUS_CODES)},
+            **{
+                f"continuous_{i}": (self.code_grid(f"continuous_{i}", seed), list(range(NUM_CLASSES)))
+                for i in range(CONTINUOUS_CODES)
+            },
         }
 
 

@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.blocks import dcgan_generator, dcgan_init, scaled
 
 # The paper's Algorithm 1 and experiments: one power iteration per update, u recycled between
@@ -60,7 +60,9 @@ def sn_discriminator(width: float = 1.0, name: str = "discriminator") -> keras.M
             keras.Input((28, 28, 1)),
             spectral(layers.Conv2D(scaled(64, width), 4, strides=2, padding="same", kernel_initializer=init)),
             layers.LeakyReLU(LEAKY_SLOPE),
-            spectral(layers.Conv2D(scaled(128, width), 4, strides=2, padding="same", kernel_initializer=init)),
+            spectral(
+                layers.Conv2D(scaled(128, width), 4, strides=2, padding="same", kernel_initializer=init)
+            ),
             layers.LeakyReLU(LEAKY_SLOPE),
             layers.Flatten(),
             spectral(layers.Dense(1, kernel_initializer=init)),

@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import layers
 
 from ganlib import losses
-from ganlib.base import compile_with_adam, GAN
+from ganlib.base import GAN, compile_with_adam
 from ganlib.blocks import scaled
 from ganlib.stylegan_layers import (
     AdaIN,
@@ -89,7 +89,9 @@ def style_generator(mapping: keras.Model, synthesis: keras.Model, latent_dim: in
 
 
 class StyleGAN(GAN):
-    def __init__(self, mapping, synthesis, discriminator, latent_dim, mixing_prob: float, r1_gamma: float, **kwargs):
+    def __init__(
+        self, mapping, synthesis, discriminator, latent_dim, mixing_prob: float, r1_gamma: float, **kwargs
+    ):
         super().__init__(style_generator(mapping, synthesis, latent_dim), discriminator, latent_dim, **kwargs)
         self.mapping, self.synthesis = mapping, synthesis
         self.mixing_prob = float(mixing_prob)
@@ -99,7 +101,11 @@ class StyleGAN(GAN):
     def mixed_styles(self, first_w, second_w, crossover):
         """Per sample: the first w for layers below `crossover`, the second from it on."""
         layer_index = tf.range(STYLES)[None, :, None]
-        return tf.where(layer_index < tf.cast(crossover, tf.int32)[:, None, None], first_w[:, None, :], second_w[:, None, :])
+        return tf.where(
+            layer_index < tf.cast(crossover, tf.int32)[:, None, None],
+            first_w[:, None, :],
+            second_w[:, None, :],
+        )
 
     def styles_for_training(self, batch_size):
         first_w = self.mapping(self.sample_latents(batch_size), training=True)
@@ -134,7 +140,9 @@ class StyleGAN(GAN):
         first_w = self.mapping(np.asarray(first_latents, np.float32), training=False)
         second_w = self.mapping(np.asarray(second_latents, np.float32), training=False)
         crossover = tf.fill([tf.shape(first_w)[0]], int(crossover))
-        return np.asarray(self.synthesis(self.mixed_styles(first_w, second_w, crossover), training=False), np.float32)
+        return np.asarray(
+            self.synthesis(self.mixed_styles(first_w, second_w, crossover), training=False), np.float32
+        )
 
     def extra_grids(self, seed: int = 0) -> dict:
         """Row r: the coarse styles (7x7 and 14x14 layers) of source r, fine styles of 10 others."""

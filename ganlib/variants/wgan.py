@@ -68,7 +68,9 @@ class CriticGAN(GAN):
     def generator_step(self, batch_size):
         latents = self.sample_latents(batch_size)
         with tf.GradientTape() as tape:
-            g_loss = losses.wasserstein_generator_loss(self.discriminator(self.generator(latents, training=True), training=True))
+            g_loss = losses.wasserstein_generator_loss(
+                self.discriminator(self.generator(latents, training=True), training=True)
+            )
         self.descend((tape, g_loss, self.generator.trainable_weights, self.g_optimizer))
         return g_loss
 

@@ -14,7 +14,6 @@ sample and BatchNorm couples the samples of a batch.
 
 from __future__ import annotations
 
-
 from ganlib import losses
 from ganlib.base import compile_with_adam
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
@@ -29,8 +28,13 @@ class WGANGP(CriticGAN):
 
     def critic_loss(self, real_images, fake_images, real_scores, fake_scores):
         wasserstein = losses.wasserstein_critic_loss(real_scores, fake_scores)
-        penalty = losses.gradient_penalty(self.discriminator, real_images, fake_images, seed=self.seed_generator)
-        return wasserstein + self.gp_weight * penalty, {"gradient_penalty": penalty, "wasserstein_estimate": -wasserstein}
+        penalty = losses.gradient_penalty(
+            self.discriminator, real_images, fake_images, seed=self.seed_generator
+        )
+        return wasserstein + self.gp_weight * penalty, {
+            "gradient_penalty": penalty,
+            "wasserstein_estimate": -wasserstein,
+        }
 
 
 def build(config: dict) -> WGANGP:

@@ -44,8 +44,10 @@ class Names:
 
 def check_arguments(args) -> None:
     if not BUCKET_NAME.match(args.bucket):
-        raise ValueError(f"--bucket {args.bucket!r} is not allowed: an S3 bucket name, 3-63 lower-case "
-                         "letters, digits, dots and hyphens")
+        raise ValueError(
+            f"--bucket {args.bucket!r} is not allowed: an S3 bucket name, 3-63 lower-case "
+            "letters, digits, dots and hyphens"
+        )
     if not REGION.match(args.region):
         raise ValueError(f"--region {args.region!r} is not allowed: an AWS region such as us-west-2")
     if not re.fullmatch(r"[A-Za-z0-9+=,.@_-]{1,50}", args.prefix):
@@ -56,8 +58,9 @@ def documents(args, account: str) -> dict[str, dict]:
     names = Names(args.prefix)
     worker_role_arn = f"arn:aws:iam::{account}:role/{names.worker}"
     return {
-        names.head: policies.head_policy(args.bucket, worker_role_arn, args.region, args.cluster_name,
-                                         args.image_repository),
+        names.head: policies.head_policy(
+            args.bucket, worker_role_arn, args.region, args.cluster_name, args.image_repository
+        ),
         names.worker: policies.worker_policy(args.bucket, args.image_repository),
     }
 
@@ -65,8 +68,11 @@ def documents(args, account: str) -> dict[str, dict]:
 def ensure_role(iam, name: str, policy: dict) -> str:
     """A role EC2 can assume, its one inline policy, and an instance profile of the same name holding it."""
     try:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policies.EC2_TRUST),
-                        Description="ganlib Ray cluster (sweeps/cloud/aws_setup.py)")
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(policies.EC2_TRUST),
+            Description="ganlib Ray cluster (sweeps/cloud/aws_setup.py)",
+        )
     except iam.exceptions.EntityAlreadyExistsException:
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(policies.EC2_TRUST))
     # inline: the policy lives and dies with its role, and putting it again replaces it
@@ -92,9 +98,15 @@ def ensure_bucket(s3, bucket: str, region: str) -> bool:
             raise
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **location)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     return True
 
 
@@ -103,9 +115,11 @@ def delete_role(iam, name: str) -> None:
         iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=name)
     except iam.exceptions.NoSuchEntityException:
         pass
-    for call, kwargs in ((iam.delete_instance_profile, {"InstanceProfileName": name}),
-                         (iam.delete_role_policy, {"RoleName": name, "PolicyName": name}),
-                         (iam.delete_role, {"RoleName": name})):
+    for call, kwargs in (
+        (iam.delete_instance_profile, {"InstanceProfileName": name}),
+        (iam.delete_role_policy, {"RoleName": name, "PolicyName": name}),
+        (iam.delete_role, {"RoleName": name}),
+    ):
         try:
             call(**kwargs)
         except iam.exceptions.NoSuchEntityException:
@@ -123,25 +137,42 @@ def cluster_yaml(args, source: Path = REPO / "cluster.yaml") -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.cloud.aws_setup",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--bucket", required=True,
-                        help="the sweep's bucket (made if missing): trials, checkpoints, exports")
+    parser = argparse.ArgumentParser(
+        prog="python -m sweeps.cloud.aws_setup", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--bucket", required=True, help="the sweep's bucket (made if missing): trials, checkpoints, exports"
+    )
     parser.add_argument("--region", required=True, help="where the cluster runs, e.g. us-west-2")
-    parser.add_argument("--prefix", default=DEFAULT_PREFIX,
-                        help="names PREFIX-head and PREFIX-worker (default: ganlib, what cluster.yaml names)")
-    parser.add_argument("--cluster-name", default="ganlib-sweeps",
-                        help="cluster.yaml's cluster_name: the head may stop or end only instances tagged "
-                             "with it")
-    parser.add_argument("--image-repository", default=None, metavar="ECR_ARN",
-                        help="a private ECR repository holding the project image: both roles may pull from "
-                             "it")
-    parser.add_argument("--write-config", type=Path, default=None, metavar="YAML",
-                        help="write a copy of cluster.yaml with the bucket, region and profiles filled in")
-    parser.add_argument("--print-policies", action="store_true",
-                        help="print the policy documents and change nothing")
-    parser.add_argument("--delete", action="store_true",
-                        help="remove the two roles and profiles (the bucket stays)")
+    parser.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help="names PREFIX-head and PREFIX-worker (default: ganlib, what cluster.yaml names)",
+    )
+    parser.add_argument(
+        "--cluster-name",
+        default="ganlib-sweeps",
+        help="cluster.yaml's cluster_name: the head may stop or end only instances tagged with it",
+    )
+    parser.add_argument(
+        "--image-repository",
+        default=None,
+        metavar="ECR_ARN",
+        help="a private ECR repository holding the project image: both roles may pull from it",
+    )
+    parser.add_argument(
+        "--write-config",
+        type=Path,
+        default=None,
+        metavar="YAML",
+        help="write a copy of cluster.yaml with the bucket, region and profiles filled in",
+    )
+    parser.add_argument(
+        "--print-policies", action="store_true", help="print the policy documents and change nothing"
+    )
+    parser.add_argument(
+        "--delete", action="store_true", help="remove the two roles and profiles (the bucket stays)"
+    )
     return parser
 
 
@@ -164,8 +195,9 @@ def main(argv=None) -> int:
         if args.delete:
             for name in (names.head, names.worker):
                 delete_role(iam, name)
-            print(f"removed roles and instance profiles {names.head}, {names.worker}; "
-                  f"bucket {args.bucket} kept")
+            print(
+                f"removed roles and instance profiles {names.head}, {names.worker}; bucket {args.bucket} kept"
+            )
             return 0
         account = session.client("sts").get_caller_identity()["Account"]
         made = ensure_bucket(session.client("s3"), args.bucket, args.region)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 EC2_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 
 # What Ray 2.60's AWSNodeProvider calls from the head (ray/autoscaler/_private/aws/node_provider.py);
@@ -36,11 +37,18 @@ def bucket_statements(bucket: str) -> list[dict]:
     """Read, write and list one bucket: trials, checkpoints, the searchers' state and the exports."""
     whole, objects = bucket_arns(bucket)
     return [
-        {"Sid": "ListTheSweepBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-         "Resource": whole},
-        {"Sid": "ReadWriteTheSweepBucket", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-         "Resource": objects},
+        {
+            "Sid": "ListTheSweepBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": whole,
+        },
+        {
+            "Sid": "ReadWriteTheSweepBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            "Resource": objects,
+        },
     ]
 
 
@@ -50,33 +58,50 @@ def image_pull_statements(repository_arn: str | None) -> list[dict]:
         return []
     return [
         {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {"Sid": "PullTheProjectImage", "Effect": "Allow",
-         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-         "Resource": repository_arn},
+        {
+            "Sid": "PullTheProjectImage",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "Resource": repository_arn,
+        },
     ]
 
 
 def worker_policy(bucket: str, repository_arn: str | None = None) -> dict:
-    return {"Version": "2012-10-17",
-            "Statement": bucket_statements(bucket) + image_pull_statements(repository_arn)}
+    return {
+        "Version": "2012-10-17",
+        "Statement": bucket_statements(bucket) + image_pull_statements(repository_arn),
+    }
 
 
-def head_policy(bucket: str, worker_role_arn: str, region: str, cluster_name: str,
-                repository_arn: str | None = None) -> dict:
+def head_policy(
+    bucket: str, worker_role_arn: str, region: str, cluster_name: str, repository_arn: str | None = None
+) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "AutoscalerLooksUp", "Effect": "Allow", "Action": AUTOSCALER_DESCRIBE, "Resource": "*"},
             {"Sid": "AutoscalerLaunches", "Effect": "Allow", "Action": AUTOSCALER_LAUNCH, "Resource": "*"},
-            {"Sid": "AutoscalerEndsItsOwnNodes", "Effect": "Allow", "Action": AUTOSCALER_END,
-             "Resource": "*",
-             "Condition": {"StringEquals": {"ec2:ResourceTag/ray-cluster-name": cluster_name}}},
-            {"Sid": "PassOnlyTheWorkerRole", "Effect": "Allow", "Action": "iam:PassRole",
-             "Resource": worker_role_arn,
-             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
-            {"Sid": "ResolveTheDeepLearningImage", "Effect": "Allow",
-             "Action": ["ssm:GetParameters", "ssm:GetParameter"],
-             "Resource": DLAMI_PARAMETERS.format(region=region)},
+            {
+                "Sid": "AutoscalerEndsItsOwnNodes",
+                "Effect": "Allow",
+                "Action": AUTOSCALER_END,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ec2:ResourceTag/ray-cluster-name": cluster_name}},
+            },
+            {
+                "Sid": "PassOnlyTheWorkerRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": worker_role_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            },
+            {
+                "Sid": "ResolveTheDeepLearningImage",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+                "Resource": DLAMI_PARAMETERS.format(region=region),
+            },
             *bucket_statements(bucket),
             *image_pull_statements(repository_arn),
         ],
@@ -91,11 +116,15 @@ def allowed_actions(policy: dict, action_prefix: str) -> dict[str, list]:
         if statement["Effect"] != "Allow":
             continue
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = (statement["Resource"] if isinstance(statement["Resource"], list)
-                     else [statement["Resource"]])
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         for action in actions:
             service = action.split(":")[0]
-            if (action == "*" or action.startswith(action_prefix)
-                    or (action.endswith(":*") and action_prefix.startswith(service + ":"))):
+            if (
+                action == "*"
+                or action.startswith(action_prefix)
+                or (action.endswith(":*") and action_prefix.startswith(service + ":"))
+            ):
                 granted.setdefault(action, []).extend(resources)
     return granted

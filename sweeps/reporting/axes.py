@@ -19,8 +19,12 @@ QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_
 CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
 SATURATED = 0.95  # D calls this share of both real and fake images right: G gets little gradient
 # the report's four questions: section title -> the key of its finding
-QUESTIONS = {"Image quality": "quality", "Classification accuracy": "classification",
-             "Losses (every search trial)": "losses", "Computing time": "computing time"}
+QUESTIONS = {
+    "Image quality": "quality",
+    "Classification accuracy": "classification",
+    "Losses (every search trial)": "losses",
+    "Computing time": "computing time",
+}
 
 
 def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -29,8 +33,9 @@ def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     shown = {"variant": best["variant"]}
     for column in columns:
         if column in best and best[column].notna().any():
-            shown[column] = [cell(r[column], r.get(f"{column}_low"), r.get(f"{column}_high"))
-                             for _, r in best.iterrows()]
+            shown[column] = [
+                cell(r[column], r.get(f"{column}_low"), r.get(f"{column}_high")) for _, r in best.iterrows()
+            ]
     return pd.DataFrame(shown)
 
 
@@ -49,14 +54,19 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
     rows = []
     for variant, history in histories.items():
         table = trials.get(variant, pd.DataFrame())
-        row = {"variant": variant, "trials": len(table),
-               "diverged": int(table["diverged"].sum()) if "diverged" in table else 0}
+        row = {
+            "variant": variant,
+            "trials": len(table),
+            "diverged": int(table["diverged"].sum()) if "diverged" in table else 0,
+        }
         if not history.empty and {"d_loss", "g_loss"} <= set(history.columns):
             ordered = history.sort_values("training_iteration").groupby("trial_id")
             tails = ordered.tail(last)
             spreads = tails.groupby("trial_id")[["d_loss", "g_loss"]].std()
-            row.update(d_loss_spread=float(spreads["d_loss"].median()),
-                       g_loss_spread=float(spreads["g_loss"].median()))
+            row.update(
+                d_loss_spread=float(spreads["d_loss"].median()),
+                g_loss_spread=float(spreads["g_loss"].median()),
+            )
             if {"d_acc_real", "d_acc_fake"} <= set(history.columns):
                 saturated = (history["d_acc_real"] >= SATURATED) & (history["d_acc_fake"] >= SATURATED)
                 row["d_saturated_share"] = float(saturated.mean())
@@ -81,18 +91,40 @@ def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None
     """Images/s measured alone (sweeps/study/throughput.py) when there is such a measurement, the final
     stage's own (trials sharing the machine), the budget, and time to quality; from the alone
     rate, the seconds a run alone would need to each threshold."""
-    best = board[board["arm"] == "best"][["variant", "images_per_s", "images_per_s_low", "images_per_s_high",
-                                           "training_images", "generator_steps"]]
-    shown = best.assign(images_per_s=[cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high)
-                                      for r in best.itertuples()])
-    shown = (shown.drop(columns=["images_per_s_low", "images_per_s_high"])
-             .rename(columns={"images_per_s": "images_per_s_in_stage"}))
+    best = board[board["arm"] == "best"][
+        [
+            "variant",
+            "images_per_s",
+            "images_per_s_low",
+            "images_per_s_high",
+            "training_images",
+            "generator_steps",
+        ]
+    ]
+    shown = best.assign(
+        images_per_s=[
+            cell(r.images_per_s, r.images_per_s_low, r.images_per_s_high) for r in best.itertuples()
+        ]
+    )
+    shown = shown.drop(columns=["images_per_s_low", "images_per_s_high"]).rename(
+        columns={"images_per_s": "images_per_s_in_stage"}
+    )
     rates = alone.set_index("variant") if alone is not None and not alone.empty else None
     if rates is not None:
-        shown.insert(1, "images_per_s_alone",
-                     [cell(rates.at[v, "images_per_s_alone"], rates.at[v, "images_per_s_alone_low"],
-                           rates.at[v, "images_per_s_alone_high"]) if v in rates.index else ""
-                      for v in shown["variant"]])
+        shown.insert(
+            1,
+            "images_per_s_alone",
+            [
+                cell(
+                    rates.at[v, "images_per_s_alone"],
+                    rates.at[v, "images_per_s_alone_low"],
+                    rates.at[v, "images_per_s_alone_high"],
+                )
+                if v in rates.index
+                else ""
+                for v in shown["variant"]
+            ],
+        )
     if not ttq.empty:
         shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
         if rates is not None:
@@ -125,8 +157,9 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
-def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame,
-             alone: pd.DataFrame | None = None) -> dict[str, str]:
+def findings(
+    board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None
+) -> dict[str, str]:
     """One sentence a question, each a figure from the tables above it."""
     best = board[board["arm"] == "best"].sort_values("fid").reset_index(drop=True)
     if best.empty:
@@ -134,26 +167,41 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame,
     top = best.iloc[0]  # the leaderboard's `top` row: significance is against it
     tied = [r.variant for r in best.iloc[1:].itertuples() if not r.differs_from_top]
     test = "(Welch's t-test, Holm-corrected, 5%)"
-    out = {"quality": (f"{top.variant} has the lowest mean FID, {cell(top.fid, top.fid_low, top.fid_high)} "
-                       f"over {int(top.seeds)} seeds; "
-                       + (f"{', '.join(tied)} cannot be told from it {test}." if tied
-                          else f"every other variant's FID differs from it significantly {test}."))}
+    out = {
+        "quality": (
+            f"{top.variant} has the lowest mean FID, {cell(top.fid, top.fid_low, top.fid_high)} "
+            f"over {int(top.seeds)} seeds; "
+            + (
+                f"{', '.join(tied)} cannot be told from it {test}."
+                if tied
+                else f"every other variant's FID differs from it significantly {test}."
+            )
+        )
+    }
     scored = best.dropna(subset=["classifier_score"]) if "classifier_score" in best else best.iloc[:0]
     if len(scored):
         leader = scored.sort_values("classifier_score", ascending=False).iloc[0]
         score = cell(leader.classifier_score, leader.classifier_score_low, leader.classifier_score_high)
-        out["classification"] = (f"{leader.variant}'s digits are classified most confidently and evenly "
-                                 f"(classifier score {score} of 10).")
+        out["classification"] = (
+            f"{leader.variant}'s digits are classified most confidently and evenly "
+            f"(classifier score {score} of 10)."
+        )
     if not stable.empty and "g_loss_spread" in stable:
         calm = stable.dropna(subset=["g_loss_spread"]).sort_values("g_loss_spread")
         if len(calm):
             most = stable.sort_values("diverged", ascending=False).iloc[0]
-            diverged = (f"{int(most.diverged)} of {int(most.trials)} {most.variant} trials diverged, the "
-                        "most of any variant." if most.diverged else "no search trial diverged.")
+            diverged = (
+                f"{int(most.diverged)} of {int(most.trials)} {most.variant} trials diverged, the "
+                "most of any variant."
+                if most.diverged
+                else "no search trial diverged."
+            )
             calmest, wildest = calm.iloc[0], calm.iloc[-1]
-            out["losses"] = (f"{calmest.variant}'s generator loss moves least over its trials' last reports "
-                             f"(median spread {calmest.g_loss_spread:.3g}), {wildest.variant}'s most "
-                             f"({wildest.g_loss_spread:.3g}); " + diverged)
+            out["losses"] = (
+                f"{calmest.variant}'s generator loss moves least over its trials' last reports "
+                f"(median spread {calmest.g_loss_spread:.3g}), {wildest.variant}'s most "
+                f"({wildest.g_loss_spread:.3g}); " + diverged
+            )
     rates = best.set_index("variant")["images_per_s"] if "images_per_s" in best else pd.Series(dtype=float)
     where = "in the final stage, trials sharing the machine"
     if alone is not None and not alone.empty:
@@ -162,28 +210,45 @@ def findings(board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame,
             rates, where = measured.reindex(best["variant"]), "measured alone"
     rates = rates.dropna()
     if len(rates) > 1:
-        out["computing time"] = (f"{rates.idxmax()} trains fastest ({rates.max():.0f} images/s {where}), "
-                                 f"{rates.idxmin()} slowest ({rates.min():.0f}).")
+        out["computing time"] = (
+            f"{rates.idxmax()} trains fastest ({rates.max():.0f} images/s {where}), "
+            f"{rates.idxmin()} slowest ({rates.min():.0f})."
+        )
     elif len(rates):
         out["computing time"] = f"{rates.index[0]} trains at {rates.iloc[0]:.0f} images/s {where}."
     # the hardest threshold that at least two variants reach (or one, if only one reaches any)
-    reach = (sorted((c for c in ttq.columns if c.startswith("images_to_")),
-                    key=lambda c: float(c.removeprefix("images_to_"))) if not ttq.empty else [])
+    reach = (
+        sorted(
+            (c for c in ttq.columns if c.startswith("images_to_")),
+            key=lambda c: float(c.removeprefix("images_to_")),
+        )
+        if not ttq.empty
+        else []
+    )
     reached = {c: ttq[ttq["arm"] == "best"].dropna(subset=[c]).sort_values(c) for c in reach}
-    chosen = next((c for c in reach if len(reached[c]) >= 2),
-                  next((c for c in reach if len(reached[c])), None))
+    chosen = next(
+        (c for c in reach if len(reached[c]) >= 2), next((c for c in reach if len(reached[c])), None)
+    )
     if chosen and "computing time" in out:
         done, first = reached[chosen], reached[chosen].iloc[0]
         label = chosen.removeprefix("images_to_")
-        seeds = (f" over the {int(first[f'reached_{label}'])} of {int(first['seeds'])} seeds that reach it"
-                 if {f"reached_{label}", "seeds"} <= set(first.index)
-                 and first[f"reached_{label}"] < first["seeds"] else "")
-        seconds = (f", {first[chosen] / rates[first.variant]:,.0f} s alone"
-                   if where == "measured alone" and first.variant in rates else "")
-        out["computing time"] += (f" To FID {label}, {first.variant} needs the fewest images "
-                                  f"({first[chosen]:,.0f} on average{seeds}{seconds}); "
-                                  f"{len(best) - len(done)} of {len(best)} variants never reach it in the "
-                                  "budget.")
+        seeds = (
+            f" over the {int(first[f'reached_{label}'])} of {int(first['seeds'])} seeds that reach it"
+            if {f"reached_{label}", "seeds"} <= set(first.index)
+            and first[f"reached_{label}"] < first["seeds"]
+            else ""
+        )
+        seconds = (
+            f", {first[chosen] / rates[first.variant]:,.0f} s alone"
+            if where == "measured alone" and first.variant in rates
+            else ""
+        )
+        out["computing time"] += (
+            f" To FID {label}, {first.variant} needs the fewest images "
+            f"({first[chosen]:,.0f} on average{seeds}{seconds}); "
+            f"{len(best) - len(done)} of {len(best)} variants never reach it in the "
+            "budget."
+        )
     return out
 
 
@@ -196,18 +261,27 @@ def load_agreement(results: Path) -> dict | None:
     said = json.loads(found.read_text())
     # as agreement() counts them
     fids = pd.read_csv(scores).pivot(index="variant", columns="evaluator", values="fid").dropna()
-    table = pd.DataFrame({"FID, main evaluator": fids["main"],
-                          "rank, main": fids["main"].rank(method="min").astype(int),
-                          "FID, second evaluator": fids["second"],
-                          "rank, second": fids["second"].rank(method="min").astype(int)})
+    table = pd.DataFrame(
+        {
+            "FID, main evaluator": fids["main"],
+            "rank, main": fids["main"].rank(method="min").astype(int),
+            "FID, second evaluator": fids["second"],
+            "rank, second": fids["second"].rank(method="min").astype(int),
+        }
+    )
     rho = said["spearman_rho"]
     verdict = "rank alike" if rho >= 0.7 else ("rank only partly alike" if rho >= 0.3 else "rank differently")
-    sentence = (f"The {said['variants']} variants' best generators {verdict} under the two evaluators "
-                "(the second: another architecture and seed): "
-                f"Spearman's rho {rho:.3f} (permutation p {said['spearman_p']:.2g}), "
-                f"Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
-                + ("both put the same variant first." if said["same_winner"]
-                   else "the two put different variants first."))
+    sentence = (
+        f"The {said['variants']} variants' best generators {verdict} under the two evaluators "
+        "(the second: another architecture and seed): "
+        f"Spearman's rho {rho:.3f} (permutation p {said['spearman_p']:.2g}), "
+        f"Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "
+        + (
+            "both put the same variant first."
+            if said["same_winner"]
+            else "the two put different variants first."
+        )
+    )
     return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
 
 
@@ -223,10 +297,24 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     # one row a variant (a re-measured variant's last row), read once for the table and the finding
     alone = pd.read_csv(alone_path).drop_duplicates("variant", keep="last") if alone_path.exists() else None
     stable = stability(histories, trials)
-    tables = dict(zip(QUESTIONS, [with_intervals(board, QUALITY), classification(board, stable), stable,
-                                  computing(board, ttq, alone)]))
-    return {"board": board, "tables": tables, "findings": findings(board, stable, ttq, alone),
-            "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
-            "agreement": load_agreement(results),
-            "final_markdown": ((final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists()
-                               else "")}
+    tables = dict(
+        zip(
+            QUESTIONS,
+            [
+                with_intervals(board, QUALITY),
+                classification(board, stable),
+                stable,
+                computing(board, ttq, alone),
+            ],
+        )
+    )
+    return {
+        "board": board,
+        "tables": tables,
+        "findings": findings(board, stable, ttq, alone),
+        "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
+        "agreement": load_agreement(results),
+        "final_markdown": (
+            (final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists() else ""
+        ),
+    }

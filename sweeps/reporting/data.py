@@ -29,17 +29,26 @@ def defaults_against_best(board: pd.DataFrame, trials: dict) -> pd.DataFrame:
         defaults = registry.get(variant).defaults
         searched = registry.get(variant).search_space
         is_default = table["hyperparameters"].map(
-            lambda h: all(defaults.get(k) == v for k, v in json.loads(h).items() if k in searched))
+            lambda h, defaults=defaults, searched=searched: all(
+                defaults.get(k) == v for k, v in json.loads(h).items() if k in searched
+            )
+        )
         default_rows = table[is_default]
         best = board.set_index("variant").loc[variant] if variant in set(board["variant"]) else None
-        best_trial = (table[table["trial_id"] == best["trial_id"]] if best is not None and "trial_id" in best
-                      else table.iloc[:0])
-        rows.append({
-            "variant": variant,
-            "defaults_sweep_fid": (float(default_rows["sweep_fid"].min()) if len(default_rows)
-                                   else float("nan")),
-            "best_sweep_fid": float(best_trial["sweep_fid"].min()) if len(best_trial) else float("nan"),
-            "best_final_fid": float(best["fid"]) if best is not None else float("nan"),
-            "best_hyperparameters": best_trial["hyperparameters"].iloc[0] if len(best_trial) else "",
-        })
+        best_trial = (
+            table[table["trial_id"] == best["trial_id"]]
+            if best is not None and "trial_id" in best
+            else table.iloc[:0]
+        )
+        rows.append(
+            {
+                "variant": variant,
+                "defaults_sweep_fid": (
+                    float(default_rows["sweep_fid"].min()) if len(default_rows) else float("nan")
+                ),
+                "best_sweep_fid": float(best_trial["sweep_fid"].min()) if len(best_trial) else float("nan"),
+                "best_final_fid": float(best["fid"]) if best is not None else float("nan"),
+                "best_hyperparameters": best_trial["hyperparameters"].iloc[0] if len(best_trial) else "",
+            }
+        )
     return pd.DataFrame(rows)

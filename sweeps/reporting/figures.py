@@ -30,18 +30,27 @@ def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
             line = axis.plot(finite["training_images"], finite["fid"], linewidth=1)[0]
             info = table.loc[trial_id] if trial_id in table.index else {}
             if bool(info.get("stopped_early", False)) and len(finite):
-                axis.plot(finite["training_images"].iloc[-1], finite["fid"].iloc[-1], "x",
-                          color=line.get_color(), markersize=7)
+                axis.plot(
+                    finite["training_images"].iloc[-1],
+                    finite["fid"].iloc[-1],
+                    "x",
+                    color=line.get_color(),
+                    markersize=7,
+                )
             if bool(info.get("diverged", False)):
-                axis.plot(runs["training_images"].iloc[-1], finite["fid"].max() if len(finite) else 0, "o",
-                          color="red")
+                axis.plot(
+                    runs["training_images"].iloc[-1],
+                    finite["fid"].max() if len(finite) else 0,
+                    "o",
+                    color="red",
+                )
         axis.set_title(variant, fontsize=10)
         axis.set_yscale("log")
         axis.set_xlabel("training images", fontsize=8)
         axis.set_ylabel("FID (validation slice)", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
-    for axis in list(axes.flat)[len(variants):]:
+    for axis in list(axes.flat)[len(variants) :]:
         axis.axis("off")
     figure.suptitle("FID during the sweep (x: stopped early by ASHA, red dot: diverged)", fontsize=10)
     figure.tight_layout()
@@ -51,8 +60,11 @@ def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
 
 
 def best_losses(history: pd.DataFrame, trial_id: str, variant: str, path: Path) -> Path | None:
-    runs = (history[history["trial_id"] == trial_id].sort_values("training_images") if not history.empty
-            else history)
+    runs = (
+        history[history["trial_id"] == trial_id].sort_values("training_images")
+        if not history.empty
+        else history
+    )
     if runs.empty or "d_loss" not in runs:
         return None
     figure, axis = plt.subplots(figsize=(4.2, 2.8))
@@ -76,8 +88,9 @@ def fid_against_hyperparameters(variant: str, table: pd.DataFrame, path: Path) -
     params = params[[c for c in params.columns if params[c].nunique() > 1]]
     if params.empty:
         return None
-    figure, axes = plt.subplots(1, len(params.columns), figsize=(2.6 * len(params.columns), 2.5),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(params.columns), figsize=(2.6 * len(params.columns), 2.5), squeeze=False
+    )
     for axis, column in zip(axes.flat, params.columns):
         values = pd.to_numeric(params[column], errors="coerce")
         if values.isna().any():  # a categorical hyperparameter: one column of points per value
@@ -101,8 +114,10 @@ def fid_against_hyperparameters(variant: str, table: pd.DataFrame, path: Path) -
 
 def best_grids(board: pd.DataFrame, results: Path, path: Path) -> Path | None:
     """Every variant's best samples side by side, in leaderboard order: the study at a glance."""
-    shown = [(row["variant"], row["fid"], results / "best" / row["variant"] / "samples.png")
-             for _, row in board.iterrows()]
+    shown = [
+        (row["variant"], row["fid"], results / "best" / row["variant"] / "samples.png")
+        for _, row in board.iterrows()
+    ]
     shown = [(variant, fid, png) for variant, fid, png in shown if png.exists()]
     if not shown:
         return None

@@ -23,43 +23,63 @@ def render_axes(axes: dict | None) -> str:
     if not axes:
         return ""
     table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
-    parts = ["<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
-             "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs "
-             "against the top row, Holm-corrected over the other rows, at 5% (a papers'-defaults row made of "
-             "its best row's runs, where the search's best was the defaults, takes that row's verdict).</p>",
-             table(axes["board"])]
+    parts = [
+        "<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
+        "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs "
+        "against the top row, Holm-corrected over the other rows, at 5% (a papers'-defaults row made of "
+        "its best row's runs, where the search's best was the defaults, takes that row's verdict).</p>",
+        table(axes["board"]),
+    ]
     from sweeps.reporting.axes import QUESTIONS
 
     for title, frame in axes["tables"].items():
         finding = axes["findings"].get(QUESTIONS[title], "")
-        parts += [f"<h2>{html.escape(title)}</h2>",
-                  f"<p><strong>{html.escape(finding)}</strong></p>" if finding else "", table(frame)]
+        parts += [
+            f"<h2>{html.escape(title)}</h2>",
+            f"<p><strong>{html.escape(finding)}</strong></p>" if finding else "",
+            table(frame),
+        ]
     parts.append(embed(axes.get("time_to_quality"), "time to quality"))
     if axes.get("agreement"):
-        parts += ["<h2>Two evaluators</h2>",
-                  f"<p><strong>{html.escape(axes['agreement']['sentence'])}</strong></p>",
-                  table(axes["agreement"]["table"])]
+        parts += [
+            "<h2>Two evaluators</h2>",
+            f"<p><strong>{html.escape(axes['agreement']['sentence'])}</strong></p>",
+            table(axes["agreement"]["table"]),
+        ]
     return "".join(parts)
 
 
-STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1400px} "
-         "table{border-collapse:collapse;font-size:12px}\n"
-         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} th{background:#eee} "
-         ".row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}\n"
-         "img{max-width:100%} section{border-top:1px solid #ddd;margin-top:1em}")
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1400px} "
+    "table{border-collapse:collapse;font-size:12px}\n"
+    "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right} th{background:#eee} "
+    ".row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}\n"
+    "img{max-width:100%} section{border-top:1px solid #ddd;margin-top:1em}"
+)
 
 
-def render_html(board: pd.DataFrame, shown: pd.DataFrame, comparison: pd.DataFrame,
-                importance_table: pd.DataFrame, sections: list[str], sweep: dict, grids: Path | None,
-                curves: Path | None, axes: dict | None = None) -> str:
+def render_html(
+    board: pd.DataFrame,
+    shown: pd.DataFrame,
+    comparison: pd.DataFrame,
+    importance_table: pd.DataFrame,
+    sections: list[str],
+    sweep: dict,
+    grids: Path | None,
+    curves: Path | None,
+    axes: dict | None = None,
+) -> str:
     floors = board["fid_real_floor"].dropna() if "fid_real_floor" in board else pd.Series(dtype=float)
     floor = floors.iloc[0] if len(floors) else float("nan")
     fmt = lambda v: f"{v:.4g}"  # noqa: E731
     command, seed = html.escape(str(sweep.get("command", ""))), html.escape(str(sweep.get("seed", "")))
     preset = html.escape(str((sweep.get("preset") or {}).get("name", "")))
     versions = html.escape(json.dumps(sweep.get("versions", {})))
-    importances = (importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="")
-                   if len(importance_table) else "<p>too few finished trials</p>")
+    importances = (
+        importance_table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="")
+        if len(importance_table)
+        else "<p>too few finished trials</p>"
+    )
     lines = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8"><title>GAN variants on MNIST: sweep report</title>',
@@ -72,8 +92,8 @@ def render_html(board: pd.DataFrame, shown: pd.DataFrame, comparison: pd.DataFra
         render_axes(axes),
         "<h2>Search leaderboard (one run per configuration)</h2>"
         + shown.to_html(index=False, float_format=fmt, na_rep="", table_id="leaderboard"),
-        f'<h2>Best samples, best FID first</h2>{embed(grids, "best grids")}',
-        f'<h2>FID during the sweep</h2>{embed(curves, "FID curves")}',
+        f"<h2>Best samples, best FID first</h2>{embed(grids, 'best grids')}",
+        f"<h2>FID during the sweep</h2>{embed(curves, 'FID curves')}",
         "<h2>Papers' defaults against the best found</h2>"
         + comparison.to_html(index=False, float_format=fmt, na_rep=""),
         "<h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's stored study)</h2>"
@@ -84,24 +104,30 @@ def render_html(board: pd.DataFrame, shown: pd.DataFrame, comparison: pd.DataFra
     return "\n".join(lines)
 
 
-def variant_section(variant: str, paper: str, best_dir: Path, losses_png: Path | None,
-                    hyperparameters_png: Path | None) -> str:
+def variant_section(
+    variant: str, paper: str, best_dir: Path, losses_png: Path | None, hyperparameters_png: Path | None
+) -> str:
     extra = "".join(embed(p, f"{variant} {p.stem}") for p in sorted(best_dir.glob("samples_*.png")))
     samples = embed(best_dir / "samples.png", f"{variant} samples")
     return (
         f'<section id="{variant}"><h3>{variant}</h3><p>{html.escape(paper)}</p>'
         f'<div class="row">{samples or "<p>no finished trial</p>"}'
         f'{embed(losses_png, f"{variant} losses")}</div><div class="row">{extra}</div>'
-        f'{embed(hyperparameters_png, f"{variant} hyperparameters")}</section>'
+        f"{embed(hyperparameters_png, f'{variant} hyperparameters')}</section>"
     )
 
 
-def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame,
-                    axes: dict | None = None) -> str:
+def render_markdown(
+    shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame, axes: dict | None = None
+) -> str:
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
-        markdown += ["## Final stage (mean [95% interval] over seeds, test split)", "",
-                     axes["final_markdown"], ""]
+        markdown += [
+            "## Final stage (mean [95% interval] over seeds, test split)",
+            "",
+            axes["final_markdown"],
+            "",
+        ]
         from sweeps.reporting.axes import QUESTIONS
 
         for title, frame in axes["tables"].items():
@@ -111,11 +137,24 @@ def render_markdown(shown: pd.DataFrame, comparison: pd.DataFrame, importance_ta
         if axes.get("time_to_quality"):
             markdown += [f"![time to quality](figures/{Path(axes['time_to_quality']).name})", ""]
         if axes.get("agreement"):
-            markdown += ["## Two evaluators", "", f"**{axes['agreement']['sentence']}**", "",
-                         axes["agreement"]["table"].to_markdown(index=False, floatfmt=".4g"), ""]
-    markdown += ["## Search leaderboard", "", shown.to_markdown(index=False, floatfmt=".4g"), "",
-                 "## Papers' defaults against the best found", "",
-                 comparison.to_markdown(index=False, floatfmt=".4g"), ""]
+            markdown += [
+                "## Two evaluators",
+                "",
+                f"**{axes['agreement']['sentence']}**",
+                "",
+                axes["agreement"]["table"].to_markdown(index=False, floatfmt=".4g"),
+                "",
+            ]
+    markdown += [
+        "## Search leaderboard",
+        "",
+        shown.to_markdown(index=False, floatfmt=".4g"),
+        "",
+        "## Papers' defaults against the best found",
+        "",
+        comparison.to_markdown(index=False, floatfmt=".4g"),
+        "",
+    ]
     if len(importance_table):
         markdown += ["## Hyperparameter importance", "", importance_table.to_markdown(floatfmt=".3f"), ""]
     return "\n".join(markdown)

@@ -24,12 +24,16 @@ def mlflow_logger(setup: Setup, experiment: str) -> list:
         return []
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
-    return [MLflowLoggerCallback(tracking_uri=setup.mlflow, experiment_name=experiment,
-                                 tags={"sweep": setup.name})]
+    return [
+        MLflowLoggerCallback(
+            tracking_uri=setup.mlflow, experiment_name=experiment, tags={"sweep": setup.name}
+        )
+    ]
 
 
-def console(setup: Setup, variants: list[str], per_variant: int, rounds: int, experiment: str,
-            verbose: bool) -> list:
+def console(
+    setup: Setup, variants: list[str], per_variant: int, rounds: int, experiment: str, verbose: bool
+) -> list:
     """An experiment's callbacks: one line a report (Ray's tables with --verbose), a notice when
     trials wait on a cluster that adds no node, and MLflow when asked for."""
     from sweeps.search.progress import ReportLines, WaitingForNodes

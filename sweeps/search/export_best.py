@@ -22,10 +22,35 @@ from ganlib.divergence import SENTINEL_FID
 from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
 
 LEADERBOARD_COLUMNS = [
-    "variant", "fid", "val_fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
-    "classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas",
-    "fid_real_floor", "kid_real_floor", "sweep_fid", "training_images", "images_per_s", "train_seconds",
-    "g_params", "d_params", "trials", "stopped_early", "diverged", "failed", "trial_id", "seed", "reason",
+    "variant",
+    "fid",
+    "val_fid",
+    "kid",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "classifier_score",
+    "classes_covered",
+    "class_kl_uniform",
+    "conditional_accuracy",
+    "cas",
+    "fid_real_floor",
+    "kid_real_floor",
+    "sweep_fid",
+    "training_images",
+    "images_per_s",
+    "train_seconds",
+    "g_params",
+    "d_params",
+    "trials",
+    "stopped_early",
+    "diverged",
+    "failed",
+    "trial_id",
+    "seed",
+    "reason",
 ]
 
 
@@ -43,26 +68,28 @@ def trial_table(result_grid, variant: str, max_training_images: int) -> tuple[pd
         last = result.metrics or {}
         diverged = bool(last.get("diverged", False))
         images = int(last.get("training_images", 0) or 0)
-        rows.append({
-            "variant": variant,
-            "trial_id": trial_id,
-            "sweep_fid": float(fids.min()) if len(fids) else math.nan,
-            "last_fid": float(fids.iloc[-1]) if len(fids) else math.nan,
-            "training_images": images,
-            "rounds": int(last.get("round", 0) or 0),
-            "diverged": diverged,
-            "failed": result.error is not None,
-            "stopped_early": result.error is None and not diverged and 0 < images < max_training_images,
-            "images_per_s": last.get("images_per_s"),
-            "train_seconds": last.get("train_seconds"),
-            "g_params": last.get("g_params"),
-            "d_params": last.get("d_params"),
-            "seed": (config.get("run") or {}).get("seed"),
-            "final_fid": last.get("final_fid", math.nan),
-            "final_val_fid": last.get("final_val_fid", math.nan),
-            "hyperparameters": json.dumps(hyperparameters(config), sort_keys=True),
-            "_result": result,
-        })
+        rows.append(
+            {
+                "variant": variant,
+                "trial_id": trial_id,
+                "sweep_fid": float(fids.min()) if len(fids) else math.nan,
+                "last_fid": float(fids.iloc[-1]) if len(fids) else math.nan,
+                "training_images": images,
+                "rounds": int(last.get("round", 0) or 0),
+                "diverged": diverged,
+                "failed": result.error is not None,
+                "stopped_early": result.error is None and not diverged and 0 < images < max_training_images,
+                "images_per_s": last.get("images_per_s"),
+                "train_seconds": last.get("train_seconds"),
+                "g_params": last.get("g_params"),
+                "d_params": last.get("d_params"),
+                "seed": (config.get("run") or {}).get("seed"),
+                "final_fid": last.get("final_fid", math.nan),
+                "final_val_fid": last.get("final_val_fid", math.nan),
+                "hyperparameters": json.dumps(hyperparameters(config), sort_keys=True),
+                "_result": result,
+            }
+        )
     table = pd.DataFrame(rows)
     return table, (pd.concat(histories, ignore_index=True) if histories else pd.DataFrame())
 
@@ -82,16 +109,23 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         "diverged": int(table["diverged"].sum()) if len(table) else 0,
         "failed": int(table["failed"].sum()) if len(table) else 0,
     }
-    finalists = (table[(~table["failed"]) & (~table["diverged"]) & table["final_val_fid"].lt(SENTINEL_FID)]
-                 if len(table) else table)
-    finalists = [row for _, row in finalists.sort_values("final_val_fid").iterrows()
-                 if row["_result"].checkpoint is not None]
+    finalists = (
+        table[(~table["failed"]) & (~table["diverged"]) & table["final_val_fid"].lt(SENTINEL_FID)]
+        if len(table)
+        else table
+    )
+    finalists = [
+        row
+        for _, row in finalists.sort_values("final_val_fid").iterrows()
+        if row["_result"].checkpoint is not None
+    ]
     if not finalists:
         return {**summary, "fid": math.nan, "reason": no_finalist_reason(summary)}
     best_row = finalists[0]
     result = best_row["_result"]
-    best_metrics = {key.removeprefix("final_"): value for key, value in result.metrics.items()
-                    if key.startswith("final_")}
+    best_metrics = {
+        key.removeprefix("final_"): value for key, value in result.metrics.items() if key.startswith("final_")
+    }
     best_dir = out_dir / "best" / variant
     best_dir.mkdir(parents=True, exist_ok=True)
     with result.checkpoint.as_directory() as directory:
@@ -104,32 +138,58 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         "hyperparameters": {**run["fixed"], **hyperparameters(result.config)},
         "sweep_fid": best_row["sweep_fid"],
         # chosen by val_fid (the validation slice), reported by fid (the test split)
-        "finalists": [{"trial_id": row["trial_id"], "sweep_fid": row["sweep_fid"],
-                       "val_fid": row["final_val_fid"], "fid": row["final_fid"]} for row in finalists],
+        "finalists": [
+            {
+                "trial_id": row["trial_id"],
+                "sweep_fid": row["sweep_fid"],
+                "val_fid": row["final_val_fid"],
+                "fid": row["final_fid"],
+            }
+            for row in finalists
+        ],
         "preset": preset.name,
     }
     (best_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
-    (best_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(record, default=str)),
-                                                         sort_keys=False))
+    (best_dir / "config.yaml").write_text(
+        yaml.safe_dump(json.loads(json.dumps(record, default=str)), sort_keys=False)
+    )
     (best_dir / "metrics.json").write_text(json.dumps(best_metrics, indent=2, default=str))
     row = {key: best_metrics.get(key) for key in LEADERBOARD_COLUMNS if key in best_metrics}
-    row.update({key: best_row[key] for key in ("sweep_fid", "training_images", "images_per_s",
-                                                "train_seconds", "g_params", "d_params", "trial_id", "seed")})
+    row.update(
+        {
+            key: best_row[key]
+            for key in (
+                "sweep_fid",
+                "training_images",
+                "images_per_s",
+                "train_seconds",
+                "g_params",
+                "d_params",
+                "trial_id",
+                "seed",
+            )
+        }
+    )
     return {**row, **summary}
 
 
 def no_finalist_reason(summary: dict) -> str:
     """Why a variant has no trial that ran its whole budget, from its trials' outcomes."""
-    parts = [f"{summary[key]} {word}" for key, word in (("diverged", "diverged"), ("failed", "failed"),
-                                                         ("stopped_early", "stopped early")) if summary[key]]
-    return (f"no finalist: of {summary['trials']} trials, "
-            + (", ".join(parts) if parts else "none ran its whole budget"))
+    parts = [
+        f"{summary[key]} {word}"
+        for key, word in (("diverged", "diverged"), ("failed", "failed"), ("stopped_early", "stopped early"))
+        if summary[key]
+    ]
+    return f"no finalist: of {summary['trials']} trials, " + (
+        ", ".join(parts) if parts else "none ran its whole budget"
+    )
 
 
 def write_leaderboard(rows: list[dict], out_dir: Path) -> pd.DataFrame:
     board = pd.DataFrame(rows)
-    board = board[[c for c in LEADERBOARD_COLUMNS if c in board.columns]].sort_values("fid",
-                                                                                    na_position="last")
+    board = board[[c for c in LEADERBOARD_COLUMNS if c in board.columns]].sort_values(
+        "fid", na_position="last"
+    )
     board.to_csv(Path(out_dir) / "leaderboard.csv", index=False)
     (Path(out_dir) / "leaderboard.md").write_text(board.to_markdown(index=False, floatfmt=".4g") + "\n")
     return board

@@ -76,8 +76,18 @@ class KeepsAFinalist(FIFOScheduler):
     diverge or fail ends with at least one trial that ran its whole budget, whatever the rule.
     """
 
-    def __init__(self, rule, time_attr: str, metric: str, mode: str, max_t: float, grace_period: float,
-                 reduction_factor: float, cap: float = math.inf, rungs_file: str = "rungs.json"):
+    def __init__(
+        self,
+        rule,
+        time_attr: str,
+        metric: str,
+        mode: str,
+        max_t: float,
+        grace_period: float,
+        reduction_factor: float,
+        cap: float = math.inf,
+        rungs_file: str = "rungs.json",
+    ):
         super().__init__()
         require(mode in ("min", "max"), f"mode={mode!r} is not allowed: choose min or max")
         self.rule, self.rungs_file = rule, rungs_file
@@ -169,21 +179,26 @@ class KeepsAFinalist(FIFOScheduler):
         return None
 
     def debug_string(self) -> str:
-        return (f"{self.rule.debug_string()}; kept for a finalist: paused={len(self.paused)}, "
-                f"finalists={len(self.finalists)}, stopped once one existed={self.num_stopped}")
+        return (
+            f"{self.rule.debug_string()}; kept for a finalist: paused={len(self.paused)}, "
+            f"finalists={len(self.finalists)}, stopped once one existed={self.num_stopped}"
+        )
 
     # ---- the finalist guarantee ----------------------------------------------------------------
     def leader(self) -> str | None:
         """The running trial at the highest rung any running trial has reached, best there."""
         if not self.running:
             return None
-        return max(self.running,
-                   key=lambda trial_id: (*self.rungs.standing(trial_id), -self.running[trial_id]))
+        return max(
+            self.running, key=lambda trial_id: (*self.rungs.standing(trial_id), -self.running[trial_id])
+        )
 
     def rung_records(self) -> dict[str, dict[str, float]]:
         """Each rung's recorded metric values (not rewards), by trial id, as rungs.json holds them."""
-        return {f"{m:g}": {t: self._sign * r for t, r in rewards.items()}
-                for m, rewards in self.rungs.recorded.items()}
+        return {
+            f"{m:g}": {t: self._sign * r for t, r in rewards.items()}
+            for m, rewards in self.rungs.recorded.items()
+        }
 
     def _write_rungs(self) -> None:
         # into the driver's staging folder, which Ray copies to the storage (folder or bucket) with
@@ -192,8 +207,9 @@ class KeepsAFinalist(FIFOScheduler):
             return
         folder = Path(self._storage.experiment_driver_staging_path)
         folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"time_attr": self._time_attr, "metric": self._metric,
-                           "rungs": self.rung_records()}, indent=1)
+        text = json.dumps(
+            {"time_attr": self._time_attr, "metric": self._metric, "rungs": self.rung_records()}, indent=1
+        )
         (folder / f".{self.rungs_file}.partial").write_text(text)
         (folder / f".{self.rungs_file}.partial").replace(folder / self.rungs_file)
 
@@ -202,8 +218,11 @@ class KeepsAFinalist(FIFOScheduler):
         """A restored trial's reports, from its result file, fed to the rule and to the standings
         as if they had just come in (the rule's decisions on them are history, not acted on)."""
         for result in read_results(trial):
-            if (self._time_attr not in result or self._metric not in result
-                    or diverged(result, self._metric, self._cap)):
+            if (
+                self._time_attr not in result
+                or self._metric not in result
+                or diverged(result, self._metric, self._cap)
+            ):
                 continue
             if result[self._time_attr] >= self._max_t:
                 self.finalists.add(trial.trial_id)

@@ -77,8 +77,9 @@ class SearchPerVariant(Searcher):
                     # the limiter's own record (its live trials) is not in what it saves
                     saved[variant] = (searcher.get_state(), handle.read())
         with open(checkpoint_path, "wb") as handle:
-            pickle.dump({"suggested": self.suggested, "variant_of": self.variant_of, "searchers": saved},
-                        handle)
+            pickle.dump(
+                {"suggested": self.suggested, "variant_of": self.variant_of, "searchers": saved}, handle
+            )
 
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as handle:
@@ -119,8 +120,9 @@ class SchedulerPerVariant(TrialScheduler):
         self._turn = 0
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
-        return all(scheduler.set_search_properties(metric, mode, **spec)
-                   for scheduler in self.schedulers.values())
+        return all(
+            scheduler.set_search_properties(metric, mode, **spec) for scheduler in self.schedulers.values()
+        )
 
     def _route(self, tune_controller, trial):
         variant = variant_of(trial)
@@ -152,12 +154,13 @@ class SchedulerPerVariant(TrialScheduler):
                 return trial
         variants = list(self.schedulers)
         self._turn = (self._turn + 1) % len(variants)  # no variant always first to resume a paused trial
-        for variant in variants[self._turn:] + variants[:self._turn]:
+        for variant in variants[self._turn :] + variants[: self._turn]:
             chosen = self.schedulers[variant].choose_trial_to_run(_VariantView(tune_controller, variant))
             if chosen is not None:
                 return chosen
         return None
 
     def debug_string(self) -> str:
-        return "; ".join(f"{variant}: {scheduler.debug_string()}"
-                         for variant, scheduler in self.schedulers.items())
+        return "; ".join(
+            f"{variant}: {scheduler.debug_string()}" for variant, scheduler in self.schedulers.items()
+        )

@@ -21,8 +21,9 @@ def resolve_variants(text: str) -> list[str]:
         return registry.names()
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ConfigError(f"--variants {text!r} names no variant: give all or some of "
-                          f"{', '.join(registry.names())}")
+        raise ConfigError(
+            f"--variants {text!r} names no variant: give all or some of {', '.join(registry.names())}"
+        )
     for name in names:
         registry.get(name)
     return names
@@ -50,7 +51,7 @@ def choose(option: str, given, environ=None) -> tuple:
     variable, default = ENVIRONMENT[option]
     if given is not None:
         return given, f"--{option}"
-    for name in (("RAY_ADDRESS", variable) if option == "address" else (variable,)):
+    for name in ("RAY_ADDRESS", variable) if option == "address" else (variable,):
         if environ.get(name):
             return environ[name], f"${name}"
     return default, "the default"
@@ -85,16 +86,21 @@ def plan(args) -> Setup:
     """Everything a sweep needs, checked before Ray starts: bad input fails here in one line."""
     chosen = {option: choose(option, getattr(args, option, None)) for option in ENVIRONMENT}
     if "YOUR-BUCKET" in chosen["storage"][0]:  # the first thing to set on a new cluster, so the first checked
-        raise ConfigError(f"storage {chosen['storage'][0]!r} is cluster.yaml's placeholder: put your bucket "
-                          "in its GANLIB_STORAGE line, or pass --storage")
-    preset = presets.with_rungs(presets.get(chosen["preset"][0]), args.max_rounds, args.grace_rounds,
-                                args.reduction_factor)
+        raise ConfigError(
+            f"storage {chosen['storage'][0]!r} is cluster.yaml's placeholder: put your bucket "
+            "in its GANLIB_STORAGE line, or pass --storage"
+        )
+    preset = presets.with_rungs(
+        presets.get(chosen["preset"][0]), args.max_rounds, args.grace_rounds, args.reduction_factor
+    )
     if args.scheduler not in SCHEDULERS:
-        raise ConfigError(f"--scheduler {args.scheduler!r} is not allowed: choose one of "
-                          f"{', '.join(SCHEDULERS)}")
+        raise ConfigError(
+            f"--scheduler {args.scheduler!r} is not allowed: choose one of {', '.join(SCHEDULERS)}"
+        )
     if args.precision not in PRECISIONS:
-        raise ConfigError(f"--precision {args.precision!r} is not allowed: choose one of "
-                          f"{', '.join(PRECISIONS)}")
+        raise ConfigError(
+            f"--precision {args.precision!r} is not allowed: choose one of {', '.join(PRECISIONS)}"
+        )
     variants = resolve_variants(args.variants)
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)
@@ -105,11 +111,13 @@ def plan(args) -> Setup:
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else preset.gpus_per_trial
     if gpus != 0:
         check_range("--gpus-per-trial", gpus, 0.0, 1.0, low_open=True)
-    from ganlib.data import ENV_VAR as MNIST_ENV, load_digits, resolve_path
+    from ganlib.data import ENV_VAR as MNIST_ENV
+    from ganlib.data import load_digits, resolve_path
 
     data = resolve_path(args.data)
-    source = ("--data" if args.data else f"${MNIST_ENV}" if data is not None
-              else f"neither --data nor ${MNIST_ENV}")
+    source = (
+        "--data" if args.data else f"${MNIST_ENV}" if data is not None else f"neither --data nor ${MNIST_ENV}"
+    )
     if data is not None:
         load_digits(data, "train")  # a missing or malformed file stops the sweep here, not in every trial
         data = str(data.resolve())
@@ -121,15 +129,17 @@ def plan(args) -> Setup:
             raise ConfigError(f"--set {key}: no selected variant has a hyperparameter {key!r}")
     fixed.update(fixed_by_user)
     for variant in variants:
-        registry.resolve_config(variant, {k: v for k, v in fixed.items()
-                                          if k in registry.get(variant).defaults})
+        registry.resolve_config(
+            variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults}
+        )
     storage = chosen["storage"][0]
     storage = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
     chosen["storage"] = (storage, chosen["storage"][1])
     # where exports and `latest` go: a local folder, beside the trials when they are local
     exports = Path(chosen["exports"][0] or ("results" if is_uri(storage) else storage)).expanduser()
-    name = args.name or (latest_name(exports, storage) if args.resume
-                         else f"{preset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    name = args.name or (
+        latest_name(exports, storage) if args.resume else new_name(preset.name, exports, storage)
+    )
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
     check_database_url("--optuna-storage", optuna_storage)
@@ -137,7 +147,7 @@ def plan(args) -> Setup:
     check_positive("--wait-notice", wait_notice)
     mlflow_uri = getattr(args, "mlflow", None)
     if mlflow_uri:
-        extras.require("mlflow", "--mlflow")
+        extras.require_installed("mlflow", "--mlflow")
     run = {
         "data": data,
         "seed": args.seed,
@@ -159,11 +169,41 @@ def plan(args) -> Setup:
     check_range("--final-seeds", final_seeds, 0, 100)
     final_rounds = getattr(args, "final_rounds", None) or preset.final_rounds or 2 * preset.max_rounds
     check_positive("--final-rounds", final_rounds, integer=True)
-    return Setup(preset=preset, variants=variants, num_samples=num_samples, max_concurrent=max_concurrent,
-                 scheduler=args.scheduler, storage=storage, name=name, experiment=f"{name}-trials",
-                 export_dir=export_dir, optuna_storage=optuna_storage, run=run, final_seeds=int(final_seeds),
-                 final_rounds=final_rounds, mlflow=mlflow_uri, wait_notice=wait_notice,
-                 address=chosen["address"][0], chosen=chosen)
+    return Setup(
+        preset=preset,
+        variants=variants,
+        num_samples=num_samples,
+        max_concurrent=max_concurrent,
+        scheduler=args.scheduler,
+        storage=storage,
+        name=name,
+        experiment=f"{name}-trials",
+        export_dir=export_dir,
+        optuna_storage=optuna_storage,
+        run=run,
+        final_seeds=int(final_seeds),
+        final_rounds=final_rounds,
+        mlflow=mlflow_uri,
+        wait_notice=wait_notice,
+        address=chosen["address"][0],
+        chosen=chosen,
+    )
+
+
+def new_name(prefix: str, exports: Path, storage: str) -> str:
+    """PREFIX-date_time, as Ray names experiments; a second sweep started in the same second here
+    gets -2 (and so on) rather than the first one's folders."""
+    stamp = f"{prefix}-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    folders = [exports] if is_uri(storage) else [exports, Path(storage)]
+
+    def taken(name: str) -> bool:
+        return any((folder / each).exists() for folder in folders for each in (name, f"{name}-trials"))
+
+    name, count = stamp, 1
+    while taken(name):
+        count += 1
+        name = f"{stamp}-{count}"
+    return name
 
 
 def check_database_url(option: str, url: str) -> None:
@@ -174,8 +214,9 @@ def check_database_url(option: str, url: str) -> None:
     try:
         make_url(url)
     except ArgumentError:
-        raise ConfigError(f"{option} {url!r} is not allowed: give a database URL such as "
-                          "sqlite:///path/optuna.db") from None
+        raise ConfigError(
+            f"{option} {url!r} is not allowed: give a database URL such as sqlite:///path/optuna.db"
+        ) from None
 
 
 LATEST = "latest"
@@ -192,8 +233,9 @@ def latest_name(exports: Path, storage: str) -> str:
 
         if name := latest_in_storage(storage):
             return name
-    raise ConfigError(f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; "
-                      "give --name")
+    raise ConfigError(
+        f"--resume without --name: no {LATEST!s} sweep in {str(exports)!r} to continue; give --name"
+    )
 
 
 def point_latest_at(export_dir: Path) -> None:

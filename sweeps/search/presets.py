@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from ganlib.errors import check_positive, check_range, ConfigError
+from ganlib.errors import ConfigError, check_positive, check_range
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ PRESETS = {
         Preset(
             name="smoke",
             description="minutes on 2 CPU cores: quarter-width models, 1,000 training digits, "
-                        "3 trials a variant",
+            "3 trials a variant",
             num_samples=3,
             max_concurrent=2,
             tpe_startup_trials=2,
@@ -67,7 +67,7 @@ PRESETS = {
         Preset(
             name="cpu",
             description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, "
-                        "then the final stage (3 seeds)",
+            "then the final stage (3 seeds)",
             num_samples=6,
             max_concurrent=2,
             tpe_startup_trials=3,
@@ -85,7 +85,7 @@ PRESETS = {
         Preset(
             name="gpu",
             description="a GPU cluster: full-size models, 30 epochs a trial, 32 trials a variant, "
-                        "4 trials per GPU",
+            "4 trials per GPU",
             num_samples=32,
             max_concurrent=8,
             tpe_startup_trials=8,
@@ -115,8 +115,12 @@ def get(name: str) -> Preset:
     return PRESETS[name]
 
 
-def with_rungs(preset: Preset, max_rounds: int | None = None, grace_rounds: int | None = None,
-               reduction_factor: int | None = None) -> Preset:
+def with_rungs(
+    preset: Preset,
+    max_rounds: int | None = None,
+    grace_rounds: int | None = None,
+    reduction_factor: int | None = None,
+) -> Preset:
     """The preset with its trial budget or ASHA's rungs changed; None keeps the preset's value."""
     max_rounds = preset.max_rounds if max_rounds is None else max_rounds
     grace_rounds = preset.grace_rounds if grace_rounds is None else grace_rounds
@@ -126,5 +130,6 @@ def with_rungs(preset: Preset, max_rounds: int | None = None, grace_rounds: int 
     check_range("--grace-rounds", grace_rounds, 1, max_rounds)
     check_positive("--reduction-factor", reduction_factor, integer=True)
     check_range("--reduction-factor", reduction_factor, 2, 100)
-    return replace(preset, max_rounds=max_rounds, grace_rounds=grace_rounds,
-                   reduction_factor=reduction_factor)
+    return replace(
+        preset, max_rounds=max_rounds, grace_rounds=grace_rounds, reduction_factor=reduction_factor
+    )

@@ -52,9 +52,12 @@ class ReportLines(Callback):
         spent = time.time() - self.start
         left = spent / self.reports * rounds_left
         outcome = "diverged" if result.get("diverged") else f"FID {fid:.1f}"
-        print(f"[{variant}] trial {trial.trial_id} report {result.get('round', '?')}: {outcome} "
-              f"({variant}'s best {self.best.get(variant, math.inf):.1f}); {done}/{self.trials} trials done, "
-              f"{duration(spent)} in, about {duration(left)} left", flush=True)
+        print(
+            f"[{variant}] trial {trial.trial_id} report {result.get('round', '?')}: {outcome} "
+            f"({variant}'s best {self.best.get(variant, math.inf):.1f}); {done}/{self.trials} trials done, "
+            f"{duration(spent)} in, about {duration(left)} left",
+            flush=True,
+        )
 
     def progress(self, trials, reporting, result) -> tuple[int, int]:
         """Trials finished (or failed for good), and the reports still to come if every unfinished
@@ -70,12 +73,18 @@ class ReportLines(Callback):
         return done, rounds_left
 
     def on_trial_recover(self, iteration, trials, trial, **info):
-        print(f"[{variant_of(trial)}] trial {trial.trial_id} failed ({first_error_line(trial)}); "
-              f"Ray retries it from its last checkpoint", flush=True)
+        print(
+            f"[{variant_of(trial)}] trial {trial.trial_id} failed ({first_error_line(trial)}); "
+            f"Ray retries it from its last checkpoint",
+            flush=True,
+        )
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        print(f"[{variant_of(trial)}] trial {trial.trial_id} failed for good: {first_error_line(trial)} "
-              f"(traceback: {trial.path}/error.txt)", flush=True)
+        print(
+            f"[{variant_of(trial)}] trial {trial.trial_id} failed for good: {first_error_line(trial)} "
+            f"(traceback: {trial.path}/error.txt)",
+            flush=True,
+        )
 
 
 class WaitingForNodes(Callback):
@@ -97,11 +106,13 @@ class WaitingForNodes(Callback):
             self.since, self.nodes, self.said = now, nodes, False
         elif not self.said and now - self.since >= self.patience:
             self.said = True
-            print(f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, "
-                  f"and no node has joined the cluster's {nodes}; on the head, `ray status` shows pending "
-                  f"and failed launches and /tmp/ray/session_latest/logs/monitor.out the autoscaler's errors "
-                  f"(README: the first hour on AWS)",
-                  flush=True)
+            print(
+                f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, "
+                f"and no node has joined the cluster's {nodes}; on the head, `ray status` shows pending "
+                f"and failed launches and /tmp/ray/session_latest/logs/monitor.out the autoscaler's errors "
+                f"(README: the first hour on AWS)",
+                flush=True,
+            )
 
 
 def alive_nodes() -> int:

@@ -43,9 +43,11 @@ def connect_ray(args, setup: Setup):
     per_trial = setup.run["cpus_per_trial"], gpus_per_trial
     slots = int(min(cpus // per_trial[0], gpus // per_trial[1] if per_trial[1] else float("inf")))
     autoscaling = " (an autoscaling cluster adds GPU workers as trials wait)" if address and not gpus else ""
-    print(f"ray: {where}: {nodes} node(s), {cpus:g} CPUs, {gpus:g} GPUs now; a trial takes "
-          f"{per_trial[0]:g} CPU and {per_trial[1]:g} GPU, so {slots:g} run at once now" + autoscaling,
-          flush=True)
+    print(
+        f"ray: {where}: {nodes} node(s), {cpus:g} CPUs, {gpus:g} GPUs now; a trial takes "
+        f"{per_trial[0]:g} CPU and {per_trial[1]:g} GPU, so {slots:g} run at once now" + autoscaling,
+        flush=True,
+    )
     if gpus_per_trial > 0 and gpus < gpus_per_trial and not address:
         if started_here:
             ray.shutdown()

@@ -25,7 +25,8 @@ def configure_tensorflow(cpus: float, gpu_fraction: float = 0.0, gpu_memory_mb: 
             memory_limit = int(gpu_fraction * gpu_memory_mb)
             for gpu in gpus:
                 tf.config.set_logical_device_configuration(
-                    gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_limit)])
+                    gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_limit)]
+                )
         else:
             for gpu in gpus:
                 tf.config.experimental.set_memory_growth(gpu, True)
@@ -35,9 +36,11 @@ def configure_tensorflow(cpus: float, gpu_fraction: float = 0.0, gpu_memory_mb: 
 # TensorFlow 2.21 logs from C++ through absl before absl is initialised, straight to file
 # descriptor 2, and TF_CPP_MIN_LOG_LEVEL no longer reaches those lines; absl's own warning about
 # it comes first. Glog-style lines: severity letter, month and day, time, thread, file:line].
-_CPP_LOG_LINE = re.compile(rb"^(?:\x1b\[[0-9;]*m)?"
-                           rb"(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]+\]"
-                           rb"|WARNING: All log messages before absl::InitializeLog)")
+_CPP_LOG_LINE = re.compile(
+    rb"^(?:\x1b\[[0-9;]*m)?"
+    rb"(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\]]+\]"
+    rb"|WARNING: All log messages before absl::InitializeLog)"
+)
 
 
 def quiet_worker_logs() -> None:

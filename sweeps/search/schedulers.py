@@ -20,8 +20,9 @@ def make_scheduler(name: str, preset, variants: list[str]):
         return None
     from sweeps.search.per_variant import SchedulerPerVariant
 
-    return SchedulerPerVariant({variant: variant_rule(name, preset, f"rungs-{variant}.json")
-                                for variant in variants})
+    return SchedulerPerVariant(
+        {variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants}
+    )
 
 
 def variant_rule(name: str, preset, rungs_file: str = "rungs.json"):
@@ -35,8 +36,12 @@ def variant_rule(name: str, preset, rungs_file: str = "rungs.json"):
     from ganlib.divergence import FID_CAP
     from sweeps.search.finalist import KeepsAFinalist
 
-    rungs = {"time_attr": "training_images", "metric": "fid", "mode": "min",
-             "max_t": preset.max_training_images,
-             "grace_period": preset.grace_rounds * preset.eval_every_images,
-             "reduction_factor": preset.reduction_factor}
+    rungs = {
+        "time_attr": "training_images",
+        "metric": "fid",
+        "mode": "min",
+        "max_t": preset.max_training_images,
+        "grace_period": preset.grace_rounds * preset.eval_every_images,
+        "reduction_factor": preset.reduction_factor,
+    }
     return KeepsAFinalist(ASHAScheduler(**rungs), **rungs, cap=FID_CAP, rungs_file=rungs_file)

@@ -41,7 +41,8 @@ class GPUMissing(RuntimeError):
             f"{','.join(map(str, ray.get_gpu_ids())) or '?'} on node {node}, "
             f"but TensorFlow there sees no GPU: install ganlib[gpu] (tensorflow[and-cuda]) on GPU nodes and "
             f"check nvidia-smi; a CPU machine or Ray's fake cluster declares GPUs only: pass "
-            f"--gpus-declared-only")
+            f"--gpus-declared-only"
+        )
 
 
 class GANTrainable(tune.Trainable):
@@ -54,10 +55,14 @@ class GANTrainable(tune.Trainable):
 
             if not run.get("verbose"):
                 quiet_worker_logs()
-            GANTrainable.placement = configure_tensorflow(run["cpus_per_trial"], run["gpus_per_trial"],
-                                                          run.get("gpu_memory_mb"))
-        if (run["gpus_per_trial"] > 0 and not GANTrainable.placement["gpus_visible"]
-                and not run.get("gpus_declared_only")):
+            GANTrainable.placement = configure_tensorflow(
+                run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb")
+            )
+        if (
+            run["gpus_per_trial"] > 0
+            and not GANTrainable.placement["gpus_visible"]
+            and not run.get("gpus_declared_only")
+        ):
             raise GPUMissing(run["gpus_per_trial"])
         self.start_trial(config)
 
@@ -72,9 +77,15 @@ class GANTrainable(tune.Trainable):
 
         run = self.settings = config["run"]
         self.seed = run["seed"]
-        self.ganlib_run = Run(run["variant"], {**run["fixed"], **hyperparameters(config)}, seed=self.seed,
-                              data=run["data"], per_class=run.get("per_class"),
-                              precision=run.get("precision", "float32"), hold_out_validation=True)
+        self.ganlib_run = Run(
+            run["variant"],
+            {**run["fixed"], **hyperparameters(config)},
+            seed=self.seed,
+            data=run["data"],
+            per_class=run.get("per_class"),
+            precision=run.get("precision", "float32"),
+            hold_out_validation=True,
+        )
         self.dataset = None  # built at the first step, after a restore has set the round
         self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
@@ -116,8 +127,9 @@ class GANTrainable(tune.Trainable):
             start = time.perf_counter()
             scores = run.evaluate(self.settings["eval_samples"], split="validation", every_metric=False)
             self.eval_seconds += time.perf_counter() - start
-            metrics.update({k: v for k, v in scores.items() if not isinstance(v, list)},
-                           eval_seconds=self.eval_seconds)
+            metrics.update(
+                {k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds
+            )
             self.log_grid()
         if diverged or bad_fid(metrics["fid"]):
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
@@ -129,8 +141,10 @@ class GANTrainable(tune.Trainable):
             selection = run.evaluate(samples, split="validation", every_metric=False)
             scores = run.evaluate(samples)
             self.eval_seconds += time.perf_counter() - start
-            metrics.update({f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},
-                           eval_seconds=self.eval_seconds)
+            metrics.update(
+                {f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},
+                eval_seconds=self.eval_seconds,
+            )
             metrics["final_val_fid"] = selection["fid"]
         return {**metrics, "done": self.finished}
 
@@ -147,16 +161,24 @@ class GANTrainable(tune.Trainable):
         write_summaries(self.grid_writer, self.rounds, {}, self.model, self.seed)
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        self.ganlib_run.save(checkpoint_dir, round=self.rounds, train_seconds=self.train_seconds,
-                             eval_seconds=self.eval_seconds)
+        self.ganlib_run.save(
+            checkpoint_dir,
+            round=self.rounds,
+            train_seconds=self.train_seconds,
+            eval_seconds=self.eval_seconds,
+        )
         if self.finished:
             from ganlib.callbacks import save_model_grid
             from ganlib.export import save_generator
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
-            save_model_grid(self.model, files / "samples.png", seed=self.seed,
-                            title=f"{self.settings['variant']}, {self.trial_name}")
+            save_model_grid(
+                self.model,
+                files / "samples.png",
+                seed=self.seed,
+                title=f"{self.settings['variant']}, {self.trial_name}",
+            )
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         state = self.ganlib_run.restore(checkpoint_dir)

@@ -36,9 +36,14 @@ def score_all(export_dir: Path, n: int, data: str | None, seed: int) -> list[dic
     rows = []
     for variant, path in generators(export_dir).items():
         scores = evaluate(load_generator(path), n=n, seed=seed, data=data, cas=False)
-        rows.append({"variant": variant, "evaluator": evaluator.current(),
-                     "evaluator_checksum": evaluator.checksum(),
-                     **{k: scores[k] for k in ("fid", "kid", "classes_covered", "precision", "recall")}})
+        rows.append(
+            {
+                "variant": variant,
+                "evaluator": evaluator.current(),
+                "evaluator_checksum": evaluator.checksum(),
+                **{k: scores[k] for k in ("fid", "kid", "classes_covered", "precision", "recall")},
+            }
+        )
     return rows
 
 
@@ -53,8 +58,15 @@ def spearman_p(x, y, resamples: int = 100_000, seed: int = 0) -> float:
     def rho(x_, axis=-1):  # Spearman's rho is Pearson's r of the ranks; this form takes a batch of pairings
         return stats.pearsonr(stats.rankdata(x_, axis=axis), y_ranks, axis=axis).statistic
 
-    found = stats.permutation_test((np.asarray(x, float),), rho, permutation_type="pairings", vectorized=True,
-                                   n_resamples=resamples, batch=10_000, rng=np.random.default_rng(seed))
+    found = stats.permutation_test(
+        (np.asarray(x, float),),
+        rho,
+        permutation_type="pairings",
+        vectorized=True,
+        n_resamples=resamples,
+        batch=10_000,
+        rng=np.random.default_rng(seed),
+    )
     return float(found.pvalue)
 
 
@@ -64,16 +76,21 @@ def agreement(table: pd.DataFrame) -> dict:
     wide = table.pivot(index="variant", columns="evaluator", values="fid").dropna()
     rho = stats.spearmanr(wide["main"], wide["second"])
     tau = stats.kendalltau(wide["main"], wide["second"])
-    return {"variants": len(wide), "spearman_rho": float(rho.statistic),
-            "spearman_p": spearman_p(wide["main"], wide["second"]),
-            "kendall_tau": float(tau.statistic), "kendall_p": float(tau.pvalue),
-            "same_winner": bool(wide["main"].idxmin() == wide["second"].idxmin()),
-            "ranks": {e: wide[e].rank().astype(int).to_dict() for e in EVALUATORS}}
+    return {
+        "variants": len(wide),
+        "spearman_rho": float(rho.statistic),
+        "spearman_p": spearman_p(wide["main"], wide["second"]),
+        "kendall_tau": float(tau.statistic),
+        "kendall_p": float(tau.pvalue),
+        "same_winner": bool(wide["main"].idxmin() == wide["second"].idxmin()),
+        "ranks": {e: wide[e].rank().astype(int).to_dict() for e in EVALUATORS},
+    }
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.study.evaluator_agreement",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sweeps.study.evaluator_agreement", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("export_dir")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -85,15 +102,31 @@ def main(argv=None) -> int:
         print(json.dumps(score_all(export_dir, args.n, args.data, args.seed)))
         return 0
     if not generators(export_dir):
-        print(f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder",
-              file=sys.stderr)
+        print(
+            f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder",
+            file=sys.stderr,
+        )
         return 2
     rows = []
     for name in EVALUATORS:
-        done = subprocess.run([sys.executable, "-m", "sweeps.study.evaluator_agreement", str(export_dir),
-                               "--n", str(args.n), "--seed", str(args.seed), "--score-with", name,
-                               *(["--data", args.data] if args.data else [])],
-                              capture_output=True, text=True, env={**os.environ, "GANLIB_EVALUATOR": name})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sweeps.study.evaluator_agreement",
+                str(export_dir),
+                "--n",
+                str(args.n),
+                "--seed",
+                str(args.seed),
+                "--score-with",
+                name,
+                *(["--data", args.data] if args.data else []),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GANLIB_EVALUATOR": name},
+        )
         if done.returncode:
             print(done.stderr[-3000:], file=sys.stderr)
             return done.returncode
@@ -104,9 +137,11 @@ def main(argv=None) -> int:
     (export_dir / "evaluator_agreement.json").write_text(json.dumps(found, indent=2))
     fids = table.pivot(index="variant", columns="evaluator", values="fid")
     print(fids.sort_values("main").to_string(float_format="%.1f"))
-    print(f"Spearman rho {found['spearman_rho']:.3f} (p {found['spearman_p']:.2g}), "
-          f"Kendall tau {found['kendall_tau']:.3f} (p {found['kendall_p']:.2g}) over {found['variants']} "
-          f"variants; same winner: {found['same_winner']}")
+    print(
+        f"Spearman rho {found['spearman_rho']:.3f} (p {found['spearman_p']:.2g}), "
+        f"Kendall tau {found['kendall_tau']:.3f} (p {found['kendall_p']:.2g}) over {found['variants']} "
+        f"variants; same winner: {found['same_winner']}"
+    )
     return 0
 
 

@@ -22,8 +22,19 @@ from sweeps.search.trainable import GANTrainable
 
 ARMS = ("best", "defaults")
 # the full evaluation's figures (the trainable's final_* on the test split) that the stage summarises
-METRICS = ["fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "classes_covered",
-           "class_kl_uniform", "conditional_accuracy", "cas"]
+METRICS = [
+    "fid",
+    "kid",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "classifier_score",
+    "classes_covered",
+    "class_kl_uniform",
+    "conditional_accuracy",
+    "cas",
+]
 
 
 def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
@@ -38,14 +49,26 @@ def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> li
             continue
         run = variant_run(setup, variant)
         searched = json.loads(record.read_text())["hyperparameters"]
-        points = {"best": {k: v for k, v in searched.items() if k not in run["fixed"]},
-                  "defaults": paper_defaults_point(variant, run["fixed"])}
+        points = {
+            "best": {k: v for k, v in searched.items() if k not in run["fixed"]},
+            "defaults": paper_defaults_point(variant, run["fixed"]),
+        }
         # the search's best may be the papers' defaults (its first trial): trained once, both rows
         same = points["best"] == points["defaults"]
         for arm in ARMS[:1] if same else ARMS:
             for seed in seeds:
-                found.append({"run": {**run, "seed": seed, "max_rounds": rounds, "arm": arm,
-                                      "best_is_defaults": same}, **points[arm]})
+                found.append(
+                    {
+                        "run": {
+                            **run,
+                            "seed": seed,
+                            "max_rounds": rounds,
+                            "arm": arm,
+                            "best_is_defaults": same,
+                        },
+                        **points[arm],
+                    }
+                )
     return found
 
 
@@ -68,13 +91,17 @@ def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
         tune_config=tune.TuneConfig(
             reuse_actors=True,
             trial_dirname_creator=lambda trial: "{variant}_{arm}_s{seed}_{id}".format(
-                id=trial.trial_id, **trial.config["final"]["run"]),
+                id=trial.trial_id, **trial.config["final"]["run"]
+            ),
         ),
         run_config=tune.RunConfig(
-            name=name, storage_path=setup.storage, failure_config=tune.FailureConfig(max_failures=2),
+            name=name,
+            storage_path=setup.storage,
+            failure_config=tune.FailureConfig(max_failures=2),
             sync_config=tune.SyncConfig(sync_artifacts=True),  # each run's grids, as the search's trials
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_frequency=1,
-                                                    checkpoint_at_end=True),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1, checkpoint_frequency=1, checkpoint_at_end=True
+            ),
             verbose=1 if verbose else 0,
             callbacks=console(setup, variants, per_variant, rounds, name, verbose),
         ),
@@ -102,9 +129,14 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         key = {"variant": run.get("variant"), "arm": run.get("arm"), "seed": run.get("seed")}
         if not history.empty:
             histories.append(history.assign(**key))
-        row = {**key, "training_images": metrics.get("training_images"),
-               "train_seconds": metrics.get("train_seconds"), "images_per_s": metrics.get("images_per_s"),
-               "diverged": bool(metrics.get("diverged", False)), "failed": result.error is not None}
+        row = {
+            **key,
+            "training_images": metrics.get("training_images"),
+            "train_seconds": metrics.get("train_seconds"),
+            "images_per_s": metrics.get("images_per_s"),
+            "diverged": bool(metrics.get("diverged", False)),
+            "failed": result.error is not None,
+        }
         row["generator_steps"] = metrics.get("generator_steps")
         row.update({m: metrics.get(f"final_{m}", math.nan) for m in METRICS})
         rows.append(row)
@@ -142,35 +174,49 @@ def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     rows = []
     for (variant, arm), group in table.groupby(["variant", "arm"]):
-        row = {"variant": variant, "arm": arm, "seeds": int(len(group)),
-               "diverged": int(group["diverged"].sum()), "training_images": group["training_images"].max(),
-               "generator_steps": group["generator_steps"].max(),
-               "same_runs_as_best": (bool(group["same_runs_as_best"].any()) if "same_runs_as_best" in group
-                                     else False)}
+        row = {
+            "variant": variant,
+            "arm": arm,
+            "seeds": int(len(group)),
+            "diverged": int(group["diverged"].sum()),
+            "training_images": group["training_images"].max(),
+            "generator_steps": group["generator_steps"].max(),
+            "same_runs_as_best": (
+                bool(group["same_runs_as_best"].any()) if "same_runs_as_best" in group else False
+            ),
+        }
         for metric in [m for m in METRICS + ["images_per_s"] if m in group]:
             mean, low, high, n = interval(group[metric].tolist())
             row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
         rows.append(row)
     # on a tie (a defaults row made of its best row's runs) the best row comes first
-    board = (pd.DataFrame(rows).sort_values(["fid", "arm"], na_position="last", kind="stable")
-             .reset_index(drop=True))
+    board = (
+        pd.DataFrame(rows)
+        .sort_values(["fid", "arm"], na_position="last", kind="stable")
+        .reset_index(drop=True)
+    )
     if board.empty:
         return board
     # the reference: the best configuration with the lowest mean FID (the study's question is
     # which variant wins; a papers'-defaults row is compared with it like any other)
     ranked_best = board.index[board["arm"] == "best"]
     top_row = ranked_best[0] if len(ranked_best) else 0
-    top = table[(table["variant"] == board.loc[top_row, "variant"])
-                & (table["arm"] == board.loc[top_row, "arm"])]["fid"].dropna()
+    top = table[
+        (table["variant"] == board.loc[top_row, "variant"]) & (table["arm"] == board.loc[top_row, "arm"])
+    ]["fid"].dropna()
     # a defaults row made of its best row's runs is not another comparison: it takes that row's verdict
     copies = board.index[(board["arm"] == "defaults") & board["same_runs_as_best"]]
     others = [i for i in board.index if i != top_row and i not in copies]
     pvalues = []
     for i in others:
-        other = table[(table["variant"] == board.loc[i, "variant"])
-                      & (table["arm"] == board.loc[i, "arm"])]["fid"].dropna()
-        pvalues.append(float(stats.ttest_ind(top, other, equal_var=False).pvalue)
-                       if len(top) > 1 and len(other) > 1 else math.nan)
+        other = table[(table["variant"] == board.loc[i, "variant"]) & (table["arm"] == board.loc[i, "arm"])][
+            "fid"
+        ].dropna()
+        pvalues.append(
+            float(stats.ttest_ind(top, other, equal_var=False).pvalue)
+            if len(top) > 1 and len(other) > 1
+            else math.nan
+        )
     board["top"] = board.index == top_row
     board["p_vs_top"] = math.nan
     board.loc[others, "p_vs_top"] = pvalues
@@ -219,8 +265,11 @@ def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -
 def vs_top(row, board: pd.DataFrame) -> str:
     if row["top"]:
         return "top"
-    if (row["same_runs_as_best"] and row["arm"] == "defaults"
-            and board.loc[board["top"], "variant"].eq(row["variant"]).any()):
+    if (
+        row["same_runs_as_best"]
+        and row["arm"] == "defaults"
+        and board.loc[board["top"], "variant"].eq(row["variant"]).any()
+    ):
         return "top (same runs)"
     return "differs" if row["differs_from_top"] else "not significantly"
 
@@ -233,13 +282,27 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     board = leaderboard(table)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     time_to_quality(histories).to_csv(out_dir / "time_to_quality.csv", index=False)
-    shown = board.assign(**{
-        "arm": [f"{a} (= best)" if same and a == "defaults" else a
-                for a, same in zip(board["arm"], board["same_runs_as_best"])],
-        "FID (95% interval)": [f"{r.fid:.1f} [{r.fid_low:.1f}, {r.fid_high:.1f}]"
-                               for r in board.itertuples()],
-        "vs top": [vs_top(row, board) for _, row in board.iterrows()]})
-    columns = ["variant", "arm", "seeds", "FID (95% interval)", "vs top", "p_vs_top", "training_images",
-               "generator_steps"]
+    shown = board.assign(
+        **{
+            "arm": [
+                f"{a} (= best)" if same and a == "defaults" else a
+                for a, same in zip(board["arm"], board["same_runs_as_best"])
+            ],
+            "FID (95% interval)": [
+                f"{r.fid:.1f} [{r.fid_low:.1f}, {r.fid_high:.1f}]" for r in board.itertuples()
+            ],
+            "vs top": [vs_top(row, board) for _, row in board.iterrows()],
+        }
+    )
+    columns = [
+        "variant",
+        "arm",
+        "seeds",
+        "FID (95% interval)",
+        "vs top",
+        "p_vs_top",
+        "training_images",
+        "generator_steps",
+    ]
     (out_dir / "leaderboard.md").write_text(shown[columns].to_markdown(index=False, floatfmt=".3g") + "\n")
     return board

@@ -34,8 +34,10 @@ def configurations(export_dir: Path) -> dict[str, dict]:
     found = {}
     for record in sorted((export_dir / "best").glob("*/config.json")):
         config = json.loads(record.read_text())
-        found[record.parent.name] = {"hyperparameters": config["hyperparameters"],
-                                     "seed": int(config.get("seed", 0))}
+        found[record.parent.name] = {
+            "hyperparameters": config["hyperparameters"],
+            "seed": int(config.get("seed", 0)),
+        }
     return found
 
 
@@ -68,29 +70,51 @@ def window_clock(seconds: float, repeats: int, skip: int = 2):
     return WindowClock()
 
 
-def measure(variant: str, hyperparameters: dict, seed: int, run_settings: dict, data, seconds: float,
-            repeats: int) -> dict:
+def measure(
+    variant: str, hyperparameters: dict, seed: int, run_settings: dict, data, seconds: float, repeats: int
+) -> dict:
     from ganlib.run import Run
 
-    run = Run(variant, {**(run_settings.get("fixed") or {}), **hyperparameters}, seed=seed, data=data,
-              per_class=run_settings.get("per_class"), precision=run_settings.get("precision") or "float32",
-              hold_out_validation=True)
+    run = Run(
+        variant,
+        {**(run_settings.get("fixed") or {}), **hyperparameters},
+        seed=seed,
+        data=data,
+        per_class=run_settings.get("per_class"),
+        precision=run_settings.get("precision") or "float32",
+        hold_out_validation=True,
+    )
     run.train(run.dataset(repeat=True), steps_per_epoch=3)  # traces the step: not timed
     clock = window_clock(seconds, repeats)
     _, diverged = run.train(run.dataset(repeat=True), steps_per_epoch=10**7, callbacks=[clock])
     if diverged is not None or len(clock.windows) < repeats:
         nan = math.nan
-        return {"variant": variant, "images_per_s_alone": nan, "images_per_s_alone_low": nan,
-                "images_per_s_alone_high": nan, "generator_steps_per_s": nan, "windows": len(clock.windows),
-                "note": "diverged while timed", "seed": seed}
+        return {
+            "variant": variant,
+            "images_per_s_alone": nan,
+            "images_per_s_alone_low": nan,
+            "images_per_s_alone_high": nan,
+            "generator_steps_per_s": nan,
+            "windows": len(clock.windows),
+            "note": "diverged while timed",
+            "seed": seed,
+        }
     steps_per_s = [steps / spent for steps, spent in clock.windows]
     mean, low, high, n = interval([rate * run.images_per_step for rate in steps_per_s])
     step_mean, step_low, step_high, _ = interval(steps_per_s)
-    return {"variant": variant, "images_per_s_alone": mean, "images_per_s_alone_low": low,
-            "images_per_s_alone_high": high, "generator_steps_per_s": step_mean,
-            "generator_steps_per_s_low": step_low, "generator_steps_per_s_high": step_high, "windows": n,
-            "steps_per_window": round(sum(s for s, _ in clock.windows) / n, 1),
-            "images_per_step": run.images_per_step, "seed": seed}
+    return {
+        "variant": variant,
+        "images_per_s_alone": mean,
+        "images_per_s_alone_low": low,
+        "images_per_s_alone_high": high,
+        "generator_steps_per_s": step_mean,
+        "generator_steps_per_s_low": step_low,
+        "generator_steps_per_s_high": step_high,
+        "windows": n,
+        "steps_per_window": round(sum(s for s, _ in clock.windows) / n, 1),
+        "images_per_step": run.images_per_step,
+        "seed": seed,
+    }
 
 
 def busy_cores() -> float:
@@ -102,40 +126,58 @@ def busy_cores() -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.study.throughput",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sweeps.study.throughput", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("export_dir")
-    parser.add_argument("--seconds", type=float, default=10.0,
-                        help="least length of one timed window (default 10)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed windows a variant, for the interval (default 3, at least 2)")
-    parser.add_argument("--threads", type=float, default=None,
-                        help="CPU threads of the run (default: a trial's CPUs in the sweep's preset)")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="least length of one timed window (default 10)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed windows a variant, for the interval (default 3, at least 2)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=float,
+        default=None,
+        help="CPU threads of the run (default: a trial's CPUs in the sweep's preset)",
+    )
     parser.add_argument("--variants", default=None, help="comma-separated (default: every exported variant)")
     parser.add_argument("--data", default=None)
     args = parser.parse_args(argv)
     export_dir = Path(args.export_dir)
     found = configurations(export_dir)
     if not found:
-        print(f"error: {export_dir} has no best/VARIANT/config.json: give a sweep's export folder",
-              file=sys.stderr)
+        print(
+            f"error: {export_dir} has no best/VARIANT/config.json: give a sweep's export folder",
+            file=sys.stderr,
+        )
         return 2
     if args.repeats < 2 or args.seconds <= 0:
-        print(f"error: --repeats {args.repeats} / --seconds {args.seconds}: need at least 2 windows of more "
-              "than 0 s", file=sys.stderr)
+        print(
+            f"error: --repeats {args.repeats} / --seconds {args.seconds}: need at least 2 windows of more "
+            "than 0 s",
+            file=sys.stderr,
+        )
         return 2
     wanted = list(found) if args.variants is None else args.variants.split(",")
     unknown = sorted(set(wanted) - set(found))
     if unknown:
-        print(f"error: no exported best for {', '.join(unknown)}: choose from {', '.join(found)}",
-              file=sys.stderr)
+        print(
+            f"error: no exported best for {', '.join(unknown)}: choose from {', '.join(found)}",
+            file=sys.stderr,
+        )
         return 2
     record = export_dir / "sweep.json"
     sweep = json.loads(record.read_text()) if record.exists() else {}
     # what the sweep's trials ran with: its record of them, else its preset's (the published
     # docs/results/cpu/sweep.json has no record of them)
-    run_settings = sweep.get("run") or {k: (sweep.get("preset") or {}).get(k)
-                                        for k in ("cpus_per_trial", "per_class", "fixed")}
+    run_settings = sweep.get("run") or {
+        k: (sweep.get("preset") or {}).get(k) for k in ("cpus_per_trial", "per_class", "fixed")
+    }
     wanted = list(dict.fromkeys(wanted))
 
     from sweeps.search.resources import configure_tensorflow, quiet_worker_logs
@@ -143,21 +185,35 @@ def main(argv=None) -> int:
     quiet_worker_logs()
     threads = configure_tensorflow(args.threads or run_settings.get("cpus_per_trial") or 1.0, 0)["threads"]
     load = busy_cores()
-    print(f"measuring {len(wanted)} variants alone with {threads} CPU thread(s) each; load average before: "
-          f"{load:.2f}", flush=True)
+    print(
+        f"measuring {len(wanted)} variants alone with {threads} CPU thread(s) each; load average before: "
+        f"{load:.2f}",
+        flush=True,
+    )
     if load > BUSY:
-        print(f"warning: the machine is busy (load {load:.2f} > {BUSY}): these figures will not be 'alone'",
-              file=sys.stderr)
+        print(
+            f"warning: the machine is busy (load {load:.2f} > {BUSY}): these figures will not be 'alone'",
+            file=sys.stderr,
+        )
     rows = []
     for variant in wanted:
-        row = measure(variant, found[variant]["hyperparameters"], found[variant]["seed"], run_settings,
-                      args.data, args.seconds, args.repeats)
+        row = measure(
+            variant,
+            found[variant]["hyperparameters"],
+            found[variant]["seed"],
+            run_settings,
+            args.data,
+            args.seconds,
+            args.repeats,
+        )
         row.update(threads=threads, load_before=load)
         rows.append(row)
-        print(f"{variant:<10} {row['images_per_s_alone']:8.0f} images/s "
-              f"[{row['images_per_s_alone_low']:.0f}, {row['images_per_s_alone_high']:.0f}], "
-              f"{row['generator_steps_per_s']:.2f} generator steps/s",
-              flush=True)
+        print(
+            f"{variant:<10} {row['images_per_s_alone']:8.0f} images/s "
+            f"[{row['images_per_s_alone_low']:.0f}, {row['images_per_s_alone_high']:.0f}], "
+            f"{row['generator_steps_per_s']:.2f} generator steps/s",
+            flush=True,
+        )
     # measured now replaces what an earlier run measured of the same variants; the rest stays
     path = export_dir / "throughput.csv"
     earlier = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["variant"])

@@ -1,6 +1,6 @@
 """The seed GAN's sample grids at chosen epochs side by side, each titled with its epoch and FID:
 
-    python docs/results/seed_gan/montage.py RUN_DIR OUT.png [EPOCH ...]   (default: 1 10 100)
+python docs/results/seed_gan/montage.py RUN_DIR OUT.png [EPOCH ...]   (default: 1 10 100)
 """
 
 import sys
@@ -11,7 +11,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-
 from seed_runs import fail, metrics, row  # noqa: E402
 
 if len(sys.argv) < 3:

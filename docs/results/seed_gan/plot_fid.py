@@ -12,7 +12,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 from seed_runs import fail, metrics  # noqa: E402
 
 if len(sys.argv) < 3:
@@ -20,8 +19,14 @@ if len(sys.argv) < 3:
 tables = [metrics(run) for run in [sys.argv[1], *sys.argv[3:]]]
 fig, ax = plt.subplots(figsize=(7, 4))
 for i, table in enumerate(tables):
-    ax.plot(table.index, table["fid"], marker="." if i == 0 else None, linewidth=1.5 if i == 0 else 1,
-            label=f"seed {int(table['seed'].iloc[0])}" + (" (FID on 10,000 samples, test split)" if i == 0 else ""))
+    ax.plot(
+        table.index,
+        table["fid"],
+        marker="." if i == 0 else None,
+        linewidth=1.5 if i == 0 else 1,
+        label=f"seed {int(table['seed'].iloc[0])}"
+        + (" (FID on 10,000 samples, test split)" if i == 0 else ""),
+    )
 ax.axhline(tables[0]["fid_real_floor"].iloc[0], color="gray", linestyle=":", label="real-data floor")
 ax.set_yscale("log")
 ax.set_xlabel("epoch (468 steps of 128 images)")

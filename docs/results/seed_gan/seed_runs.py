@@ -23,5 +23,8 @@ def metrics(run: str) -> pd.DataFrame:
 def row(run: str, table: pd.DataFrame, epoch: int) -> pd.Series:
     """One epoch's evaluation of a run."""
     if epoch not in table.index:
-        fail(f"epoch {epoch} is not in {run}/metrics.csv: it has epochs {table.index.min()}-{table.index.max()}")
+        fail(
+            f"epoch {epoch} is not in {run}/metrics.csv: "
+            f"it has epochs {table.index.min()}-{table.index.max()}"
+        )
     return table.loc[epoch]
