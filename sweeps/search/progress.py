@@ -110,7 +110,7 @@ class WaitingForNodes(Callback):
                 f"waiting: {waiting} trials have waited {duration(now - self.since)} with none running, "
                 f"and no node has joined the cluster's {nodes}; on the head, `ray status` shows pending "
                 f"and failed launches and /tmp/ray/session_latest/logs/monitor.out the autoscaler's errors "
-                f"(README: the first hour on AWS)",
+                f"(docs/cloud.md: the first hour)",
                 flush=True,
             )
 
