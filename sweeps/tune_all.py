@@ -448,7 +448,7 @@ def keep_in_storage(setup: Setup) -> None:
         return
     from sweeps.cloud import exports
 
-    uri = exports.publish(setup.export_dir, setup.storage)
+    uri = exports.publish(setup.export_dir, setup.storage, setup.name)
     print(
         f"exports copied to {uri} (python sweeps/report.py {storage_join(setup.storage, exports.LATEST)} "
         "reads them back)",

@@ -197,7 +197,7 @@ def test_rays_aws_provider_launches_a_head_and_a_worker_with_the_projects_profil
     (head_id,) = as_head.non_terminated_nodes({TAG_RAY_NODE_KIND: NODE_KIND_HEAD})
     (worker_id,) = as_head.non_terminated_nodes({TAG_RAY_NODE_KIND: NODE_KIND_WORKER})
     head, worker = instance(head_id), instance(worker_id)
-    assert head["InstanceType"] == "m5.xlarge" and worker["InstanceType"] == "g5.xlarge"
+    assert head["InstanceType"] == "m5.xlarge" and worker["InstanceType"] == "g5.2xlarge"
     assert head["IamInstanceProfile"]["Arn"].endswith(":instance-profile/ganlib-head")
     assert worker["IamInstanceProfile"]["Arn"].endswith(":instance-profile/ganlib-worker")
     for node in (head, worker):

@@ -27,13 +27,13 @@ def _join(uri: str, *parts: str) -> str:
     return f"{joined}?{query}" if query else joined
 
 
-def publish(export_dir: Path, storage: str) -> str:
-    """Copy the export folder to STORAGE/NAME and point STORAGE/latest at it; returns that URI."""
-    export_dir = Path(export_dir)
-    target = copy_to(export_dir, _join(storage, export_dir.name))
+def publish(export_dir: Path, storage: str, name: str) -> str:
+    """Copy the export folder to STORAGE/NAME (the sweep's name, whatever the local folder is
+    called: --export-dir may name it otherwise) and point STORAGE/latest at it; returns that URI."""
+    target = copy_to(Path(export_dir), _join(storage, name))
     latest_filesystem, latest_path = _open(_join(storage, LATEST))
     with latest_filesystem.open_output_stream(latest_path) as out:
-        out.write(export_dir.name.encode())
+        out.write(name.encode())
     return target
 
 
