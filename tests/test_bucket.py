@@ -100,12 +100,9 @@ def test_an_interrupted_sweep_resumes_from_the_bucket_and_keeps_its_exports_ther
     # the exports outlive the head: in the bucket beside the trials, `latest` pointing at them
     kept = bucket_files(s3_env, bucket, "sweeps/")
     assert kept["sweeps/latest"] == b"s3sweep"
-    assert {
-        "sweeps/s3sweep/leaderboard.csv",
-        "sweeps/s3sweep/best/gan/gan_generator.keras",
-        "sweeps/s3sweep/optuna.db",
-        "sweeps/s3sweep/sweep.json",
-    } <= set(kept)
+    head = tmp_path / "second-head"
+    mirrored = {f"sweeps/s3sweep/{path.relative_to(head)}" for path in head.rglob("*") if path.is_file()}
+    assert "sweeps/s3sweep/best/gan/gan_generator.keras" in mirrored and mirrored <= set(kept)
     assert (
         kept["sweeps/s3sweep/leaderboard.csv"] == (tmp_path / "second-head" / "leaderboard.csv").read_bytes()
     )
@@ -127,9 +124,3 @@ def test_an_interrupted_sweep_resumes_from_the_bucket_and_keeps_its_exports_ther
     assert (tmp_path / "laptop" / "report.html").is_file() and "sweeps/s3sweep/report.html" in bucket_files(
         s3_env, bucket, "sweeps/s3sweep/"
     )
-    import optuna
-
-    study = optuna.load_study(
-        study_name="s3sweep-gan", storage=f"sqlite:///{tmp_path / 'laptop' / 'optuna.db'}"
-    )
-    assert len(study.trials) == 3
