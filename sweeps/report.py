@@ -25,30 +25,22 @@ from sweeps.reporting.data import defaults_against_best, load  # noqa: E402
 from sweeps.reporting.figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
 from sweeps.reporting.importance import importance, load_study  # noqa: E402
 from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
+from sweeps.search.export_best import LEADERBOARD_COLUMNS  # noqa: E402
 
+# the leaderboard's columns, in its order, less the bookkeeping a reader of the report does not need
 LEADERBOARD_SHOWN = [
-    "variant",
-    "fid",
-    "val_fid",
-    "kid",
-    "kid_std",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "classifier_score",
-    "classes_covered",
-    "conditional_accuracy",
-    "cas",
-    "images_per_s",
-    "train_seconds",
-    "g_params",
-    "d_params",
-    "trials",
-    "stopped_early",
-    "diverged",
-    "failed",
-    "reason",
+    column
+    for column in LEADERBOARD_COLUMNS
+    if column
+    not in {
+        "class_kl_uniform",
+        "fid_real_floor",
+        "kid_real_floor",
+        "sweep_fid",
+        "training_images",
+        "trial_id",
+        "seed",
+    }
 ]
 
 
