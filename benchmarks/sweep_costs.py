@@ -3,12 +3,16 @@
     python benchmarks/sweep_costs.py [--variants dcgan] [--num-samples 9] [--data mnist.npz]
         [--max-rounds 27 --grace-rounds 3 --reduction-factor 3] [--scheduler ray_asha]
     python benchmarks/sweep_costs.py --compare ray_asha,none --seeds 0,1,2,3 [--data mnist.npz]
+    python benchmarks/sweep_costs.py --compare ray_asha,pbt --variants gan,dcgan,wgan_gp --num-samples 8
+        --max-rounds 16 --grace-rounds 2 --reduction-factor 2 --keep runs/pbt-vs-asha
 
 With --compare: no all-to-completion sweep; the same sweep is run with each named scheduler (any of
-tune_all.py's --scheduler choices) at each seed, and a table gives, per run, the training images used
-(as a share of every trial's whole budget), the trials that ran their whole budget, and the best FID
-of those on the test split (chosen on the validation slice, as the export does); then each
-scheduler's mean share and its best FID against the other's, seed by seed.
+tune_all.py's --scheduler choices) at each seed, and tables give, per seed and variant, the best
+FID on the test split (chosen on the validation slice, as the export does), the training images
+spent and the sweep's wall time; then per scheduler and variant the median [min, max] over seeds,
+and the ratio of the two schedulers' best FIDs. `pbt` gets the budget of the scheduler run before
+it at the same seed: a population of as many whole budgets as that sweep's trials spent per
+variant (`--compare ray_asha,pbt`), and the best PBT member's schedule is drawn (--figure).
 
 Runs the same sweep twice on this machine, with ASHA and with every trial run to completion (same
 seed, so the same TPE suggestions up to the scheduler's influence). The sweep is the smoke
@@ -179,6 +183,11 @@ def main():
         "against each other",
     )
     parser.add_argument("--seeds", default="0,1,2", help="with --compare: the sweeps' seeds")
+    parser.add_argument(
+        "--figure",
+        default=str(REPO / "benchmarks" / "figures" / "pbt_schedule.png"),
+        help="with --compare ...,pbt: where the best PBT member's schedule figure goes",
+    )
     parser.add_argument("--max-rounds", type=int, default=27, help="reports per trial (the smoke preset: 4)")
     parser.add_argument("--grace-rounds", type=int, default=3, help="ASHA's first rung (the smoke preset: 1)")
     parser.add_argument("--reduction-factor", type=int, default=3, help="ASHA's eta (the smoke preset: 2)")
@@ -239,6 +248,9 @@ def main():
 
 
 def compare(args, variants: list[str]) -> None:
+    """Each scheduler's sweep at each seed, per variant: the best test FID, the training images
+    spent, the wall time. PBT gets the budget of the scheduler run before it at the same seed: a
+    population of the whole budgets that scheduler's trials spent, per variant (at least 2)."""
     schedulers = args.compare.split(",")
     for name in schedulers:
         if name not in SCHEDULERS:
@@ -247,47 +259,86 @@ def compare(args, variants: list[str]) -> None:
                 f"choose among {', '.join(SCHEDULERS)}"
             )
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    budget = (
-        args.num_samples * args.max_rounds * 1600 * len(variants)
-    )  # the smoke preset's 1,600 images a report
+    whole = args.max_rounds * 1600  # one trial's whole budget: the smoke preset's 1,600 images a report
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep or scratch)
         for seed in seeds:
             args.seed = seed
+            spent = {}
             for name in schedulers:
-                wall, export_dir = run_sweep(folder / f"{name}-seed{seed}", args, "--scheduler", name)
-                result = summarise(export_dir, variants, args.max_rounds * 1600)
-                rows.append(
-                    {
-                        "scheduler": name,
-                        "seed": seed,
-                        "image_share": result["training_images"] / budget,
-                        "finalists": result["finalists"],
-                        "best_fid": result["best_fid"],
-                        "wall_s": wall,
-                    }
-                )
-                print(json.dumps(rows[-1]), flush=True)
-    table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".3f"))
-    for name in schedulers:
-        mine = table[table["scheduler"] == name]
-        print(
-            f"{name}: image share mean {mine['image_share'].mean():.3f} "
-            f"(min {mine['image_share'].min():.3f}, max "
-            f"{mine['image_share'].max():.3f}); best FID mean {mine['best_fid'].mean():.1f}; "
-            "finalists per sweep "
-            f"{mine['finalists'].min()}-{mine['finalists'].max()}; wall mean {mine['wall_s'].mean():.0f} s"
+                extra, size = ["--scheduler", name], args.num_samples
+                if name == "pbt" and spent:
+                    size = max(2, round(next(iter(spent.values())) / (len(variants) * whole)))
+                    extra += ["--num-samples", str(size)]
+                wall, export_dir = run_sweep(folder / f"{name}-seed{seed}", args, *extra)
+                board = pd.read_csv(export_dir / "leaderboard.csv").set_index("variant")
+                images = 0
+                for variant in variants:
+                    history = pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
+                    last = history.sort_values(["timestamp", "round"]).groupby("trial_id").last()
+                    images += int(last["training_images"].sum())
+                    rows.append(
+                        {
+                            "scheduler": name,
+                            "seed": seed,
+                            "variant": variant,
+                            "trials": size,
+                            "training_images": int(last["training_images"].sum()),
+                            "best_fid": float(board.loc[variant, "fid"]),
+                            "replaced": int(board.loc[variant].get("replaced", 0) or 0),
+                            "wall_s": wall,
+                            "export": str(export_dir),
+                        }
+                    )
+                    print(json.dumps(rows[-1]), flush=True)
+                spent[name] = images
+        table = pd.DataFrame(rows)
+        if args.keep:
+            table.to_csv(Path(args.keep) / "compare.csv", index=False)
+        print(table.drop(columns="export").to_markdown(index=False, floatfmt=".1f"))
+        print(summary_table(table).to_markdown(index=False))
+        if len(schedulers) == 2:
+            first, second = (
+                table[table["scheduler"] == name].set_index(["seed", "variant"]) for name in schedulers
+            )
+            ratio = first["best_fid"] / second["best_fid"]
+            images = first["training_images"].sum() / second["training_images"].sum()
+            walls = [part.groupby(level="seed")["wall_s"].first().sum() for part in (first, second)]
+            print(
+                f"best FID {schedulers[0]} / {schedulers[1]}, per seed and variant: "
+                f"median {ratio.median():.3f} "
+                f"[{ratio.min():.3f}, {ratio.max():.3f}], {int((ratio < 1).sum())} of {len(ratio)} lower; "
+                f"training images {images:.3f}x; wall {walls[0] / walls[1]:.3f}x"
+            )
+        if "pbt" in schedulers and args.figure:
+            best = table[table["scheduler"] == "pbt"].sort_values("best_fid").iloc[0]
+            schedule = Path(best["export"]) / "best" / best["variant"] / "schedule.json"
+            from sweeps.reporting.figures import schedule_figure
+
+            Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
+            schedule_figure(json.loads(schedule.read_text()), Path(args.figure))
+            print(f"the best PBT member's schedule ({best['variant']}, seed {best['seed']}): {args.figure}")
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per scheduler and variant over seeds: best FID median [min, max], training images, wall."""
+    rows = []
+    for (name, variant), group in table.groupby(["scheduler", "variant"], sort=False):
+        fid = group["best_fid"]
+        rows.append(
+            {
+                "scheduler": name,
+                "variant": variant,
+                "seeds": len(group),
+                "trials (population)": int(group["trials"].median()),
+                "best FID, median [min, max]": f"{fid.median():.1f} [{fid.min():.1f}, {fid.max():.1f}]",
+                "training images (median)": f"{group['training_images'].median():,.0f}",
+                "copies (median)": f"{group['replaced'].median():.0f}",
+                "sweep wall s (median)": f"{group['wall_s'].median():.0f}",
+            }
         )
-    if len(schedulers) == 2:
-        first, second = (table[table["scheduler"] == name].set_index("seed") for name in schedulers)
-        ratio = first["best_fid"] / second["best_fid"]
-        print(
-            f"best FID {schedulers[0]} / {schedulers[1]} per seed: {', '.join(f'{r:.3f}' for r in ratio)}; "
-            f"{int((ratio < 1).sum())} of {len(ratio)} lower; image share ratio mean "
-            f"{(first['image_share'] / second['image_share']).mean():.3f}"
-        )
+    return pd.DataFrame(rows)
 
 
 def print_replays(full_dir: Path, variants: list[str], args) -> None:

@@ -124,6 +124,11 @@ def load_training_state(model, directory) -> dict:
                     f"{type(model).__name__} has {variable.path} of shape {tuple(variable.shape)}: "
                     "it was saved from another model"
                 )
+        # The learning rates are the config's, not the state's (Keras keeps each in a variable
+        # among the optimizer's): PBT continues a donor's state with mutated rates.
+        rates = [float(optimizer.learning_rate) for optimizer, _ in model.optimizer_targets()]
         for key, variable in targets:
             variable.assign(arrays[key])
+        for (optimizer, _), rate in zip(model.optimizer_targets(), rates):
+            optimizer.learning_rate = rate
     return json.loads((directory / "state.json").read_text())

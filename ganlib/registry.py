@@ -38,6 +38,25 @@ N_CRITIC = Range(1, 100, integer=True)
 # another variant), at most 100.
 LOSS_WEIGHT = Range(0.0, 100.0, low_open=True)
 
+# What may change in the middle of a run (Population Based Training mutates these): optimizer
+# settings and loss weights, which a state saved under other values trains on with. The rest
+# shapes the networks or the batch, so a run keeps it from start to end.
+MUTABLE = frozenset(
+    {
+        "g_lr",
+        "d_lr",
+        "beta1",
+        "n_critic",
+        "clip_value",
+        "gp_weight",
+        "class_weight",
+        "info_weight",
+        "continuous_weight",
+        "mixing_prob",
+        "r1_gamma",
+    }
+)
+
 
 @dataclass(frozen=True)
 class VariantSpec:

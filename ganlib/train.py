@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -295,6 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--deterministic", action="store_true", help="TensorFlow's op determinism: bitwise repeatable, slower"
     )
     parser.add_argument(
+        "--schedule",
+        default=None,
+        metavar="FILE",
+        help="retrain a PBT member from scratch from the schedule.json its sweep exported (variant, "
+        "hyperparameters per round, seeds and data come from the file; --out, --data and "
+        "--deterministic apply)",
+    )
+    parser.add_argument(
         "--precision",
         default="float32",
         help="float32, mixed_bfloat16 or mixed_float16 (Keras mixed precision; float16 with loss scaling)",
@@ -304,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.schedule:
+        return replay_schedule(args)
     try:
         overrides = parse_assignments(args.set)
         if args.batch_size is not None:
@@ -338,6 +349,43 @@ def main(argv=None) -> int:
     print(
         f"trained {record['variant']}: {record['training_images']} images in {record['wall_time_s']:.1f} s "
         f"({record['images_per_s']:.0f} images/s); outputs in {args.out}"
+    )
+    return 0
+
+
+def replay_schedule(args) -> int:
+    """`--schedule FILE`: the PBT member's run again, from scratch (ganlib/schedule.py)."""
+    from ganlib import schedule
+
+    try:
+        if args.set or args.resume or args.batch_size is not None or args.per_class is not None:
+            raise ConfigError(
+                "--schedule takes the variant, hyperparameters and data subset from its file: "
+                "drop --set, --batch-size, --per-class and --resume"
+            )
+        document = schedule.load(args.schedule)
+        import tensorflow as tf
+
+        if document.get("threads"):  # as the member trained: the same steps need the same threads
+            os.environ["OMP_NUM_THREADS"] = str(document["threads"])
+            tf.config.threading.set_intra_op_parallelism_threads(document["threads"])
+            tf.config.threading.set_inter_op_parallelism_threads(document["threads"])
+        if args.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        record = schedule.replay(document, args.out, data=args.data)
+    except GanlibError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    difference = record["largest_difference"]
+    print(
+        f"replayed {record['variant']}: {len(document['segments'])} segments, {record['rounds']} rounds, "
+        f"{record['training_images']:,} images in {record['wall_time_s']:.1f} s; losses against the "
+        "member's: "
+        + ("no trace in the schedule" if difference is None else f"largest relative gap {difference:.1e}")
+        + f"; outputs in {args.out}"
     )
     return 0
 

@@ -11,6 +11,7 @@ hyperparameters mattered, and what the sweep gained over the papers' defaults.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -22,7 +23,13 @@ import pandas as pd  # noqa: E402
 from ganlib import registry  # noqa: E402
 from sweeps.reporting.axes import load_axes  # noqa: E402
 from sweeps.reporting.data import defaults_against_best, load  # noqa: E402
-from sweeps.reporting.figures import best_grids, best_losses, fid_against_hyperparameters, fid_curves  # noqa: E402
+from sweeps.reporting.figures import (  # noqa: E402
+    best_grids,
+    best_losses,
+    fid_against_hyperparameters,
+    fid_curves,
+    schedule_figure,
+)
 from sweeps.reporting.importance import importance, load_study  # noqa: E402
 from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
 from sweeps.search.export_best import LEADERBOARD_COLUMNS  # noqa: E402
@@ -75,9 +82,21 @@ def build_report(results) -> Path:
         hp_png = fid_against_hyperparameters(
             variant, trials[variant], figures / f"hyperparameters_{variant}.png"
         )
+        schedule_file = results / "best" / variant / "schedule.json"
+        schedule_png = (
+            schedule_figure(json.loads(schedule_file.read_text()), figures / f"schedule_{variant}.png")
+            if schedule_file.is_file()
+            else None
+        )
         sections.append(
             variant_section(
-                variant, registry.get(variant).paper, results / "best" / variant, losses_png, hp_png
+                variant,
+                registry.get(variant).paper,
+                results / "best" / variant,
+                losses_png,
+                hp_png,
+                schedule_png,
+                replaced=row.get("replaced"),
             )
         )
     axes = load_axes(results, histories, trials, figures)

@@ -180,6 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"early stopping: {'; '.join(f'{k} ({v})' for k, v in SCHEDULERS.items())}",
     )
     parser.add_argument(
+        "--mutate",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="with --scheduler pbt: the range PBT mutates NAME in (default: its search range; "
+        "mutable: learning rates, beta1, n_critic, clip_value and loss weights)",
+    )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="TensorFlow's op determinism in every trial: bitwise repeatable (a PBT member's "
+        "schedule replays to its losses), slower",
+    )
+    parser.add_argument(
         "--final-seeds",
         type=int,
         default=None,
@@ -237,9 +251,18 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
 
     from ray.tune.search import ConcurrencyLimiter
 
+    from sweeps.search.population import PopulationStart
+    from sweeps.search.searcher import variant_seed
+
     runs = {variant: variant_run(setup, variant) for variant in variants}
+    pbt = setup.scheduler == "pbt"
     searchers = {
-        variant: ConcurrencyLimiter(
+        # a population exists all at once (PBT pauses and resumes its members to share the slots)
+        variant: PopulationStart(
+            variant, runs[variant], setup.num_samples, variant_seed(run["seed"], variant)
+        )
+        if pbt
+        else ConcurrencyLimiter(
             make_searcher(variant, runs[variant], preset, f"{setup.name}-{variant}", setup.optuna_storage),
             max_concurrent=setup.max_concurrent,
         )
@@ -251,7 +274,7 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
             search_alg=SearchPerVariant(searchers, runs, setup.num_samples),
             metric="fid",  # as the searchers and schedulers have it: Ray's own "current best trial" shows it
             mode="min",
-            scheduler=make_scheduler(setup.scheduler, preset, variants),
+            scheduler=make_scheduler(setup.scheduler, preset, variants, runs, setup.mutate, run["seed"]),
             num_samples=len(variants) * setup.num_samples,
             # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
             # process, TensorFlow import, evaluator load or reference statistics per trial.
@@ -265,7 +288,9 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
             # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
             sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=2,
+                # PBT copies a member's last checkpoint into another whenever that one next runs,
+                # which may be reports later: none is deleted under it
+                num_to_keep=None if pbt else 2,
                 checkpoint_score_attribute="fid",
                 checkpoint_score_order="min",
                 checkpoint_frequency=1,
@@ -322,6 +347,11 @@ def main(argv=None) -> int:
         os.environ.setdefault("RAY_SCHEDULER_EVENTS", "0")
         # a failed trial's traceback stays in its error.txt; the console gets ReportLines' one line
         logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
+        # PBT's exploit and explore paragraphs: ReportLines prints one line per copy instead
+        logging.getLogger("ray.tune.schedulers.pbt").setLevel(logging.WARNING)
+        # "Remote file not found: .../progress.csv": a paused trial resumed before its first
+        # report reached the storage; its local progress.csv goes on
+        logging.getLogger("ray.tune.logger.logger").setLevel(logging.ERROR)
     try:
         setup = plan(args)
         for line in describe_choices(setup):

@@ -133,3 +133,44 @@ def best_grids(board: pd.DataFrame, results: Path, path: Path) -> Path | None:
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
+
+
+def schedule_figure(schedule: dict, path: Path) -> Path | None:
+    """A PBT member's learning rates over its lineage (steps where it copied another member or a
+    mutation changed them; the copies marked) against its FID at every report."""
+    segments, trace = schedule.get("segments") or [], schedule.get("trace") or []
+    if not segments or not trace:
+        return None
+    end = trace[-1]["training_images"]
+    starts = [each["training_images"] for each in segments]
+    figure, axis = plt.subplots(figsize=(5.6, 3.0))
+    for name, colour in (("g_lr", "tab:blue"), ("d_lr", "tab:orange")):
+        values = [each["config"].get(name) for each in segments]
+        if any(value is None for value in values):
+            continue
+        axis.step([*starts, end], [*values, values[-1]], where="post", color=colour, label=name)
+    axis.set_yscale("log")
+    axis.set_xlabel("training images")
+    axis.set_ylabel("learning rate")
+    for before, after in zip(segments, segments[1:]):
+        if after["trial"] != before["trial"]:
+            axis.axvline(after["training_images"], color="grey", linestyle=":", linewidth=1)
+            axis.annotate(
+                f"copy of {before['trial']}",
+                (after["training_images"], axis.get_ylim()[1]),
+                fontsize=6,
+                rotation=90,
+                va="top",
+                ha="right",
+            )
+    fid = axis.twinx()
+    scored = [row for row in trace if "fid" in row]
+    fid.plot([r["training_images"] for r in scored], [r["fid"] for r in scored], "k.-", label="FID")
+    fid.set_ylabel("FID (validation slice)")
+    lines = axis.get_legend_handles_labels()[0] + fid.get_legend_handles_labels()[0]
+    axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper center")
+    axis.set_title(f"{schedule['variant']}: the best member's schedule and FID", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path

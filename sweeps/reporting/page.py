@@ -105,15 +105,33 @@ def render_html(
 
 
 def variant_section(
-    variant: str, paper: str, best_dir: Path, losses_png: Path | None, hyperparameters_png: Path | None
+    variant: str,
+    paper: str,
+    best_dir: Path,
+    losses_png: Path | None,
+    hyperparameters_png: Path | None,
+    schedule_png: Path | None = None,
+    replaced=None,
 ) -> str:
     extra = "".join(embed(p, f"{variant} {p.stem}") for p in sorted(best_dir.glob("samples_*.png")))
     samples = embed(best_dir / "samples.png", f"{variant} samples")
+    pbt = ""
+    if schedule_png is not None:
+        copies = (
+            f"{int(replaced)} times a member went on from a better one's state; "
+            if isinstance(replaced, (int, float)) and replaced == replaced
+            else ""
+        )
+        pbt = (
+            f"<p>Population Based Training: {copies}the best member's schedule (schedule.json, "
+            "replayed by <code>python -m ganlib.train --schedule</code>):</p>"
+            f"{embed(schedule_png, f'{variant} schedule')}"
+        )
     return (
         f'<section id="{variant}"><h3>{variant}</h3><p>{html.escape(paper)}</p>'
         f'<div class="row">{samples or "<p>no finished trial</p>"}'
         f'{embed(losses_png, f"{variant} losses")}</div><div class="row">{extra}</div>'
-        f"{embed(hyperparameters_png, f'{variant} hyperparameters')}</section>"
+        f"{embed(hyperparameters_png, f'{variant} hyperparameters')}{pbt}</section>"
     )
 
 

@@ -48,6 +48,7 @@ LEADERBOARD_COLUMNS = [
     "stopped_early",
     "diverged",
     "failed",
+    "replaced",
     "trial_id",
     "seed",
     "reason",
@@ -108,6 +109,8 @@ def export_variant(variant: str, result_grid, run: dict, preset, out_dir: Path) 
         "stopped_early": int(table["stopped_early"].sum()) if len(table) else 0,
         "diverged": int(table["diverged"].sum()) if len(table) else 0,
         "failed": int(table["failed"].sum()) if len(table) else 0,
+        # PBT: reports at which a member went on from a better one's state
+        "replaced": int(history["replaced"].fillna("").astype(bool).sum()) if "replaced" in history else 0,
     }
     finalists = (
         table[(~table["failed"]) & (~table["diverged"]) & table["final_val_fid"].lt(SENTINEL_FID)]

@@ -97,11 +97,19 @@ class SearchPerVariant(Searcher):
 class _VariantView:
     """The part of Ray's controller a variant's scheduler sees: its own trials only."""
 
+    # and no searcher: Ray's PBT refuses to run beside one (a model of config -> score that mutated
+    # configs would mislead); under PBT the searcher here only hands out each population's random
+    # starting points (sweeps/search/population.py: PopulationStart)
+    search_alg = None
+
     def __init__(self, controller, variant: str):
         self._controller, self._variant = controller, variant
 
     def get_trials(self):
         return [trial for trial in self._controller.get_trials() if variant_of(trial) == self._variant]
+
+    def get_live_trials(self):
+        return [trial for trial in self._controller.get_live_trials() if variant_of(trial) == self._variant]
 
     def __getattr__(self, name):
         return getattr(self._controller, name)

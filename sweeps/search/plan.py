@@ -66,6 +66,7 @@ class Setup:
     num_samples: int  # trials per variant
     max_concurrent: int  # trials of one variant at once
     scheduler: str  # a name in sweeps.search.schedulers.SCHEDULERS
+    mutate: dict  # PBT: hyperparameter -> (low, high), over the search range
     storage: str  # trials and checkpoints: an absolute folder or a URI
     name: str  # the sweep's name, its export folder's
     experiment: str  # the search's Ray Tune experiment in the storage: NAME-trials
@@ -104,6 +105,19 @@ def plan(args) -> Setup:
     variants = resolve_variants(args.variants)
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)
+    mutate = {}
+    if args.scheduler == "pbt":
+        from sweeps.search.population import check_ranges, parse_ranges
+
+        if num_samples < 2:
+            raise ConfigError(
+                f"--num-samples {num_samples} is not allowed with --scheduler pbt: a population needs "
+                "at least 2 members per variant to copy from one another"
+            )
+        mutate = parse_ranges(getattr(args, "mutate", []))
+        check_ranges(variants, mutate)
+    elif getattr(args, "mutate", []):
+        raise ConfigError(f"--mutate {args.mutate[0]!r} is not allowed without --scheduler pbt")
     max_concurrent = args.max_concurrent if args.max_concurrent is not None else preset.max_concurrent
     check_positive("--max-concurrent", max_concurrent, integer=True)
     cpus = args.cpus_per_trial if args.cpus_per_trial is not None else preset.cpus_per_trial
@@ -132,6 +146,13 @@ def plan(args) -> Setup:
         registry.resolve_config(
             variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults}
         )
+        if args.scheduler == "pbt":
+            from sweeps.search.population import mutation_space
+
+            if not mutation_space(variant, fixed, mutate):
+                raise ConfigError(
+                    f"--scheduler pbt: {variant} has no hyperparameter left to mutate (--set fixes them all)"
+                )
     storage = chosen["storage"][0]
     storage = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())
     chosen["storage"] = (storage, chosen["storage"][1])
@@ -164,6 +185,8 @@ def plan(args) -> Setup:
         "gpus_declared_only": bool(getattr(args, "gpus_declared_only", False)),
         "precision": args.precision,
         "verbose": bool(getattr(args, "verbose", False)),
+        "scheduler": args.scheduler,
+        "deterministic": bool(getattr(args, "deterministic", False)),
     }
     final_seeds = args.final_seeds if getattr(args, "final_seeds", None) is not None else preset.final_seeds
     check_range("--final-seeds", final_seeds, 0, 100)
@@ -175,6 +198,7 @@ def plan(args) -> Setup:
         num_samples=num_samples,
         max_concurrent=max_concurrent,
         scheduler=args.scheduler,
+        mutate=mutate,
         storage=storage,
         name=name,
         experiment=f"{name}-trials",

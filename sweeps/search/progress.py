@@ -36,6 +36,7 @@ class ReportLines(Callback):
     def __init__(self, variants: list[str], num_samples: int, max_rounds: int):
         self.trials, self.max_rounds = len(variants) * num_samples, max_rounds
         self.start, self.reports, self.best = time.time(), 0, dict.fromkeys(variants, math.inf)
+        self.last_fid: dict[str, float] = {}
 
     def setup(self, total_num_samples: int | None = None, **info):
         # after --resume Ray restores this callback as pickled when the sweep began: the counts
@@ -46,6 +47,14 @@ class ReportLines(Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.reports += 1
         variant, fid = variant_of(trial), result.get("fid", math.nan)
+        if result.get("replaced"):  # PBT copied a better member's state into this one
+            was = self.last_fid.get(trial.trial_id, math.nan)
+            print(
+                f"[{variant}] trial {trial.trial_id} replaced (its FID was "
+                f"{'diverged' if was >= SENTINEL_FID else f'{was:.1f}'}): now from {result['replaced']}",
+                flush=True,
+            )
+        self.last_fid[trial.trial_id] = fid
         if fid < SENTINEL_FID:
             self.best[variant] = min(self.best.get(variant, math.inf), fid)
         done, rounds_left = self.progress(trials, trial, result)

@@ -1,6 +1,7 @@
-"""Early stopping for a sweep, by name: the rule `--scheduler` picks, with rungs in training images,
-always inside KeepsAFinalist (sweeps/search/finalist.py), so no rule can leave a variant without a
-finalist."""
+"""The sweep's scheduler, by name: ASHA's early stopping with rungs in training images, always inside
+KeepsAFinalist (sweeps/search/finalist.py), so no rule can leave a variant without a finalist; or
+Population Based Training (sweeps/search/population.py), which stops no member that has not
+diverged."""
 
 from __future__ import annotations
 
@@ -9,17 +10,30 @@ from ganlib.errors import ConfigError
 DEFAULT = "ray_asha"
 SCHEDULERS = {
     "ray_asha": "Ray's ASHAScheduler, each trial judged once per rung",
+    "pbt": "Ray's PopulationBasedTraining, a population per variant: the worst quarter copies the best "
+    "quarter's state and mutates its learning rates, beta1, critic steps and loss weights at every "
+    "report; --num-samples is the population",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
 
 
-def make_scheduler(name: str, preset, variants: list[str]):
+def make_scheduler(name: str, preset, variants: list[str], runs: dict | None = None, mutate=None, seed=0):
     """The sweep's scheduler: each variant its own rule (one experiment holds them all, and an FID
-    means something else from one variant to the next); None for `none`."""
+    means something else from one variant to the next); None for `none`. PBT needs each variant's
+    run (what the preset fixes) and the --mutate ranges."""
     if name == "none":
         return None
     from sweeps.search.per_variant import SchedulerPerVariant
 
+    if name == "pbt":
+        import random
+
+        from sweeps.search.population import make_rule
+
+        random.seed(seed)  # Ray's PBT draws its copies and mutations from Python's random module
+        return SchedulerPerVariant(
+            {variant: make_rule(variant, runs[variant]["fixed"], preset, mutate) for variant in variants}
+        )
     return SchedulerPerVariant(
         {variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants}
     )

@@ -24,8 +24,13 @@ import ray
 from ray import tune
 
 from ganlib import extras
+from ganlib import schedule as schedules
 from ganlib.divergence import SENTINEL_FID, bad_fid
 from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
+
+
+def number(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else repr(value)
 
 
 class GPUMissing(RuntimeError):
@@ -58,6 +63,10 @@ class GANTrainable(tune.Trainable):
             GANTrainable.placement = configure_tensorflow(
                 run["cpus_per_trial"], run["gpus_per_trial"], run.get("gpu_memory_mb")
             )
+            if run.get("deterministic"):
+                import tensorflow as tf
+
+                tf.config.experimental.enable_op_determinism()
         if (
             run["gpus_per_trial"] > 0
             and not GANTrainable.placement["gpus_visible"]
@@ -77,9 +86,10 @@ class GANTrainable(tune.Trainable):
 
         run = self.settings = config["run"]
         self.seed = run["seed"]
+        self.overrides = {**run["fixed"], **hyperparameters(config)}
         self.ganlib_run = Run(
             run["variant"],
-            {**run["fixed"], **hyperparameters(config)},
+            self.overrides,
             seed=self.seed,
             data=run["data"],
             per_class=run.get("per_class"),
@@ -87,8 +97,12 @@ class GANTrainable(tune.Trainable):
             hold_out_validation=True,
         )
         self.dataset = None  # built at the first step, after a restore has set the round
-        self.steps_per_round = max(1, run["eval_every_images"] // self.ganlib_run.images_per_step)
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
+        # counted as they go: a PBT member's n_critic, and so its images per step, may change
+        self.images, self.generator_steps = 0, 0
+        # the lineage (ganlib/schedule.py): where the data restarted and with what, and the losses
+        self.segments, self.trace = [], []
+        self.replaced = ""  # set when a restore brought another trial's state (PBT's exploit)
         self.finished = False  # ran its whole budget and was evaluated in full
         self.grid_writer = None  # made at the first report, in this trial's folder
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
@@ -104,18 +118,29 @@ class GANTrainable(tune.Trainable):
             # Built once per trial: each round's `fit` takes a new iterator, which reshuffles. Seeded by
             # the round, so a restored trial does not replay the images the first run began with.
             self.dataset = run.dataset(seed=self.seed + self.rounds, repeat=True)
+            self.segments.append(
+                schedules.segment(self.rounds, self.images, self.trial_id, self.seed, self.overrides)
+            )
         start = time.perf_counter()
-        history, diverged = run.train(self.dataset, steps_per_epoch=self.steps_per_round)
+        steps = schedules.steps_in_round(
+            self.rounds + 1, self.settings["eval_every_images"], self.images, run.images_per_step
+        )
+        history, diverged = run.train(self.dataset, steps_per_epoch=steps)
         self.train_seconds += time.perf_counter() - start
         self.rounds += 1
-        logs = {key: values[-1] for key, values in history.history.items()}
-        images = self.rounds * self.steps_per_round * run.images_per_step
+        self.images += steps * run.images_per_step
+        self.generator_steps += steps
+        logs = {key: float(values[-1]) for key, values in history.history.items()}
+        images = self.images
+        self.trace.append({"round": self.rounds, "training_images": images, **logs})
+        replaced, self.replaced = self.replaced, ""
         metrics = {
-            **{key: float(value) for key, value in logs.items()},
+            **logs,
             **run.parameters,
             "round": self.rounds,
             "training_images": images,
-            "generator_steps": self.rounds * self.steps_per_round,
+            "generator_steps": self.generator_steps,
+            "replaced": replaced,
             "train_seconds": self.train_seconds,
             "images_per_s": images / max(self.train_seconds, 1e-9),
             "seed": self.seed,
@@ -132,7 +157,10 @@ class GANTrainable(tune.Trainable):
             )
             self.log_grid()
         if diverged or bad_fid(metrics["fid"]):
-            return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": True}
+            # under PBT the scheduler replaces a diverged member with a copy of a better one, or stops it
+            done = self.settings.get("scheduler") != "pbt"
+            return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": done}
+        self.trace[-1]["fid"] = metrics["fid"]
         self.finished = self.rounds >= self.settings["max_rounds"]
         if self.finished:
             # in this warm worker: a separate task would import TensorFlow and rebuild the model again
@@ -166,13 +194,20 @@ class GANTrainable(tune.Trainable):
             round=self.rounds,
             train_seconds=self.train_seconds,
             eval_seconds=self.eval_seconds,
+            images=self.images,
+            generator_steps=self.generator_steps,
+            segments=self.segments,
+            trace=self.trace,
         )
         if self.finished:
+            import json
+
             from ganlib.callbacks import save_model_grid
             from ganlib.export import save_generator
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
+            (files / schedules.FILE).write_text(json.dumps(self.schedule(), indent=1))
             save_model_grid(
                 self.model,
                 files / "samples.png",
@@ -184,3 +219,34 @@ class GANTrainable(tune.Trainable):
         state = self.ganlib_run.restore(checkpoint_dir)
         self.rounds, self.train_seconds = state["round"], state["train_seconds"]
         self.eval_seconds = state["eval_seconds"]
+        self.images, self.generator_steps = state["images"], state["generator_steps"]
+        self.segments, self.trace = state["segments"], state["trace"]
+        self.dataset = None  # restarted at the next step, as a new segment
+        donor = self.segments[-1] if self.segments else None
+        if donor and donor["trial"] != self.trial_id:
+            changed = [
+                f"{key} {number(donor['config'].get(key))} -> {number(value)}"
+                for key, value in sorted(self.overrides.items())
+                if donor["config"].get(key) != value
+            ]
+            self.replaced = (
+                f"{donor['trial']}'s state at {self.images:,} images"
+                + (f", {', '.join(changed)}" if changed else "")
+                + ("" if self.seed == donor["seed"] else f", seed {donor['seed']} -> {self.seed}")
+            )
+
+    def schedule(self) -> dict:
+        """This trial's lineage as ganlib/schedule.py has it: what retrains it from scratch."""
+        run = self.settings
+        return schedules.document(
+            run["variant"],
+            self.segments,
+            self.trace,
+            rounds=self.rounds,
+            images_per_round=run["eval_every_images"],
+            data=run["data"],
+            per_class=run.get("per_class"),
+            precision=run.get("precision", "float32"),
+            hold_out_validation=True,
+            threads=GANTrainable.placement["threads"],
+        )
