@@ -101,6 +101,25 @@ def load(path) -> dict:
     return schedule
 
 
+def config_at(changes: list[dict] | None, round_: int) -> dict | None:
+    """The config `changes` (segments: round and config, by round) name for training after
+    `round_` rounds: the last segment starting at or before it (None without changes)."""
+    named = None
+    for each in changes or []:
+        if each["round"] <= round_:
+            named = each["config"]
+    return named
+
+
+def changes(schedule: dict) -> list[dict]:
+    """The schedule's segments where its config changes (what another seed retrains it by)."""
+    found = []
+    for each in schedule["segments"]:
+        if not found or each["config"] != found[-1]["config"]:
+            found.append({"round": each["round"], "config": each["config"]})
+    return found
+
+
 def ends(schedule: dict) -> list[int]:
     """The round each segment trains up to (not included)."""
     starts = [each["round"] for each in schedule["segments"]]

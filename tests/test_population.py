@@ -237,3 +237,41 @@ def test_a_diverged_member_is_replaced_by_a_copy_or_else_stopped():
     # a member that has not diverged gets PBT's decision whatever it is
     pbt.plan = [(TrialScheduler.CONTINUE, False)]
     assert rule.on_trial_result(None, Member(), good) == TrialScheduler.CONTINUE
+
+
+def test_a_trial_given_a_schedule_switches_config_where_it_says(tmp_path, mnist_path, monkeypatch):
+    """The final stage retrains a PBT winner with other seeds by its schedule: the trainable takes
+    each segment's config from its round on (a fresh model from it, the state carried over, the
+    data restarted), and records the switch in its own schedule."""
+    from sweeps.search.trainable import GANTrainable
+
+    fixed = {"width": 0.25, "batch_size": 16}
+    first, second = {**fixed, "g_lr": 1e-4, "d_lr": 1e-4}, {**fixed, "g_lr": 4e-4, "d_lr": 2e-5}
+    run = {
+        "variant": "gan",
+        "data": str(mnist_path),
+        "seed": 3,
+        "per_class": 10,
+        "fixed": fixed,
+        "eval_every_images": 64,
+        "max_rounds": 3,
+        "eval_samples": 100,
+        "final_eval_samples": 100,
+        "cpus_per_trial": 1,
+        "gpus_per_trial": 0,
+        "scheduler": "none",
+        "schedule": [{"round": 0, "config": first}, {"round": 2, "config": second}],
+    }
+    # as if a worker had placed TensorFlow: this process's thread pools stay as they are
+    monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
+    trainable = GANTrainable({"run": run, "g_lr": 1e-4, "d_lr": 1e-4})
+    rates = []
+    for _ in range(3):
+        trainable.train()
+        rates.append(float(trainable.model.g_optimizer.learning_rate))
+    assert rates == pytest.approx([1e-4, 1e-4, 4e-4])
+    assert float(trainable.model.d_optimizer.learning_rate) == pytest.approx(2e-5)
+    assert [s["round"] for s in trainable.segments] == [0, 2]
+    assert trainable.segments[1]["config"] == second
+    assert int(trainable.model.g_optimizer.iterations) == 3 * 4  # the state went on, not restarted
+    trainable.stop()

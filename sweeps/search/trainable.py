@@ -82,20 +82,9 @@ class GANTrainable(tune.Trainable):
         return True
 
     def start_trial(self, config: dict) -> None:
-        from ganlib.run import Run
-
         run = self.settings = config["run"]
         self.seed = run["seed"]
-        self.overrides = {**run["fixed"], **hyperparameters(config)}
-        self.ganlib_run = Run(
-            run["variant"],
-            self.overrides,
-            seed=self.seed,
-            data=run["data"],
-            per_class=run.get("per_class"),
-            precision=run.get("precision", "float32"),
-            hold_out_validation=True,
-        )
+        self.build({**run["fixed"], **hyperparameters(config)})
         self.dataset = None  # built at the first step, after a restore has set the round
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
         # counted as they go: a PBT member's n_critic, and so its images per step, may change
@@ -108,11 +97,41 @@ class GANTrainable(tune.Trainable):
         # Ray's own record of the GPU (or GPU share) this trial holds: on a CPU machine, declared only.
         self.gpu_ids = ",".join(str(i) for i in ray.get_gpu_ids())
 
+    def build(self, overrides: dict) -> None:
+        from ganlib.run import Run
+
+        run, self.overrides = self.settings, overrides
+        self.ganlib_run = Run(
+            run["variant"],
+            overrides,
+            seed=self.seed,
+            data=run["data"],
+            per_class=run.get("per_class"),
+            precision=run.get("precision", "float32"),
+            hold_out_validation=True,
+        )
+
+    def follow_schedule(self) -> None:
+        """With a schedule in the config (the final stage retraining a PBT winner): the config the
+        schedule names for the coming round, switched to as PBT did, by a fresh model from it with
+        the training state carried over and the data restarted."""
+        planned = schedules.config_at(self.settings.get("schedule"), self.rounds)
+        if planned is None or planned == self.overrides:
+            return
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            self.ganlib_run.save(folder)
+            self.build(planned)
+            self.ganlib_run.restore(folder)
+        self.dataset = None
+
     @property
     def model(self):
         return self.ganlib_run.model
 
     def step(self) -> dict:
+        self.follow_schedule()
         run = self.ganlib_run
         if self.dataset is None:
             # Built once per trial: each round's `fit` takes a new iterator, which reshuffles. Seeded by
@@ -207,7 +226,8 @@ class GANTrainable(tune.Trainable):
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
-            (files / schedules.FILE).write_text(json.dumps(self.schedule(), indent=1))
+            if self.settings.get("scheduler") == "pbt":  # the result is this schedule, not one config
+                (files / schedules.FILE).write_text(json.dumps(self.schedule(), indent=1))
             save_model_grid(
                 self.model,
                 files / "samples.png",

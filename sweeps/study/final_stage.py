@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ganlib import schedule as schedules
 from sweeps.search.plan import Setup, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
 
@@ -49,12 +50,16 @@ def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> li
             continue
         run = variant_run(setup, variant)
         searched = json.loads(record.read_text())["hyperparameters"]
+        schedule_file, schedule = record.with_name(schedules.FILE), None
+        if schedule_file.is_file():  # a PBT winner: retrained by its schedule, from its first config
+            schedule = schedules.changes(json.loads(schedule_file.read_text()))
+            searched = schedule[0]["config"]
         points = {
             "best": {k: v for k, v in searched.items() if k not in run["fixed"]},
             "defaults": paper_defaults_point(variant, run["fixed"]),
         }
         # the search's best may be the papers' defaults (its first trial): trained once, both rows
-        same = points["best"] == points["defaults"]
+        same = points["best"] == points["defaults"] and len(schedule or [0]) == 1
         for arm in ARMS[:1] if same else ARMS:
             for seed in seeds:
                 found.append(
@@ -65,6 +70,8 @@ def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> li
                             "max_rounds": rounds,
                             "arm": arm,
                             "best_is_defaults": same,
+                            "scheduler": "none",  # every run its whole budget; a diverged one ends
+                            **({"schedule": schedule} if arm == "best" and schedule else {}),
                         },
                         **points[arm],
                     }
