@@ -32,14 +32,18 @@ def steps_in_round(round_: int, images_per_round: int, images_so_far: int, image
     return max(1, math.ceil((round_ * images_per_round - images_so_far) / images_per_step))
 
 
-def segment(round_: int, images: int, trial: str, seed: int, config: dict) -> dict:
-    """From round `round_` (`images` training images in) on: `config` and the data seeded by `seed`,
-    the state `trial`'s."""
+def segment(
+    round_: int, images: int, trial: str, seed: int, config: dict, data_seed: int | None = None
+) -> dict:
+    """From round `round_` (`images` training images in) on: `config`, the model built with `seed`
+    (its state then restored) and the data shuffled by `data_seed` plus the round, the state
+    `trial`'s."""
     return {
         "round": int(round_),
         "training_images": int(images),
         "trial": str(trial),
         "seed": int(seed),
+        "data_seed": int(seed if data_seed is None else data_seed),
         "config": dict(config),
     }
 
@@ -150,7 +154,7 @@ def replay(schedule: dict, out_dir, *, data=None, verbose: int = 0) -> dict:
             with tempfile.TemporaryDirectory() as folder:
                 previous.save(folder)
                 run.restore(folder)
-        dataset = run.dataset(seed=each["seed"] + each["round"], repeat=True)
+        dataset = run.dataset(seed=each.get("data_seed", each["seed"]) + each["round"], repeat=True)
         for round_ in range(each["round"], end):
             steps = steps_in_round(round_ + 1, schedule["images_per_round"], images, run.images_per_step)
             history, diverged = run.train(dataset, steps_per_epoch=steps, verbose=verbose)

@@ -43,7 +43,7 @@ from sweeps.search.plan import (  # noqa: E402
 )
 from sweeps.search.ray_session import connect_ray  # noqa: E402
 from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER  # noqa: E402
-from sweeps.search.schedulers import SCHEDULERS, make_scheduler
+from sweeps.search.schedulers import POPULATION, SCHEDULERS, make_scheduler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,7 +255,7 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
     from sweeps.search.searcher import variant_seed
 
     runs = {variant: variant_run(setup, variant) for variant in variants}
-    pbt = setup.scheduler == "pbt"
+    pbt = setup.scheduler in POPULATION
     searchers = {
         # a population exists all at once (PBT pauses and resumes its members to share the slots)
         variant: PopulationStart(

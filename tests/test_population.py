@@ -134,7 +134,7 @@ def test_bad_pbt_input_is_refused_in_one_line_before_ray_starts(tmp_path, mnist_
         ("--scheduler", "pbt", "--num-samples", "1"): "--num-samples 1 is not allowed with --scheduler pbt",
         ("--scheduler", "pbt", "--mutate", "beta1=0.1:1.5"): "beta1 must lie in [0.0, 1.0)",
         ("--scheduler", "pbt", "--mutate", "latent_dim=32:64"): "'latent_dim' cannot change mid-run",
-        ("--mutate", "g_lr=1e-5:1e-3"): "not allowed without --scheduler pbt",
+        ("--mutate", "g_lr=1e-5:1e-3"): "not allowed without --scheduler pbt or pb2",
         ("--scheduler", "pbt", "--set", "g_lr=1e-4", "--set", "d_lr=1e-4", "--set", "beta1=0.5"): (
             "gan has no hyperparameter left to mutate"
         ),
@@ -275,3 +275,18 @@ def test_a_trial_given_a_schedule_switches_config_where_it_says(tmp_path, mnist_
     assert trainable.segments[1]["config"] == second
     assert int(trainable.model.g_optimizer.iterations) == 3 * 4  # the state went on, not restarted
     trainable.stop()
+
+
+def test_pb2_gets_an_interval_per_number_and_its_proposals_land_on_allowed_values():
+    from sweeps.search.population import make_rule, pb2_bounds
+    from sweeps.search.presets import get
+
+    space = mutation_space("wgan_gp", SMOKE_FIXED)
+    bounds = pb2_bounds(space)
+    assert bounds["n_critic"] == [1, 10] and bounds["beta1"] == [0.0, 0.5]
+    explore = keep_inside(space)
+    proposed = explore({"n_critic": 3.6, "beta1": 0.3, "g_lr": 5.0, "gp_weight": 1e-9})
+    assert proposed["n_critic"] == 4 and proposed["beta1"] == 0.5
+    assert proposed["g_lr"] == space["g_lr"][1] and proposed["gp_weight"] == space["gp_weight"][0]
+    rule = make_rule("wgan_gp", SMOKE_FIXED, get("smoke"), None, "pb2")
+    assert type(rule.pbt).__name__ == "PB2"

@@ -13,7 +13,7 @@ from ganlib.errors import ConfigError, check_positive, check_range
 from ganlib.precision import PRECISIONS
 from ganlib.train import parse_assignments
 from sweeps.search import presets
-from sweeps.search.schedulers import SCHEDULERS
+from sweeps.search.schedulers import POPULATION, SCHEDULERS
 
 
 def resolve_variants(text: str) -> list[str]:
@@ -106,18 +106,18 @@ def plan(args) -> Setup:
     num_samples = args.num_samples if args.num_samples is not None else preset.num_samples
     check_positive("--num-samples", num_samples, integer=True)
     mutate = {}
-    if args.scheduler == "pbt":
+    if args.scheduler in POPULATION:
         from sweeps.search.population import check_ranges, parse_ranges
 
         if num_samples < 2:
             raise ConfigError(
-                f"--num-samples {num_samples} is not allowed with --scheduler pbt: a population needs "
-                "at least 2 members per variant to copy from one another"
+                f"--num-samples {num_samples} is not allowed with --scheduler {args.scheduler}: "
+                "a population needs at least 2 members per variant to copy from one another"
             )
         mutate = parse_ranges(getattr(args, "mutate", []))
         check_ranges(variants, mutate)
     elif getattr(args, "mutate", []):
-        raise ConfigError(f"--mutate {args.mutate[0]!r} is not allowed without --scheduler pbt")
+        raise ConfigError(f"--mutate {args.mutate[0]!r} is not allowed without --scheduler pbt or pb2")
     max_concurrent = args.max_concurrent if args.max_concurrent is not None else preset.max_concurrent
     check_positive("--max-concurrent", max_concurrent, integer=True)
     cpus = args.cpus_per_trial if args.cpus_per_trial is not None else preset.cpus_per_trial
@@ -146,12 +146,13 @@ def plan(args) -> Setup:
         registry.resolve_config(
             variant, {k: v for k, v in fixed.items() if k in registry.get(variant).defaults}
         )
-        if args.scheduler == "pbt":
+        if args.scheduler in POPULATION:
             from sweeps.search.population import mutation_space
 
             if not mutation_space(variant, fixed, mutate):
                 raise ConfigError(
-                    f"--scheduler pbt: {variant} has no hyperparameter left to mutate (--set fixes them all)"
+                    f"--scheduler {args.scheduler}: {variant} has no hyperparameter left to mutate "
+                    "(--set fixes them all)"
                 )
     storage = chosen["storage"][0]
     storage = storage if is_uri(storage) else str(Path(storage).expanduser().resolve())

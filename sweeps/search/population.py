@@ -102,44 +102,68 @@ def ray_mutations(space: dict) -> dict:
 
 def keep_inside(space: dict):
     """PBT's explore step multiplies a number by 0.8 or 1.2, which can leave its range (beta1 0.9 x 1.2):
-    the mutated value is put back at the nearest end."""
+    the value is put back at the nearest end. PB2 proposes any number between a list's ends: it is
+    moved to the nearest of the list's values (an integer for n_critic, one of WGAN-GP's betas)."""
 
     def explore(config: dict) -> dict:
         for name, values in space.items():
-            if not isinstance(values, list) and name in config:
+            if name not in config:
+                continue
+            if not isinstance(values, list):
                 config[name] = min(max(config[name], values[0]), values[1])
+            elif config[name] not in values and all(isinstance(v, (int, float)) for v in values):
+                config[name] = min(values, key=lambda value: abs(value - config[name]))
         return config
 
     return explore
 
 
-def make_rule(variant: str, fixed: dict, preset, ranges: dict | None):
+def pb2_bounds(space: dict) -> dict:
+    """The mutation space as PB2 takes it: an interval per number (a list of numbers spans its ends;
+    choices that are not numbers stay each member's own)."""
+    bounds = {}
+    for name, values in space.items():
+        if not isinstance(values, list):
+            bounds[name] = [values[0], values[1]]
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and len(values) > 1:
+            bounds[name] = [min(values), max(values)]
+    return bounds
+
+
+def make_rule(variant: str, fixed: dict, preset, ranges: dict | None, method: str = "pbt"):
     """One variant's PBT, synchronous (every member reaches the same training images before the
     worst copy the best: asynchronous PBT on fewer slots than members compares a fresh score with
     stale ones, and was seen copying one waiting member's same early state into another six times
     over), perturbed at every report, burn-in the preset's grace period, inside ReplacesDiverged."""
     from ray.tune.schedulers import PopulationBasedTraining
+    from ray.tune.schedulers.pb2 import PB2
 
     from ganlib.divergence import FID_CAP
 
     space = mutation_space(variant, fixed, ranges)
     if not space:
-        raise ConfigError(f"--scheduler pbt: {variant} has no hyperparameter left to mutate (all fixed)")
-    pbt = PopulationBasedTraining(
-        time_attr="training_images",
-        metric="fid",
-        mode="min",
+        raise ConfigError(f"--scheduler {method}: {variant} has no hyperparameter left to mutate (all fixed)")
+    common = {
+        "time_attr": "training_images",
+        "metric": "fid",
+        "mode": "min",
         # report k comes at k x eval_every_images or up to a step past it, never before
         # (ganlib/schedule.py): every report is a meeting point. Not less than a report's worth:
         # synchronous PBT lets a member on only while it is behind the last meeting point plus this
-        perturbation_interval=preset.eval_every_images,
-        burn_in_period=preset.grace_rounds * preset.eval_every_images,
-        hyperparam_mutations=ray_mutations(space),
-        quantile_fraction=QUANTILE_FRACTION,
-        custom_explore_fn=keep_inside(space),
-        synch=True,
-    )
-    return ReplacesDiverged(pbt, cap=FID_CAP)
+        "perturbation_interval": preset.eval_every_images,
+        "quantile_fraction": QUANTILE_FRACTION,
+        "custom_explore_fn": keep_inside(space),
+        "synch": True,
+    }
+    if method == "pb2":
+        rule = PB2(hyperparam_bounds=pb2_bounds(space), **common)
+    else:
+        rule = PopulationBasedTraining(
+            burn_in_period=preset.grace_rounds * preset.eval_every_images,
+            hyperparam_mutations=ray_mutations(space),
+            **common,
+        )
+    return ReplacesDiverged(rule, cap=FID_CAP)
 
 
 class ReplacesDiverged(TrialScheduler):

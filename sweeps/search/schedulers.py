@@ -13,8 +13,12 @@ SCHEDULERS = {
     "pbt": "Ray's PopulationBasedTraining, a population per variant: the worst quarter copies the best "
     "quarter's state and mutates its learning rates, beta1, critic steps and loss weights at every "
     "report; --num-samples is the population",
+    "pb2": "Ray's PB2 (Parker-Holder et al. 2020): PBT whose new values come from a Gaussian-process "
+    "bandit over the population's results instead of random perturbation",
     "none": "every trial runs its whole budget, to measure what early stopping saves",
 }
+# the schedulers whose trials are a population that copies and mutates (sweeps/search/population.py)
+POPULATION = ("pbt", "pb2")
 
 
 def make_scheduler(name: str, preset, variants: list[str], runs: dict | None = None, mutate=None, seed=0):
@@ -25,14 +29,21 @@ def make_scheduler(name: str, preset, variants: list[str], runs: dict | None = N
         return None
     from sweeps.search.per_variant import SchedulerPerVariant
 
-    if name == "pbt":
+    if name in POPULATION:
         import random
+
+        import numpy as np
 
         from sweeps.search.population import make_rule
 
-        random.seed(seed)  # Ray's PBT draws its copies and mutations from Python's random module
+        # Ray's PBT draws its copies and mutations from Python's random module, PB2 from NumPy's too
+        random.seed(seed)
+        np.random.seed(seed)
         return SchedulerPerVariant(
-            {variant: make_rule(variant, runs[variant]["fixed"], preset, mutate) for variant in variants}
+            {
+                variant: make_rule(variant, runs[variant]["fixed"], preset, mutate, name)
+                for variant in variants
+            }
         )
     return SchedulerPerVariant(
         {variant: variant_rule(name, preset, f"rungs-{variant}.json") for variant in variants}

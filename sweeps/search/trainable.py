@@ -26,6 +26,7 @@ from ray import tune
 from ganlib import extras
 from ganlib import schedule as schedules
 from ganlib.divergence import SENTINEL_FID, bad_fid
+from sweeps.search.schedulers import POPULATION
 from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
 
 
@@ -111,6 +112,16 @@ class GANTrainable(tune.Trainable):
             hold_out_validation=True,
         )
 
+    def data_seed(self) -> int:
+        """The seed of this trial's data order: in a population each member's own, since members
+        copy one another's state and config, seed included, and a copy whose hyperparameters come
+        out the same (PB2 before it has data) would otherwise train exactly as its donor does."""
+        if self.settings.get("scheduler") not in POPULATION:
+            return self.seed
+        import hashlib
+
+        return self.seed + int(hashlib.sha256(self.trial_id.encode()).hexdigest()[:6], 16)
+
     def follow_schedule(self) -> None:
         """With a schedule in the config (the final stage retraining a PBT winner): the config the
         schedule names for the coming round, switched to as PBT did, by a fresh model from it with
@@ -136,9 +147,12 @@ class GANTrainable(tune.Trainable):
         if self.dataset is None:
             # Built once per trial: each round's `fit` takes a new iterator, which reshuffles. Seeded by
             # the round, so a restored trial does not replay the images the first run began with.
-            self.dataset = run.dataset(seed=self.seed + self.rounds, repeat=True)
+            data_seed = self.data_seed()
+            self.dataset = run.dataset(seed=data_seed + self.rounds, repeat=True)
             self.segments.append(
-                schedules.segment(self.rounds, self.images, self.trial_id, self.seed, self.overrides)
+                schedules.segment(
+                    self.rounds, self.images, self.trial_id, self.seed, self.overrides, data_seed
+                )
             )
         start = time.perf_counter()
         steps = schedules.steps_in_round(
@@ -177,7 +191,7 @@ class GANTrainable(tune.Trainable):
             self.log_grid()
         if diverged or bad_fid(metrics["fid"]):
             # under PBT the scheduler replaces a diverged member with a copy of a better one, or stops it
-            done = self.settings.get("scheduler") != "pbt"
+            done = self.settings.get("scheduler") not in POPULATION
             return {**metrics, "fid": SENTINEL_FID, "diverged": True, "done": done}
         self.trace[-1]["fid"] = metrics["fid"]
         self.finished = self.rounds >= self.settings["max_rounds"]
@@ -226,7 +240,7 @@ class GANTrainable(tune.Trainable):
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
-            if self.settings.get("scheduler") == "pbt":  # the result is this schedule, not one config
+            if self.settings.get("scheduler") in POPULATION:  # the result is this schedule, not one config
                 (files / schedules.FILE).write_text(json.dumps(self.schedule(), indent=1))
             save_model_grid(
                 self.model,
