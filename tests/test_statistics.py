@@ -1,0 +1,139 @@
+"""sweeps.study.statistics: hand-computed p-values and effect sizes, Holm's adjustment, intervals
+that stay in the data's range and the metric's bounds, the collapse rule, prob_best and compare."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sweeps.study import statistics as S
+
+
+def test_separated_three_vs_three_gives_exact_p_and_full_cliffs_delta():
+    low, high = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]
+    # 20 ways to split six values 3 + 3, two of them this extreme: p = 2/20
+    assert S.mann_whitney(low, high) == pytest.approx(0.1, abs=1e-12)
+    assert S.mann_whitney(high, low) == pytest.approx(0.1, abs=1e-12)
+    assert S.cliffs_delta(high, low) == 1.0
+    assert S.cliffs_delta(low, high) == -1.0
+    assert S.smallest_p(3, 3) == pytest.approx(0.1)
+
+
+def test_separated_six_vs_six_reaches_smallest_attainable_p():
+    a, b = np.arange(6.0), np.arange(6.0) + 10
+    assert S.mann_whitney(a, b) == pytest.approx(2 / 924, rel=1e-9)
+    assert S.smallest_p(6, 6) == pytest.approx(2 / 924, rel=1e-12)
+    assert f"{S.smallest_p(6, 6):.2g}" == "0.0022"
+    assert S.smallest_p(1, 1) == 1.0
+
+
+def test_tied_small_samples_are_not_given_a_p_below_the_exact_floor():
+    # all seeds of one arm tie (classes covered 9 vs 10): the normal approximation would give 0.047
+    assert S.mann_whitney([9, 9, 9], [10, 10, 10]) == pytest.approx(0.1, abs=1e-12)
+    assert S.mann_whitney([10, 10, 10], [10, 10, 10]) == pytest.approx(1.0)
+    assert math.isnan(S.mann_whitney([math.nan], [1.0, 2.0]))
+
+
+def test_holm_adjusts_a_known_family_and_leaves_nans_out():
+    np.testing.assert_allclose(S.holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    adjusted = S.holm([0.01, math.nan, 0.04, 0.03])
+    assert math.isnan(adjusted[1])
+    np.testing.assert_allclose(adjusted[[0, 2, 3]], [0.03, 0.06, 0.06])
+    assert len(S.holm([])) == 0
+
+
+BOUNDS = st.sampled_from([(0.0, 1.0), (0.0, 10.0), (0.0, math.inf), (-5.0, 5.0)])
+
+
+@st.composite
+def bounded_samples(draw):
+    low, high = draw(BOUNDS)
+    top = min(high, 1e6)
+    values = draw(
+        st.lists(
+            st.one_of(
+                st.floats(low, top, allow_nan=False),
+                st.sampled_from([low, top]),  # values on the bounds, where clipping matters
+            ),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    nans = draw(st.integers(0, 2))
+    return low, high, values, nans
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(sample=bounded_samples(), level=st.sampled_from([0.5, 0.9, 0.95, 0.99]), seed=st.integers(0, 99))
+def test_median_interval_stays_in_the_data_range_and_the_bounds(sample, level, seed):
+    low, high, values, nans = sample
+    median, lo, hi = S.median_interval(
+        values + [math.nan] * nans, low=low, high=high, level=level, resamples=2_000, seed=seed
+    )
+    assert median == np.median(values)
+    assert min(values) <= lo <= median <= hi <= max(values)
+    assert low <= lo and hi <= high
+
+
+def test_median_interval_small_cases_and_determinism():
+    assert S.median_interval([7.5]) == (7.5, 7.5, 7.5)
+    assert S.median_interval([math.nan, 7.5, math.nan]) == (7.5, 7.5, 7.5)
+    assert all(math.isnan(x) for x in S.median_interval([math.nan]))
+    values = [0.61, 0.64, 0.70, 0.72, 0.99]
+    assert S.median_interval(values, high=1.0, seed=3) == S.median_interval(values, high=1.0, seed=3)
+    with pytest.raises(ValueError, match="support"):
+        S.median_interval([0.5, 1.2], high=1.0)
+
+
+def test_iqr_and_ratio_of_medians():
+    assert S.iqr([1, 2, 3, 4, 5, math.nan]) == (2.0, 4.0)
+    assert S.ratio_of_medians([30.0, 40.0, 50.0], [10.0, 20.0, 30.0]) == 2.0
+    assert math.isnan(S.ratio_of_medians([1.0], [0.0, 0.0]))
+
+
+def test_collapse_rule_on_a_hand_example():
+    fids = [20.0, 22.0, 24.0, 49.0, 50.0, 21.0]  # median 23: over 46 is collapsed
+    classes = [10, 10, 9, 10, 10, math.nan]
+    assert S.collapsed(fids, classes).tolist() == [False, False, True, True, True, False]
+    assert S.collapsed([20.0, 46.0, 23.0], [10, 10, 10]).tolist() == [False, False, False]  # twice: not over
+
+
+def test_prob_best_sums_to_one_and_favours_a_clearly_better_group():
+    groups = {"good": [10.0, 11.0, 12.0, 10.5], "bad": [30.0, 31.0, 29.0], "worse": [50.0, 60.0, 55.0]}
+    probabilities = S.prob_best(groups)
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    assert probabilities["good"] > 0.95
+    higher = S.prob_best(groups, lower_is_better=False)
+    assert higher["worse"] > 0.95
+    # identical groups tie in every resample: the resample is split between them
+    tied = S.prob_best({"a": [5.0, 5.0], "b": [5.0, 5.0, 5.0], "empty": [math.nan]})
+    assert tied == pytest.approx({"a": 0.5, "b": 0.5, "empty": 0.0})
+
+
+def test_compare_gives_leader_difference_and_what_could_not_be_detected():
+    groups = {
+        "c": np.arange(30.0, 38.0),  # 8 seeds, all worse than the leader's
+        "b": [13.0, 14.0, 15.0],  # all worse than the leader's too, but only 3 vs 3
+        "a": [10.0, 11.0, math.nan, 12.0],
+    }
+    board = S.compare(groups, seed=1)
+    assert board["group"].tolist() == ["a", "b", "c"]
+    assert board["n"].tolist() == [3, 3, 8] and board["dropped"].tolist() == [1, 0, 0]
+    assert board["verdict"].tolist() == [
+        "leader",
+        "cannot be told apart at n=3 vs 3 (smallest attainable p 0.1)",
+        "differs (Holm p=0.024)",  # 2/C(11, 3) = 0.0121, doubled in a family of two
+    ]
+    np.testing.assert_allclose(board["p"].iloc[1:], [0.1, 2 / 165])
+    np.testing.assert_allclose(board["p_holm"].iloc[1:], [0.1, 4 / 165])
+    assert board["cliffs_delta"].iloc[1:].tolist() == [1.0, 1.0]
+    assert board.loc[2, "ratio"] == pytest.approx(33.5 / 11.0)
+    assert board.loc[0, "prob_best"] > 0.95 and board["prob_best"].sum() == pytest.approx(1.0)
+    assert (board["lo"] <= board["median"]).all() and (board["median"] <= board["hi"]).all()
+    # higher is better (recall in [0, 1]): the order turns round
+    recall = S.compare({"x": [0.2, 0.3, 0.25], "y": [0.8, 0.9, 1.0]}, lower_is_better=False, high=1.0)
+    assert recall["group"].tolist() == ["y", "x"] and recall["hi"].max() <= 1.0
