@@ -313,9 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.schedule:
-        return replay_schedule(args)
     try:
+        if args.schedule:
+            return replay_schedule(args)
         overrides = parse_assignments(args.set)
         if args.batch_size is not None:
             overrides["batch_size"] = args.batch_size
@@ -354,31 +354,25 @@ def main(argv=None) -> int:
 
 
 def replay_schedule(args) -> int:
-    """`--schedule FILE`: the PBT member's run again, from scratch (ganlib/schedule.py)."""
+    """`--schedule FILE`: the PBT member's run again, from scratch (ganlib/schedule.py); bad input
+    and divergence raise, as for a run, for main to report."""
     from ganlib import schedule
 
-    try:
-        if args.set or args.resume or args.batch_size is not None or args.per_class is not None:
-            raise ConfigError(
-                "--schedule takes the variant, hyperparameters and data subset from its file: "
-                "drop --set, --batch-size, --per-class and --resume"
-            )
-        document = schedule.load(args.schedule)
-        import tensorflow as tf
+    if args.set or args.resume or args.batch_size is not None or args.per_class is not None:
+        raise ConfigError(
+            "--schedule takes the variant, hyperparameters and data subset from its file: "
+            "drop --set, --batch-size, --per-class and --resume"
+        )
+    document = schedule.load(args.schedule)
+    import tensorflow as tf
 
-        if document.get("threads"):  # as the member trained: the same steps need the same threads
-            os.environ["OMP_NUM_THREADS"] = str(document["threads"])
-            tf.config.threading.set_intra_op_parallelism_threads(document["threads"])
-            tf.config.threading.set_inter_op_parallelism_threads(document["threads"])
-        if args.deterministic:
-            tf.config.experimental.enable_op_determinism()
-        record = schedule.replay(document, args.out, data=args.data)
-    except GanlibError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+    if document.get("threads"):  # as the member trained: the same steps need the same threads
+        os.environ["OMP_NUM_THREADS"] = str(document["threads"])
+        tf.config.threading.set_intra_op_parallelism_threads(document["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(document["threads"])
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    record = schedule.replay(document, args.out, data=args.data)
     difference = record["largest_difference"]
     print(
         f"replayed {record['variant']}: {len(document['segments'])} segments, {record['rounds']} rounds, "
