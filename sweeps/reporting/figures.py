@@ -157,10 +157,10 @@ def schedule_figure(schedule: dict, path: Path) -> Path | None:
             axis.axvline(after["training_images"], color="grey", linestyle=":", linewidth=1)
             axis.annotate(
                 f"copy of {before['trial']}",
-                (after["training_images"], axis.get_ylim()[1]),
-                fontsize=6,
+                (after["training_images"], axis.get_ylim()[0]),
+                fontsize=5,
                 rotation=90,
-                va="top",
+                va="bottom",
                 ha="right",
             )
     fid = axis.twinx()
@@ -168,7 +168,7 @@ def schedule_figure(schedule: dict, path: Path) -> Path | None:
     fid.plot([r["training_images"] for r in scored], [r["fid"] for r in scored], "k.-", label="FID")
     fid.set_ylabel("FID (validation slice)")
     lines = axis.get_legend_handles_labels()[0] + fid.get_legend_handles_labels()[0]
-    axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper center")
+    axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper left")
     axis.set_title(f"{schedule['variant']}: the best member's schedule and FID", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
