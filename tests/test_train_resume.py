@@ -65,7 +65,7 @@ def arguments(out, mnist_path, *extra) -> list[str]:
     ]
 
 
-def train(out, mnist_path, *extra, killed_at=None):
+def command(out, mnist_path, *extra, killed_at=None) -> list[str]:
     """The run in a fresh process under op determinism, to the end, or with killed_at=(epoch, step)
     killed there."""
     start = (
@@ -73,8 +73,17 @@ def train(out, mnist_path, *extra, killed_at=None):
         if killed_at is None
         else [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
     )
-    command = [*start, *arguments(out, mnist_path, "--deterministic", *extra)]
-    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+    return [*start, *arguments(out, mnist_path, "--deterministic", *extra)]
+
+
+def train(out, mnist_path, *extra, killed_at=None):
+    return subprocess.run(
+        command(out, mnist_path, *extra, killed_at=killed_at),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def train_here(capsys, out, mnist_path, *extra) -> tuple[int, str]:
@@ -96,12 +105,23 @@ def saved_epoch(out) -> int:
 
 
 def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path):
-    straight = train(tmp_path / "straight", mnist_path)
-    assert straight.returncode == 0, straight.stderr[-2000:]
-
+    # The uninterrupted run beside the one to be killed: neither reads the other's folder, op
+    # determinism makes each bitwise the same however the two share the machine, and one mostly
+    # starts TensorFlow (one core) while the other trains.
+    straight = subprocess.Popen(
+        command(tmp_path / "straight", mnist_path),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = tmp_path / "killed"
-    # mid-way through epoch 2 (25 steps an epoch): no chance to save anything more
-    process = train(killed, mnist_path, killed_at=(2, 10))
+    try:
+        # mid-way through epoch 2 (25 steps an epoch): no chance to save anything more
+        process = train(killed, mnist_path, killed_at=(2, 10))
+    finally:
+        _, straight_stderr = straight.communicate(timeout=600)
+    assert straight.returncode == 0, straight_stderr[-2000:]
     assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr[-2000:])
     assert saved_epoch(killed) == 1
     # the unfinished epoch's steps were logged, and the resumed run must take them again
