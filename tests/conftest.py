@@ -53,6 +53,42 @@ def small_digits(train_digits):
     return balanced_subset(train_digits, 100, seed=0)
 
 
+TINY = {"width": 0.25, "batch_size": 16}
+STEPS = 3
+
+
+@pytest.fixture(scope="session")
+def trained(small_digits):
+    """variant -> (model built with TINY after STEPS steps on small_digits, its history, each
+    network's trainable weights before), each trained once a session for every test that checks such
+    a run (test_every_variant, test_variants_losses): the export test reloads trained generators, whose
+    batch norms' moving statistics are no longer the initial ones an export could drop unnoticed."""
+    import numpy as np
+
+    from ganlib import registry
+    from ganlib.data import make_dataset
+
+    cache = {}
+
+    def get(variant):
+        if variant not in cache:
+            model = registry.build(variant, TINY, seed=0)
+            networks = {"generator": model.generator, "discriminator": model.discriminator}
+            if hasattr(model, "encoder"):
+                networks["encoder"] = model.encoder
+            before = {
+                name: [np.array(weight) for weight in network.trainable_weights]
+                for name, network in networks.items()
+            }
+            # WGAN's critic takes n_critic real batches a step
+            dataset = make_dataset(small_digits, TINY["batch_size"] * model.real_batches_per_step, seed=0)
+            history = model.fit(dataset, epochs=1, steps_per_epoch=STEPS, verbose=0).history
+            cache[variant] = model, history, before
+        return cache[variant]
+
+    return get
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fresh_metric_cache(tmp_path_factory):
     """Reference statistics are computed afresh in every test session, not read from ~/.cache."""

@@ -10,18 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import STEPS  # `trained`'s: each variant trained that many steps once a session
 
 from ganlib import registry
-from ganlib.data import make_dataset
 from ganlib.sampling import is_conditional
 
 VARIANTS = registry.names()
-TINY = {"width": 0.25, "batch_size": 16}
-STEPS = 3
-
-
-def snapshot(network) -> list[np.ndarray]:
-    return [np.array(weight) for weight in network.trainable_weights]
 
 
 def unchanged(before, network) -> list[str]:
@@ -30,29 +24,6 @@ def unchanged(before, network) -> list[str]:
         for b, weight in zip(before, network.trainable_weights)
         if np.array_equal(b, np.array(weight))
     ]
-
-
-@pytest.fixture(scope="module")
-def trained(small_digits):
-    """variant -> (model after STEPS steps, its history, the weights before), each trained once for
-    all the tests here: the export test reloads trained generators, whose batch norms' moving
-    statistics are no longer the initial ones an export could drop unnoticed."""
-    cache = {}
-
-    def get(variant):
-        if variant not in cache:
-            model = registry.build(variant, TINY, seed=0)
-            networks = {"generator": model.generator, "discriminator": model.discriminator}
-            if hasattr(model, "encoder"):
-                networks["encoder"] = model.encoder
-            before = {name: snapshot(network) for name, network in networks.items()}
-            # WGAN's critic takes n_critic real batches a step
-            dataset = make_dataset(small_digits, TINY["batch_size"] * model.real_batches_per_step, seed=0)
-            history = model.fit(dataset, epochs=1, steps_per_epoch=STEPS, verbose=0).history
-            cache[variant] = model, history, before
-        return cache[variant]
-
-    return get
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

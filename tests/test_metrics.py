@@ -136,14 +136,19 @@ def test_precision_recall_density_coverage(real_train_features, test_features, t
 
 
 def test_cas_of_real_digits_and_of_shuffled_labels(train_digits, test_digits):
+    test_images = to_unit_range(test_digits.images)
     subset = balanced_subset(train_digits, 1000, seed=0)
     images, labels = to_unit_range(subset.images), subset.labels.astype(np.int32)
-    test_images = to_unit_range(test_digits.images)
     real = metrics.classification_accuracy_score(images, labels, test_images, test_digits.labels, epochs=5)
-    shuffled = metrics.classification_accuracy_score(
-        images, np.random.default_rng(0).permutation(labels), test_images, test_digits.labels, epochs=4
-    )
     assert real >= 0.98
+    # Chance needs less training than the ceiling: 500 digits a class for 2 epochs scored 0.95 with
+    # their true labels (measured), so a CAS that learnt from anything but the labels it is given
+    # would fail here as surely as on the whole subset.
+    fewer = balanced_subset(train_digits, 500, seed=0)
+    images, labels = to_unit_range(fewer.images), fewer.labels.astype(np.int32)
+    shuffled = metrics.classification_accuracy_score(
+        images, np.random.default_rng(0).permutation(labels), test_images, test_digits.labels, epochs=2
+    )
     assert 0.03 < shuffled < 0.2
 
 

@@ -22,9 +22,24 @@ def run_cli(*args, timeout=300):
     )
 
 
-def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path):
+def run_cli_here(capsys, *args) -> tuple[int, str]:
+    """ganlib.train.main in this process, as `python -m ganlib.train` calls it: (exit code, stderr)."""
+    from ganlib.train import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as stopped:  # argparse's own refusals
+        code = stopped.code
+    return code, capsys.readouterr().err
+
+
+def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path, capsys):
     out = tmp_path / "run"
-    result = run_cli(
+    # in this process (the bad-input test and test_train_resume run the command in fresh ones);
+    # the reload below is the fresh process this test is about
+    code, stderr = run_cli_here(
+        capsys,
         "--variant",
         "gan",
         "--epochs",
@@ -37,7 +52,7 @@ def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path
         str(out),
         *SMALL_RUN,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert code == 0, stderr[-2000:]
     for name in (
         "samples_epoch_001.png",
         "samples_epoch_002.png",
@@ -78,24 +93,30 @@ def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path
 
 
 @pytest.mark.parametrize(
-    "args, words",
+    "args, words, fresh_process",
     [
-        (["--variant", "bestgan"], ["unknown variant 'bestgan'", "gan"]),
-        (["--epochs", "0"], ["epochs=0", "positive integer"]),
-        (["--batch-size", "0"], ["batch_size=0", "positive integer"]),
-        (["--set", "g_lr=-0.1"], ["g_lr=-0.1", "(0.0, 1.0]"]),
-        (["--set", "lr"], ["--set 'lr'", "name=value"]),
-        (["--data", "/nonexistent/mnist.npz"], ["/nonexistent/mnist.npz", "not found"]),
+        # one case in a fresh process: what a user's shell sees, sys.exit included
+        (["--variant", "bestgan"], ["unknown variant 'bestgan'", "gan"], True),
+        (["--epochs", "0"], ["epochs=0", "positive integer"], False),
+        (["--batch-size", "0"], ["batch_size=0", "positive integer"], False),
+        (["--set", "g_lr=-0.1"], ["g_lr=-0.1", "(0.0, 1.0]"], False),
+        (["--set", "lr"], ["--set 'lr'", "name=value"], False),
+        (["--data", "/nonexistent/mnist.npz"], ["/nonexistent/mnist.npz", "not found"], False),
     ],
 )
-def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, mnist_path, args, words):
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, mnist_path, capsys, args, words, fresh_process):
     base = {"--data": str(mnist_path), "--out": str(tmp_path / "x")}
     for flag in args[::2]:
         base.pop(flag, None)
-    result = run_cli(*[item for pair in base.items() for item in pair], *SMALL_RUN, *args)
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-2000:]
+    argv = [*[item for pair in base.items() for item in pair], *SMALL_RUN, *args]
+    if fresh_process:
+        result = run_cli(*argv)
+        code, stderr = result.returncode, result.stderr
+    else:
+        code, stderr = run_cli_here(capsys, *argv)
+    assert code == 2
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr[-2000:]
     for word in words:
         assert word in errors[0]
 

@@ -44,15 +44,8 @@ sys.exit(cli.main(sys.argv[3:]))
 """
 
 
-def train(out, mnist_path, *extra, killed_at=None):
-    """The run, to the end, or with killed_at=(epoch, step) killed there."""
-    start = (
-        [sys.executable, "-m", "ganlib.train"]
-        if killed_at is None
-        else [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
-    )
-    command = [
-        *start,
+def arguments(out, mnist_path, *extra) -> list[str]:
+    return [
         "--variant",
         "gan",
         "--epochs",
@@ -64,14 +57,44 @@ def train(out, mnist_path, *extra, killed_at=None):
         "--batch-size",
         "20",
         "--no-eval",
-        "--deterministic",
         "--data",
         str(mnist_path),
         "--out",
         str(out),
         *extra,
     ]
-    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def command(out, mnist_path, *extra, killed_at=None) -> list[str]:
+    """The run in a fresh process under op determinism, to the end, or with killed_at=(epoch, step)
+    killed there."""
+    start = (
+        [sys.executable, "-m", "ganlib.train"]
+        if killed_at is None
+        else [sys.executable, "-c", KILLED_RUN, *map(str, killed_at)]
+    )
+    return [*start, *arguments(out, mnist_path, "--deterministic", *extra)]
+
+
+def train(out, mnist_path, *extra, killed_at=None):
+    return subprocess.run(
+        command(out, mnist_path, *extra, killed_at=killed_at),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def train_here(capsys, out, mnist_path, *extra) -> tuple[int, str]:
+    """The same command through ganlib.train.main in this process: (exit code, stderr). Without op
+    determinism, which cannot be turned off again in a process: the tests using this compare no
+    bits, and a TensorFlow start per command would cost them more than their training."""
+    from ganlib.train import main
+
+    capsys.readouterr()
+    code = main(arguments(out, mnist_path, *extra))
+    return code, capsys.readouterr().err
 
 
 def saved_epoch(out) -> int:
@@ -82,12 +105,23 @@ def saved_epoch(out) -> int:
 
 
 def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path):
-    straight = train(tmp_path / "straight", mnist_path)
-    assert straight.returncode == 0, straight.stderr[-2000:]
-
+    # The uninterrupted run beside the one to be killed: neither reads the other's folder, op
+    # determinism makes each bitwise the same however the two share the machine, and one mostly
+    # starts TensorFlow (one core) while the other trains.
+    straight = subprocess.Popen(
+        command(tmp_path / "straight", mnist_path),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = tmp_path / "killed"
-    # mid-way through epoch 2 (25 steps an epoch): no chance to save anything more
-    process = train(killed, mnist_path, killed_at=(2, 10))
+    try:
+        # mid-way through epoch 2 (25 steps an epoch): no chance to save anything more
+        process = train(killed, mnist_path, killed_at=(2, 10))
+    finally:
+        _, straight_stderr = straight.communicate(timeout=600)
+    assert straight.returncode == 0, straight_stderr[-2000:]
     assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr[-2000:])
     assert saved_epoch(killed) == 1
     # the unfinished epoch's steps were logged, and the resumed run must take them again
@@ -109,34 +143,32 @@ def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path)
     assert (killed / "training.gif").is_file()
 
 
-def test_an_epoch_evaluated_but_not_saved_is_listed_once_after_resume(tmp_path, mnist_path):
-    import pandas as pd
-
+def test_an_epoch_evaluated_but_not_saved_is_listed_once_after_resume(tmp_path, mnist_path, capsys):
     out, evaluation = tmp_path / "run", ("--eval-every", "1", "--eval-samples", "200")
-    first = train(out, mnist_path, "--epochs", "1", *evaluation)
-    assert first.returncode == 0, first.stderr[-2000:]
+    code, stderr = train_here(capsys, out, mnist_path, "--epochs", "1", *evaluation)
+    assert code == 0, stderr[-2000:]
     # the run was stopped after evaluating epoch 2 and before saving its training state
     rows = pd.read_csv(out / "metrics.csv")
     pd.concat([rows, rows.assign(epoch=2)]).to_csv(out / "metrics.csv", index=False)
-    resumed = train(out, mnist_path, "--resume", "--epochs", "3", *evaluation)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    code, stderr = train_here(capsys, out, mnist_path, "--resume", "--epochs", "3", *evaluation)
+    assert code == 0, stderr[-2000:]
     assert list(pd.read_csv(out / "metrics.csv")["epoch"]) == [1, 2, 3]
 
 
-def test_resume_refuses_other_settings_and_a_folder_without_a_run(tmp_path, mnist_path):
-    first = train(tmp_path / "run", mnist_path, "--epochs", "1")
-    assert first.returncode == 0, first.stderr[-2000:]
-    other = train(tmp_path / "run", mnist_path, "--resume", "--set", "width=0.5")
-    assert other.returncode == 2 and "width=0.5 (saved: 0.25)" in other.stderr.strip().splitlines()[-1]
-    nothing = train(tmp_path / "empty", mnist_path, "--resume")
-    assert nothing.returncode == 2 and "no training state" in nothing.stderr.strip().splitlines()[-1]
+def test_resume_refuses_other_settings_and_a_folder_without_a_run(tmp_path, mnist_path, capsys):
+    code, stderr = train_here(capsys, tmp_path / "run", mnist_path, "--epochs", "1")
+    assert code == 0, stderr[-2000:]
+    code, stderr = train_here(capsys, tmp_path / "run", mnist_path, "--resume", "--set", "width=0.5")
+    assert code == 2 and "width=0.5 (saved: 0.25)" in stderr.strip().splitlines()[-1], stderr
+    code, stderr = train_here(capsys, tmp_path / "empty", mnist_path, "--resume")
+    assert code == 2 and "no training state" in stderr.strip().splitlines()[-1], stderr
 
 
-def test_a_run_writes_tensorboard_scalars_and_the_grid_each_epoch(tmp_path, mnist_path):
+def test_a_run_writes_tensorboard_scalars_and_the_grid_each_epoch(tmp_path, mnist_path, capsys):
     import tensorflow as tf
 
-    result = train(tmp_path / "run", mnist_path, "--epochs", "2")
-    assert result.returncode == 0, result.stderr[-2000:]
+    code, stderr = train_here(capsys, tmp_path / "run", mnist_path, "--epochs", "2")
+    assert code == 0, stderr[-2000:]
     tags: dict[str, list[int]] = {}
     for path in (tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"):
         for event in tf.compat.v1.train.summary_iterator(str(path)):

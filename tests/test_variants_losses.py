@@ -20,17 +20,16 @@ def fit_steps(model, digits, steps):
 
 
 @pytest.mark.parametrize("variant", ["dcgan", "wgan", "wgan_gp", "lsgan"])
-def test_variant_trains_without_nan_and_changes_both_networks(variant, small_digits):
-    model = registry.build(variant, TINY)
-    g_before = [np.array(w) for w in model.generator.trainable_weights]
-    d_before = [np.array(w) for w in model.discriminator.trainable_weights]
-    history = fit_steps(model, small_digits, 3)
+def test_variant_trains_without_nan_and_changes_both_networks(variant, trained):
+    model, history, before = trained(variant)  # conftest.py: TINY, a few steps, shared with other tests
     assert all(np.isfinite(values[-1]) for values in history.values()), history
     g_changed = [
-        not np.array_equal(b, np.array(a)) for b, a in zip(g_before, model.generator.trainable_weights)
+        not np.array_equal(b, np.array(a))
+        for b, a in zip(before["generator"], model.generator.trainable_weights)
     ]
     d_changed = [
-        not np.array_equal(b, np.array(a)) for b, a in zip(d_before, model.discriminator.trainable_weights)
+        not np.array_equal(b, np.array(a))
+        for b, a in zip(before["discriminator"], model.discriminator.trainable_weights)
     ]
     assert all(g_changed) and any(d_changed)
     assert model.generate(4, seed=0).shape == (4, 28, 28, 1)
