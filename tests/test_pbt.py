@@ -1,4 +1,4 @@
-"""A real Population Based Training sweep (`--scheduler pbt`, two variants, three members each, op
+"""A real Population Based Training sweep (`--scheduler pbt`, two variants, two members each, op
 determinism on) as a user runs it, and the schedule its export writes retraining a member from
 scratch to the member's own losses with `python -m ganlib.train --schedule`."""
 
@@ -29,7 +29,7 @@ def pbt_sweep(tmp_path_factory, mnist_path):
             "--variants",
             "gan,dcgan",
             "--num-samples",
-            "3",
+            "2",
             "--name",
             "pbt",
             "--deterministic",

@@ -290,3 +290,34 @@ def test_pb2_gets_an_interval_per_number_and_its_proposals_land_on_allowed_value
     assert proposed["g_lr"] == space["g_lr"][1] and proposed["gp_weight"] == space["gp_weight"][0]
     rule = make_rule("wgan_gp", SMOKE_FIXED, get("smoke"), None, "pb2")
     assert type(rule.pbt).__name__ == "PB2"
+
+
+def test_a_population_that_pbt_leaves_waiting_with_none_running_gets_a_member_started():
+    """Synchronous PBT starts only members behind its next meeting point; should none be (a member
+    ahead of a meeting point the others never report at), the population would wait for ever."""
+    from ray.tune.experiment import Trial
+
+    from sweeps.search.population import ReplacesDiverged
+
+    class Waiting:
+        def choose_trial_to_run(self, controller):
+            return None
+
+    class Controller:
+        def __init__(self, trials):
+            self.trials = trials
+
+        def get_trials(self):
+            return self.trials
+
+    def member(status, images):
+        trial = Member()
+        trial.status, trial.last_result = status, {"budget_images": images}
+        return trial
+
+    rule = ReplacesDiverged(Waiting(), cap=1e4)
+    behind, ahead = member(Trial.PAUSED, 3200), member(Trial.PAUSED, 4800)
+    assert rule.choose_trial_to_run(Controller([ahead, behind, member(Trial.TERMINATED, 6400)])) is behind
+    assert rule.unblocked == 1
+    # while a member runs, PBT's own choice (none) stands
+    assert rule.choose_trial_to_run(Controller([behind, member(Trial.RUNNING, 4800)])) is None

@@ -13,6 +13,7 @@ import json
 import math
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
@@ -144,13 +145,14 @@ def make_rule(variant: str, fixed: dict, preset, ranges: dict | None, method: st
     if not space:
         raise ConfigError(f"--scheduler {method}: {variant} has no hyperparameter left to mutate (all fixed)")
     common = {
-        "time_attr": "training_images",
+        # Report k is k rounds' worth of images for every member (a round's real count may pass it
+        # by up to a step, which differs with n_critic): synchronous PBT lets a member on only while
+        # it is behind the next meeting point, and on the real counts a member 64 images ahead of
+        # the others was seen waiting for ever once they had finished.
+        "time_attr": "budget_images",
         "metric": "fid",
         "mode": "min",
-        # report k comes at k x eval_every_images or up to a step past it, never before
-        # (ganlib/schedule.py): every report is a meeting point. Not less than a report's worth:
-        # synchronous PBT lets a member on only while it is behind the last meeting point plus this
-        "perturbation_interval": preset.eval_every_images,
+        "perturbation_interval": preset.eval_every_images,  # every report
         "quantile_fraction": QUANTILE_FRACTION,
         "custom_explore_fn": keep_inside(space),
         "synch": True,
@@ -179,6 +181,7 @@ class ReplacesDiverged(TrialScheduler):
         self.waiting: dict[str, dict] = {}  # diverged member -> the config it diverged with
         self.replaced_diverged = 0
         self.stopped_diverged = 0
+        self.unblocked = 0
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
         return metric in (None, self._metric) and mode in (None, self._mode)
@@ -220,12 +223,21 @@ class ReplacesDiverged(TrialScheduler):
         self.pbt.on_trial_remove(tune_controller, trial)
 
     def choose_trial_to_run(self, tune_controller):
-        return self.pbt.choose_trial_to_run(tune_controller)
+        chosen = self.pbt.choose_trial_to_run(tune_controller)
+        if chosen is not None:
+            return chosen
+        trials = tune_controller.get_trials()
+        waiting = [trial for trial in trials if trial.status in (Trial.PENDING, Trial.PAUSED)]
+        if waiting and not any(trial.status == Trial.RUNNING for trial in trials):
+            # no member running and PBT starts none: the population would wait for ever
+            self.unblocked += 1
+            return min(waiting, key=lambda trial: (trial.last_result or {}).get("budget_images", 0))
+        return None
 
     def debug_string(self) -> str:
         return (
             f"{self.pbt.debug_string()}; diverged members replaced {self.replaced_diverged}, "
-            f"stopped {self.stopped_diverged}"
+            f"stopped {self.stopped_diverged}; waiting members started {self.unblocked}"
         )
 
 

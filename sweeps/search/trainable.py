@@ -172,6 +172,8 @@ class GANTrainable(tune.Trainable):
             **run.parameters,
             "round": self.rounds,
             "training_images": images,
+            # the rounds' worth of images: PBT's clock, the same for every member at each report
+            "budget_images": self.rounds * self.settings["eval_every_images"],
             "generator_steps": self.generator_steps,
             "replaced": replaced,
             "train_seconds": self.train_seconds,
