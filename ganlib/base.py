@@ -8,23 +8,42 @@ on real and fake images, sampling latents, and `generate(n, seed)` with fixed, s
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ganlib.data import NUM_CLASSES
-from ganlib.errors import check_positive
+from ganlib.errors import ConfigError, check_positive
 from ganlib.sampling import generator_inputs, run_generator
 
 
-def adam(learning_rate: float, beta1: float, beta2: float) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
+def ema_momentum(config: dict) -> float | None:
+    """The per-step decay of the generator's weight average from its half-life in generated images
+    (Karras et al. 2019 average over a 10,000-image half-life; StudioGAN keeps such an average for
+    every GAN), or None for no average. A generator step makes `batch_size` images."""
+    half_life = config.get("ema_half_life", 0)
+    return 0.5 ** (config["batch_size"] / half_life) if half_life else None
+
+
+def with_average(optimizer_class, ema: float | None, **settings) -> keras.optimizers.Optimizer:
+    """An optimizer that also keeps the moving average of what it updates (Keras's `use_ema`)."""
+    if ema is None:
+        return optimizer_class(**settings)
+    return optimizer_class(use_ema=True, ema_momentum=ema, **settings)
+
+
+def adam(
+    learning_rate: float, beta1: float, beta2: float, ema: float | None = None
+) -> keras.optimizers.Optimizer:
+    return with_average(keras.optimizers.Adam, ema, learning_rate=learning_rate, beta_1=beta1, beta_2=beta2)
 
 
 def compile_with_adam(model: GAN, config: dict) -> GAN:
     """One Adam per network with the config's learning rates and shared betas, as most papers do."""
     model.compile(
-        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"]),
+        g_optimizer=adam(config["g_lr"], config["beta1"], config["beta2"], ema_momentum(config)),
         d_optimizer=adam(config["d_lr"], config["beta1"], config["beta2"]),
     )
     return model
@@ -109,6 +128,26 @@ class GAN(keras.Model):
     def generator_side_weights(self):
         """What the generator's optimizer updates (BiGAN adds its encoder)."""
         return self.generator.trainable_weights
+
+    @property
+    def has_average(self) -> bool:
+        optimizer = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
+        return bool(optimizer.use_ema)
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """The generator with its weights' moving average in place of its weights, for as long as
+        the block lasts (to score or export it); the trained weights come back after."""
+        if not self.has_average:
+            raise ConfigError("this model keeps no average of its generator: set ema_half_life")
+        weights = self.generator_side_weights
+        trained = [np.array(weight) for weight in weights]
+        self.g_optimizer.finalize_variable_values(weights)
+        try:
+            yield self.generator
+        finally:
+            for weight, value in zip(weights, trained):
+                weight.assign(value)
 
     def descend(self, *updates):
         """Gradient steps, one per update (tape, loss, weights, optimizer): `optimizer` moves

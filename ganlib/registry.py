@@ -19,14 +19,17 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from ganlib.errors import ConfigError
 from ganlib.space import Allowed, Distribution, OneOf, Range
 
-# Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's).
-COMMON_DEFAULTS = {"latent_dim": 100, "batch_size": 128, "width": 1.0}
+# Hyperparameters every variant has; `width` scales every layer's channels (1.0 = the paper's);
+# `ema_half_life`: an exponential moving average of the generator's weights, its half-life in
+# generated images (0: none), scored beside the raw generator (ganlib.base.ema_momentum).
+COMMON_DEFAULTS = {"latent_dim": 100, "batch_size": 128, "width": 1.0, "ema_half_life": 0}
 
 # What the shared hyperparameters may be (the betas: every variant that trains with Adam).
 COMMON_ALLOWED: dict[str, Allowed] = {
     "latent_dim": Range(1, 1024, integer=True),
     "batch_size": Range(1, integer=True),
     "width": Range(0.0, 4.0, low_open=True),
+    "ema_half_life": Range(0, integer=True),
     "g_lr": Range(0.0, 1.0, low_open=True),
     "d_lr": Range(0.0, 1.0, low_open=True),
     "beta1": Range(0.0, 1.0, high_open=True),

@@ -110,23 +110,33 @@ class Run:
         return history, stop.diverged
 
     def evaluate(
-        self, n: int, *, split: str = "test", every_metric: bool = True, seed: int | None = None
+        self,
+        n: int,
+        *,
+        split: str = "test",
+        every_metric: bool = True,
+        seed: int | None = None,
+        average: bool = False,
     ) -> dict:
         """Scores of `n` samples from noise fixed by the seed: every metric (ganlib.metrics.evaluate),
-        or FID and class coverage only, against the test split or the validation slice."""
+        or FID and class coverage only, against the test split or the validation slice; with
+        `average`, of the generator's weight average (config ema_half_life) instead of its weights."""
+        import contextlib
+
         from ganlib.metrics import evaluate, quick_scores
 
         seed = self.seed if seed is None else seed
-        if every_metric:
-            if split != "test":
-                from ganlib.errors import ConfigError
+        if every_metric and split != "test":
+            from ganlib.errors import ConfigError
 
-                raise ConfigError(
-                    f"split={split!r} is not allowed with every metric: "
-                    "the full evaluation is against the test split"
-                )
-            return evaluate(self.model, n, seed, data=self.data)
-        return quick_scores(self.model, n, seed, data=self.data, split=split)
+            raise ConfigError(
+                f"split={split!r} is not allowed with every metric: "
+                "the full evaluation is against the test split"
+            )
+        with self.model.averaged_generator() if average else contextlib.nullcontext():
+            if every_metric:
+                return evaluate(self.model, n, seed, data=self.data)
+            return quick_scores(self.model, n, seed, data=self.data, split=split)
 
     def save(self, directory, **extra):
         """Every weight, optimizer slot and the noise generator's state, and `extra` beside them."""

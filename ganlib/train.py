@@ -165,6 +165,8 @@ def train(
                 f"training diverged: its generator scores FID {record['metrics']['fid']}; "
                 f"outputs kept in {out_dir}"
             )
+        if run.model.has_average:  # ema_half_life: the weight average scored beside the weights
+            record["metrics_averaged"] = run.evaluate(eval_samples, average=True)
     (out_dir / "run.json").write_text(json.dumps(record, indent=2))
     if mlflow_run:
         import mlflow

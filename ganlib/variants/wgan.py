@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from ganlib import losses
-from ganlib.base import GAN
+from ganlib.base import GAN, ema_momentum, with_average
 from ganlib.blocks import dcgan_discriminator, dcgan_generator
 
 
@@ -104,7 +104,9 @@ def build(config: dict) -> WGAN:
     )
     # The paper uses RMSProp: momentum-based optimisers made the clipped critic unstable.
     model.compile(
-        g_optimizer=keras.optimizers.RMSprop(config["g_lr"]),
+        g_optimizer=with_average(
+            keras.optimizers.RMSprop, ema_momentum(config), learning_rate=config["g_lr"]
+        ),
         d_optimizer=keras.optimizers.RMSprop(config["d_lr"]),
     )
     return model

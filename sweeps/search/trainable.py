@@ -203,9 +203,12 @@ class GANTrainable(tune.Trainable):
             samples = self.settings["final_eval_samples"]
             selection = run.evaluate(samples, split="validation", every_metric=False)
             scores = run.evaluate(samples)
+            # ema_half_life: the generator's weight average scored beside its weights
+            averaged = run.evaluate(samples, average=True) if run.model.has_average else {}
             self.eval_seconds += time.perf_counter() - start
             metrics.update(
                 {f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},
+                **{f"final_ema_{k}": v for k, v in averaged.items() if isinstance(v, numbers.Real)},
                 eval_seconds=self.eval_seconds,
             )
             metrics["final_val_fid"] = selection["fid"]

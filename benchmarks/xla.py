@@ -1,0 +1,119 @@
+"""Each variant's training step through XLA (`jit_compile`) against the plain graph, in one process
+per variant: the same initial weights and batches, the losses of every step compared, then
+steady-state milliseconds per step in alternating windows.
+
+    python benchmarks/xla.py [--variants all] [--width 0.5] [--steps 50] [--windows 6 --window 20]
+        [--precision float32] [--data mnist.npz]
+
+Prints one line per variant (`variant=... plain_ms=... xla_ms=... speedup=... loss_gap=...`) and a
+Markdown table at the end. `loss_gap` is the largest relative difference between the two runs'
+losses over the first `--steps` steps (XLA fuses and reorders floating-point work, so bitwise
+equality is not expected; a gap that grows past float noise means XLA computes another step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def measure(variant: str, args) -> dict:
+    """In this process: two runs of `variant`, plain and XLA, from the same seed."""
+    import keras
+
+    from ganlib.run import Run
+
+    overrides = {"width": args.width}
+    runs = {}
+    losses = {}
+    for name in ("plain", "xla"):
+        run = Run(
+            variant, overrides, seed=0, data=args.data, per_class=args.per_class, precision=args.precision
+        )
+        run.model.jit_compile = name == "xla"
+        recorded = []
+        record = keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs, into=recorded: into.append(
+                {k: float(v) for k, v in logs.items() if k.endswith("loss")}
+            )
+        )
+        run.train(run.dataset(repeat=True), steps_per_epoch=args.steps, callbacks=[record])
+        runs[name], losses[name] = run, recorded
+    gap = 0.0
+    for plain, xla in zip(losses["plain"], losses["xla"]):
+        for key, value in plain.items():
+            gap = max(gap, abs(xla[key] - value) / max(abs(value), 1e-12))
+    datasets = {name: run.dataset(seed=1, repeat=True) for name, run in runs.items()}
+    times = {name: [] for name in runs}
+    for _ in range(args.windows):  # alternating, so a slow minute of the machine hits both
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run.train(datasets[name], steps_per_epoch=args.window)
+            times[name].append((time.perf_counter() - start) / args.window * 1000)
+    plain_ms, xla_ms = statistics.median(times["plain"]), statistics.median(times["xla"])
+    return {
+        "variant": variant,
+        "precision": args.precision,
+        "width": args.width,
+        "plain_ms": plain_ms,
+        "xla_ms": xla_ms,
+        "speedup": plain_ms / xla_ms,
+        "per_window_ratio_min": min(p / x for p, x in zip(times["plain"], times["xla"])),
+        "per_window_ratio_max": max(p / x for p, x in zip(times["plain"], times["xla"])),
+        "loss_gap": gap,
+        "steps_compared": len(losses["plain"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="all")
+    parser.add_argument("--width", type=float, default=0.5, help="the cpu preset's")
+    parser.add_argument("--steps", type=int, default=50, help="steps whose losses are compared")
+    parser.add_argument("--windows", type=int, default=6)
+    parser.add_argument("--window", type=int, default=20, help="steps per timed window")
+    parser.add_argument("--precision", default="float32")
+    parser.add_argument("--per-class", type=int, default=500)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a variant, in this process
+    args = parser.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(measure(args.one, args)), flush=True)
+        return
+    from ganlib import registry
+
+    variants = registry.names() if args.variants == "all" else args.variants.split(",")
+    rows = []
+    for variant in variants:
+        command = [sys.executable, __file__, "--one", variant, *sys.argv[1:]]
+        done = subprocess.run(command, capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode or not lines:
+            print(f"variant={variant} failed: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+            continue
+        row = json.loads(lines[-1].removeprefix("RESULT "))
+        rows.append(row)
+        print(
+            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+            flush=True,
+        )
+    print("\n| variant | plain ms/step | XLA ms/step | speedup (per-window range) | loss gap, first steps |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(
+            f"| {row['variant']} | {row['plain_ms']:.1f} | {row['xla_ms']:.1f} | {row['speedup']:.2f} "
+            f"({row['per_window_ratio_min']:.2f}-{row['per_window_ratio_max']:.2f}) | "
+            f"{row['loss_gap']:.1e} over {row['steps_compared']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
