@@ -271,7 +271,7 @@ def compare(args, variants: list[str]) -> None:
                 if name == "pbt" and spent:
                     size = max(2, round(next(iter(spent.values())) / (len(variants) * whole)))
                     extra += ["--num-samples", str(size)]
-                wall, export_dir = run_sweep(folder / f"{name}-seed{seed}", args, *extra)
+                wall, export_dir = kept_or_run(folder / f"{name}-seed{seed}", args, *extra)
                 board = pd.read_csv(export_dir / "leaderboard.csv").set_index("variant")
                 images = 0
                 for variant in variants:
@@ -319,6 +319,21 @@ def compare(args, variants: list[str]) -> None:
             Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
             schedule_figure(json.loads(schedule.read_text()), Path(args.figure))
             print(f"the best PBT member's schedule ({best['variant']}, seed {best['seed']}): {args.figure}")
+
+
+def kept_or_run(storage: Path, args, *extra) -> tuple[float, Path]:
+    """A sweep of the comparison, or the one a stopped run of it kept in --keep (a session may end
+    mid-way: run again with the same --keep to go on)."""
+    done = storage / "wall.json"
+    if done.is_file():
+        return json.loads(done.read_text())["wall_s"], storage / "smoke"
+    if storage.exists():  # an unfinished sweep: started afresh
+        import shutil
+
+        shutil.rmtree(storage)
+    wall, export_dir = run_sweep(storage, args, *extra)
+    done.write_text(json.dumps({"wall_s": wall, "extra": list(extra)}))
+    return wall, export_dir
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
