@@ -72,8 +72,11 @@ def test_the_console_says_which_member_was_replaced_and_from_whom(pbt_sweep):
     assert lines, result.stdout[-3000:]
     assert all("'s state at" in line for line in lines)
     assert "[Exploit]" not in result.stdout + result.stderr  # Ray's paragraphs give way to the line
+    # each copy the history holds was said on the console (Ray's progress.csv of a member resumed
+    # before its first rows reached the storage may lack reports; schedule.json keeps the lineage)
     history = pd.concat(pd.read_csv(p) for p in (store / "pbt" / "trials").glob("*_history.csv"))
-    assert history["replaced"].fillna("").astype(bool).sum() == len(lines)
+    recorded = {text for text in history["replaced"].dropna() if text}
+    assert recorded and all(any(text in line for line in lines) for text in recorded)
 
 
 def schedules_with_a_copy(store: Path) -> list[Path]:

@@ -262,8 +262,10 @@ def test_a_trial_given_a_schedule_switches_config_where_it_says(tmp_path, mnist_
         "scheduler": "none",
         "schedule": [{"round": 0, "config": first}, {"round": 2, "config": second}],
     }
-    # as if a worker had placed TensorFlow: this process's thread pools stay as they are
+    # as if a worker had placed TensorFlow: this process's thread pools stay as they are; and no
+    # Ray here (ray.get_gpu_ids would start one in this process, on the machine's address)
     monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
+    monkeypatch.setattr("ray.get_gpu_ids", lambda: [])
     trainable = GANTrainable({"run": run, "g_lr": 1e-4, "d_lr": 1e-4})
     rates = []
     for _ in range(3):
@@ -275,6 +277,9 @@ def test_a_trial_given_a_schedule_switches_config_where_it_says(tmp_path, mnist_
     assert trainable.segments[1]["config"] == second
     assert int(trainable.model.g_optimizer.iterations) == 3 * 4  # the state went on, not restarted
     trainable.stop()
+    import ray
+
+    assert not ray.is_initialized()
 
 
 def test_pb2_gets_an_interval_per_number_and_its_proposals_land_on_allowed_values():

@@ -433,7 +433,7 @@ def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_pre
         (["--set", "g_lr=-1", "--variants", "gan"], ["g_lr=-1 is not allowed: g_lr must lie in (0.0, 1.0]"]),
         (["--grace-rounds", "5"], ["--grace-rounds=5", "[1, 4]"]),
         (["--reduction-factor", "1"], ["--reduction-factor=1", "[2, 100]"]),
-        (["--scheduler", "hyperband"], ["--scheduler 'hyperband'", "ray_asha, pbt, none"]),
+        (["--scheduler", "hyperband"], ["--scheduler 'hyperband'", "ray_asha, pbt, pb2, none"]),
         (["--optuna-storage", "optuna.db"], ["--optuna-storage 'optuna.db'", "sqlite:///"]),
         (["--resume"], ["--resume without --name", "give --name"]),
     ],
