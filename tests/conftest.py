@@ -108,30 +108,22 @@ def test_features(test_digits):
 def smoke_sweep(tmp_path_factory, mnist_path):
     """One real smoke sweep (two variants, four trials each, report included) that the sweep and
     report tests read: (export folder, completed process)."""
-    import subprocess
-    import sys
+    from sweep_runs import tune_all
 
     store = tmp_path_factory.mktemp("smoke-sweep") / "store"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            "--preset",
-            "smoke",
-            "--name",
-            "smoke",
-            "--variants",
-            "gan,lsgan",
-            "--num-samples",
-            "4",
-            "--data",
-            str(mnist_path),
-            "--storage",
-            str(store),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    result = tune_all(
+        "--preset",
+        "smoke",
+        "--name",
+        "smoke",
+        "--variants",
+        "gan,lsgan",
+        "--num-samples",
+        "4",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(store),
     )
     return store / "smoke", result
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_runs import tune_all
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
@@ -20,29 +21,23 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def pbt_sweep(tmp_path_factory, mnist_path):
     store = tmp_path_factory.mktemp("pbt") / "store"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            "--scheduler",
-            "pbt",
-            "--variants",
-            "gan,dcgan",
-            "--num-samples",
-            "2",
-            "--name",
-            "pbt",
-            "--deterministic",
-            "--final-seeds",
-            "0",
-            "--no-report",
-            "--data",
-            str(mnist_path),
-            "--storage",
-            str(store),
-        ],
-        capture_output=True,
-        text=True,
+    result = tune_all(
+        "--scheduler",
+        "pbt",
+        "--variants",
+        "gan,dcgan",
+        "--num-samples",
+        "2",
+        "--name",
+        "pbt",
+        "--deterministic",
+        "--final-seeds",
+        "0",
+        "--no-report",
+        "--data",
+        str(mnist_path),
+        "--storage",
+        str(store),
         timeout=1200,
     )
     return store, result
