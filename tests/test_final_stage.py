@@ -330,7 +330,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     top = board[board["leader"]].iloc[0]
     assert (
         top["arm"] == "best"
-        and f"**{top['variant']} has the lowest mean FID, {top['fid']:.4g} "
+        and f"**Among unconditional variants, {top['variant']} has the lowest median FID, {top['fid']:.4g} "
         f"[{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds"
         in report
     )
@@ -391,7 +391,9 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
                 "fid_low": fid - 5,
                 "fid_high": fid + 5,
                 "seeds": 3,
-                "differs_from_top": v != "a",
+                "family": "unconditional",
+                "leader": v == "a",
+                "verdict": "leader" if v == "a" else "differs (Holm p=0.01)",
                 "images_per_s": shared,
                 "images_per_s_low": shared - 1,
                 "images_per_s_high": shared + 1,
@@ -467,6 +469,7 @@ def test_the_classification_answer_shows_the_discriminators_accuracy_beside_the_
             {
                 "variant": v,
                 "arm": "best",
+                "family": "unconditional",
                 "fid": f,
                 "classifier_score": c,
                 "classifier_score_low": c - 1,

@@ -19,7 +19,9 @@ LEADERBOARD_NOTE = (
     "delta of the row's FIDs over the leader's; P(best): the bootstrap chance of the lowest median "
     "among the family's best configurations. Where a test cannot tell rows apart, the verdict gives "
     "the smallest p the test could reach at those seeds. A seed is collapsed when it covers fewer "
-    f"than {NUM_CLASSES} classes or its FID is over twice its arm's median."
+    f"than {NUM_CLASSES} classes or its FID is over twice its arm's median. A papers'-defaults row "
+    "marked (= best) is its best row's runs (the search's best was the defaults) and takes that "
+    "row's verdict."
 )
 WINNERS_NOTE = (
     "Per family and axis, among the best configurations: the variant with the best median "
