@@ -177,7 +177,8 @@ def names(variants: list[str]) -> str:
 def seeds_phrase(row) -> str:
     """How many seeds a median is over, and what was left out or collapsed."""
     missing, collapsed = int(row.get("non_finite", 0)), int(row.get("collapsed", 0))
-    said = f"over {int(row['seeds']) - missing} seeds"
+    counted = int(row["seeds"]) - missing
+    said = f"over {counted} seed{'' if counted == 1 else 's'}"
     if missing:
         said += f" ({missing} more without a finite FID)"
     return said + (f", {collapsed} of them collapsed" if collapsed else "")
@@ -188,6 +189,8 @@ def family_quality(rows: pd.DataFrame, family: str) -> str:
     leader's median FID and how the others compare with it (Mann-Whitney, Holm within the family);
     a comparison that is not significant says the smallest p its sample sizes allow."""
     leader = rows[rows["leader"]].iloc[0] if rows["leader"].any() else rows.iloc[0]
+    if pd.isna(leader["fid"]):
+        return f"Among {family} variants, no run has a finite FID."
     said = (
         f"Among {family} variants, {leader['variant']} has the lowest median FID, "
         f"{cell(leader['fid'], leader['fid_low'], leader['fid_high'])} {seeds_phrase(leader)}"
