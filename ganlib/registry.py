@@ -70,6 +70,10 @@ class VariantSpec:
     # every hyperparameter in `defaults` -> the values it may take; resolve_config checks them
     allowed: dict[str, Allowed] = field(default_factory=dict)
     search_space: dict[str, Distribution] = field(default_factory=dict)
+    # the generator is handed the digit to draw (its model a ganlib.base.ConditionalGAN): such a
+    # variant is compared only with others that get labels, since knowing the class is an advantage
+    # the unconditional ones do not have (InfoGAN learns its own codes: unconditional)
+    conditional: bool = False
 
     def build_function(self) -> Callable:
         module_name, function_name = self.builder.split(":")
@@ -217,6 +221,7 @@ VARIANTS: dict[str, VariantSpec] = {
         VariantSpec(
             name="cgan",
             builder="ganlib.variants.cgan:build",
+            conditional=True,
             paper="Mirza and Osindero 2014 (arXiv 1411.1784), on DCGAN networks",
             defaults={**COMMON_DEFAULTS, "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999},
             allowed=COMMON_ALLOWED,
@@ -230,6 +235,7 @@ VARIANTS: dict[str, VariantSpec] = {
         VariantSpec(
             name="acgan",
             builder="ganlib.variants.acgan:build",
+            conditional=True,
             paper="Odena, Olah and Shlens 2017 (arXiv 1610.09585)",
             defaults={
                 **COMMON_DEFAULTS,
@@ -344,6 +350,15 @@ def get(name: str) -> VariantSpec:
     if name not in VARIANTS:
         raise ConfigError(f"unknown variant {name!r}: choose one of {', '.join(VARIANTS)}")
     return VARIANTS[name]
+
+
+# the order in which tables and findings show the two families
+FAMILIES = ("unconditional", "conditional")
+
+
+def family(name: str) -> str:
+    """The variants `name` is ranked and tested among: "conditional" or "unconditional"."""
+    return "conditional" if get(name).conditional else "unconditional"
 
 
 def resolve_config(name: str, overrides: dict | None = None, seed: int = 0) -> dict:

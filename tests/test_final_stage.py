@@ -1,6 +1,6 @@
-"""The final stage's statistics (sweeps/study/final_stage.py): intervals over seeds, the significance
-marks and time-to-quality, on tables whose answers are known; and the stage end to end on a tiny
-sweep."""
+"""The final stage's statistics (sweeps/study/final_stage.py): medians and intervals over seeds that
+stay in their support, the tests within each family, the winners and time-to-quality, on tables
+whose answers are known; and the stage end to end on a tiny sweep."""
 
 from __future__ import annotations
 
@@ -13,93 +13,183 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sweeps.search import presets
 from sweeps.search.spaces import paper_defaults_point
-from sweeps.study.final_stage import holm, interval, leaderboard, time_to_quality
+from sweeps.study.final_stage import VERDICT, collapsed_runs, leaderboard, time_to_quality, winners, write
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_interval_is_students_t_over_seeds():
-    mean, low, high, n = interval([10.0, 12.0, 14.0])
-    # mean 12, sd 2, t(0.975, 2) = 4.303: half-width 4.303 * 2 / sqrt(3) = 4.969
-    assert (
-        (mean, n) == (12.0, 3)
-        and low == pytest.approx(12 - 4.969, abs=1e-3)
-        and high == pytest.approx(12 + 4.969, abs=1e-3)
-    )
-    assert (
-        math.isnan(interval([5.0])[1]) and interval([5.0, math.nan])[3] == 1
-    )  # one finite seed: no interval
-
-
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.lists(st.floats(0, 1), min_size=1, max_size=12), st.floats(0.001, 0.2))
-def test_holm_rejects_a_prefix_of_the_sorted_pvalues_and_never_more_than_bonferroni_allows_per_step(
-    pvalues, alpha
-):
-    rejected = holm(pvalues, alpha)
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
-    flags = [rejected[i] for i in order]
-    assert flags == sorted(flags, reverse=True)  # rejections are the smallest p-values
-    for rank, i in enumerate(order):
-        if rejected[i]:
-            assert pvalues[i] <= alpha / (len(pvalues) - rank)
-    assert holm([0.001, 0.04, 0.03], 0.05) == [True, False, False]  # 0.001 <= .05/3; 0.03 > .05/2
-
-
-def runs_table(fids: dict) -> pd.DataFrame:
+def runs_table(fids: dict, **columns) -> pd.DataFrame:
+    """One run a seed of each (variant, arm) with the given FIDs; `columns`: other figures, a list
+    per (variant, arm) or one value for every run."""
     rows = []
     for (variant, arm), values in fids.items():
         for seed, fid in enumerate(values):
-            rows.append(
-                {
-                    "variant": variant,
-                    "arm": arm,
-                    "seed": seed,
-                    "fid": fid,
-                    "training_images": 1000,
-                    "generator_steps": 10,
-                    "diverged": False,
-                    "images_per_s": 100.0,
-                }
-            )
+            row = {
+                "variant": variant,
+                "arm": arm,
+                "seed": seed,
+                "fid": fid,
+                "training_images": 1000,
+                "generator_steps": 10,
+                "diverged": False,
+                "images_per_s": 100.0,
+                "classes_covered": 10,
+            }
+            for name, given in columns.items():
+                row[name] = given[(variant, arm)][seed] if isinstance(given, dict) else given
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def test_the_leaderboard_ranks_by_mean_and_marks_only_gaps_beyond_noise():
+def test_the_leaderboard_ranks_each_family_by_median_and_marks_only_gaps_beyond_noise():
     table = runs_table(
         {
-            ("a", "best"): [100, 101, 99, 100],
-            ("b", "best"): [150, 151, 149, 150],
-            ("c", "best"): [80, 140, 110, 120],
+            ("gan", "best"): [100, 101, 99, 100, 102, 98],
+            ("dcgan", "best"): [150, 151, 149, 150, 152, 148],
+            ("lsgan", "best"): [80, 140, 110, 120, 90, 105],
         }
     )
     board = leaderboard(table)
-    assert list(board["variant"]) == ["a", "c", "b"]
-    marks = dict(zip(board["variant"], board["differs_from_top"]))
-    assert marks == {"a": False, "c": False, "b": True}  # c's spread covers a's mean; b is clear of it
-    assert board.loc[0, "fid_low"] < 100 < board.loc[0, "fid_high"]
+    assert list(board["variant"]) == ["gan", "lsgan", "dcgan"]
+    assert list(board["leader"]) == [True, False, False]
+    assert board.loc[0, "fid"] == 100.0  # the median, not the mean
+    assert list(board["differs"]) == [False, False, True]  # lsgan's spread covers gan's; dcgan is clear of it
+    assert board.loc[0, "fid_low"] <= 100 <= board.loc[0, "fid_high"]
+    assert (board.loc[0, ["fid_q1", "fid_q3", "fid_min", "fid_max"]] == [99.25, 100.75, 98.0, 102.0]).all()
+
+
+def test_intervals_of_a_bounded_figure_stay_inside_its_bounds_and_the_seeds_range():
+    # three seeds spread across recall's range: mean plus or minus t gives [-0.63, 1.66]
+    recall = {("gan", "best"): [0.1, 0.5, 0.95]}
+    fids = {("gan", "best"): [10.0, 100.0, 600.0]}  # and an FID whose t interval goes below 0
+    row = leaderboard(runs_table(fids, recall=recall)).iloc[0]
+    assert row["recall"] == 0.5 and 0.1 <= row["recall_low"] <= 0.5 <= row["recall_high"] <= 0.95
+    assert 10.0 <= row["fid_low"] <= row["fid"] <= row["fid_high"] <= 600.0
+    assert (row["recall_min"], row["recall_max"]) == (0.1, 0.95)
+
+
+def test_a_rounding_past_a_bound_is_snapped_onto_it_and_a_figure_far_outside_is_refused():
+    fids = {("gan", "best"): [10.0, 20.0, 30.0]}
+    scores = {("gan", "best"): [1 - 1e-12, 5.0, 9.0]}  # one-class samples: exp of a KL a hair under 0
+    row = leaderboard(runs_table(fids, classifier_score=scores)).iloc[0]
+    assert row["classifier_score_min"] == 1.0 and row["classifier_score_low"] >= 1.0
+    with pytest.raises(ValueError, match="support"):
+        leaderboard(runs_table(fids, recall={("gan", "best"): [0.5, 0.6, 1.2]}))
+
+
+def test_a_seed_without_a_finite_fid_is_counted_and_left_out_of_the_median():
+    table = runs_table({("gan", "best"): [100.0, math.nan, 200.0, math.inf], ("dcgan", "best"): [300.0] * 3})
+    board = leaderboard(table).set_index("variant")
+    assert board.at["gan", "seeds"] == 4 and board.at["gan", "non_finite"] == 2
+    assert board.at["gan", "fid"] == 150.0 and board.at["gan", "fid_max"] == 200.0
+    assert board.at["dcgan", "non_finite"] == 0
+    assert board.at["dcgan", "verdict"] == "cannot be told apart at n=3 vs 2 (smallest attainable p 0.2)"
+
+
+def test_six_fully_separated_seeds_a_side_differ_with_the_holm_p_shown():
+    table = runs_table({("gan", "best"): np.arange(6.0) + 50, ("dcgan", "best"): np.arange(6.0) + 90})
+    row = leaderboard(table).set_index("variant").loc["dcgan"]
+    assert row["p_vs_leader"] == pytest.approx(2 / 924) and row["p_holm"] == pytest.approx(2 / 924)
+    assert row["verdict"] == "differs (Holm p=0.0022)" and row["differs"]
+    assert row["cliffs_delta"] == 1.0 and row["ratio_of_medians"] == pytest.approx(92.5 / 52.5)
+
+
+def test_conditional_variants_are_ranked_and_tested_only_among_themselves():
+    table = runs_table(
+        {
+            ("gan", "best"): [10.0, 11.0, 12.0, 13.0],
+            ("dcgan", "best"): [20.0, 21.0, 22.0, 23.0],
+            ("cgan", "best"): [30.0, 31.0, 32.0, 33.0],  # worse than gan, yet its family's leader
+            ("acgan", "best"): [40.0, 41.0, 42.0, 43.0],
+            ("acgan", "defaults"): [50.0, 51.0, 52.0, 53.0],
+        }
+    )
+    board = leaderboard(table).set_index(["variant", "arm"])
+    assert list(board.index.get_level_values("variant")) == ["gan", "dcgan", "cgan", "acgan", "acgan"]
+    assert board.loc[("cgan", "best"), "leader"] and board.loc[("gan", "best"), "leader"]
+    assert board.loc[("cgan", "best"), "family"] == "conditional" == board.loc[("acgan", "best"), "family"]
+    # acgan against cgan, not gan: the ratio of its medians to cgan's; Holm over the two conditional rows
+    assert board.loc[("acgan", "best"), "ratio_of_medians"] == pytest.approx(41.5 / 31.5)
+    assert board.loc[("acgan", "best"), "p_holm"] == pytest.approx(2 * 2 / 70)
+    assert board.loc[("dcgan", "best"), "p_holm"] == pytest.approx(2 / 70)  # a family of one comparison
+    assert board.loc[("gan", "best"), "prob_best"] == 1.0 == board.loc[("cgan", "best"), "prob_best"]
 
 
 def test_defaults_made_of_the_best_runs_take_their_verdict_and_stay_out_of_the_holm_family():
-    from scipy import stats
-
-    a, b = [100.0, 101.0, 99.0], [103.0, 104.5, 102.0]
-    p = stats.ttest_ind(a, b, equal_var=False).pvalue
-    assert 0.025 < p < 0.05  # significant alone; not if a copy doubled the family (Holm: 0.05 / 2)
-    table = runs_table({("a", "best"): a, ("b", "best"): b, ("b", "defaults"): b})
+    a, b = [100.0, 101.0, 99.0, 98.0], [103.0, 104.5, 102.0, 105.0]
+    # 4 vs 4 separated: p = 2/70 = 0.029, significant alone; not if a copy doubled the family
+    table = runs_table({("gan", "best"): a, ("dcgan", "best"): b, ("dcgan", "defaults"): b})
     table["same_runs_as_best"] = table["arm"] == "defaults"
     board = leaderboard(table)
     assert list(board["arm"]) == ["best", "best", "defaults"]  # a copy ties with its best row and follows it
     board = board.set_index(["variant", "arm"])
-    assert board.loc[("b", "best"), "differs_from_top"] and board.loc[("b", "defaults"), "differs_from_top"]
-    assert (
-        board.loc[("b", "defaults"), "p_vs_top"] == board.loc[("b", "best"), "p_vs_top"] == pytest.approx(p)
+    best, copy = board.loc[("dcgan", "best")], board.loc[("dcgan", "defaults")]
+    assert best["p_holm"] == pytest.approx(2 / 70) and best["verdict"] == "differs (Holm p=0.029)"
+    assert (copy[VERDICT] == best[VERDICT]).all() and not copy["leader"]
+
+
+def test_collapsed_counts_a_seed_that_covers_nine_classes():
+    classes = {("gan", "best"): [10, 9, 10], ("dcgan", "best"): [10, 10, 10]}
+    table = runs_table(
+        {("gan", "best"): [50.0, 52.0, 51.0], ("dcgan", "best"): [60.0, 61.0, 200.0]}, classes_covered=classes
     )
+    board = leaderboard(table).set_index("variant")
+    assert board.at["gan", "collapsed"] == 1 and board.at["dcgan", "collapsed"] == 1  # 200 > 2 x 61
+    assert collapsed_runs(table).tolist() == [False, True, False, False, False, True]
+
+
+def test_the_winners_are_picked_within_each_family_on_every_axis():
+    table = runs_table(
+        {
+            ("gan", "best"): [10.0, 11.0, 12.0],
+            ("dcgan", "best"): [20.0, 21.0, 22.0],
+            ("dcgan", "defaults"): [1.0, 1.5, 2.0],  # not a best configuration: never a winner
+            ("cgan", "best"): [30.0, 31.0, 32.0],
+            ("acgan", "best"): [40.0, 41.0, 42.0],
+        },
+        classifier_score={
+            ("gan", "best"): [5.0] * 3,
+            ("dcgan", "best"): [6.0] * 3,
+            ("dcgan", "defaults"): [9.0] * 3,
+            ("cgan", "best"): [8.0] * 3,
+            ("acgan", "best"): [9.0] * 3,
+        },
+        cas={
+            ("gan", "best"): [math.nan] * 3,
+            ("dcgan", "best"): [math.nan] * 3,
+            ("dcgan", "defaults"): [math.nan] * 3,
+            ("cgan", "best"): [0.9] * 3,
+            ("acgan", "best"): [0.8] * 3,
+        },
+    )
+    found = winners(table).set_index(["family", "axis"])
+    assert found.loc[("unconditional", "image quality"), "variant"] == "gan"
+    assert found.loc[("unconditional", "classification"), "variant"] == "dcgan"
+    assert found.loc[("conditional", "image quality"), "variant"] == "cgan"
+    assert found.loc[("conditional", "classification"), "variant"] == "acgan"
+    assert found.loc[("conditional", "classification accuracy score"), "variant"] == "cgan"
+    assert ("unconditional", "classification accuracy score") not in found.index  # no CAS there
+    quality = found.loc[("unconditional", "image quality")]
+    assert quality["median"] == 11.0 and 10.0 <= quality["low"] <= 11.0 <= quality["high"] <= 12.0
+    assert quality["prob_best"] == 1.0 and quality["runner_up"] == "dcgan"
+
+
+def test_the_final_stage_writes_a_table_a_family_and_the_winners(tmp_path):
+    table = runs_table({("gan", "best"): [10.0, 11.0, 12.0], ("cgan", "best"): [30.0, 31.0, math.nan]})
+    write(tmp_path, table, pd.DataFrame())
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert markdown.index("## Unconditional variants") < markdown.index("## Conditional variants")
+    assert "FID median [95% interval]" in markdown and "| 3 (1 without a finite FID) |" in markdown
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(runs["family"]) == ["unconditional"] * 3 + ["conditional"] * 3 and "collapsed" in runs
+    assert sorted(pd.read_csv(tmp_path / "winners.csv")["family"].unique()) == [
+        "conditional",
+        "unconditional",
+    ]
+    assert "## Conditional variants" in (tmp_path / "winners.md").read_text()
 
 
 def test_runs_of_a_best_that_is_the_papers_defaults_fill_both_rows():
@@ -223,9 +313,11 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
     assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
-    assert (final / "time_to_quality.csv").is_file() and "FID (95% interval)" in (
-        final / "leaderboard.md"
-    ).read_text()
+    assert (board["family"] == "unconditional").all() and (board["non_finite"] == 0).all()
+    table = (final / "leaderboard.md").read_text()
+    assert (final / "time_to_quality.csv").is_file() and "FID median [95% interval]" in table
+    assert "## Unconditional variants" in table and "## Conditional variants" not in table
+    assert set(pd.read_csv(final / "winners.csv")["variant"]) <= {"gan", "dcgan"}
     # the report answers the four questions from it, each with a finding drawn from its table
     report = (tmp_path / "store" / "f" / "report.md").read_text()
     for title in (
@@ -235,10 +327,10 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         "## Computing time",
     ):
         assert title in report
-    top = board[board["top"]].iloc[0]
+    top = board[board["leader"]].iloc[0]
     assert (
         top["arm"] == "best"
-        and f"**{top['variant']} has the lowest mean FID, {top['fid']:.4g} "
+        and f"**Among unconditional variants, {top['variant']} has the lowest median FID, {top['fid']:.4g} "
         f"[{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds"
         in report
     )
@@ -299,7 +391,9 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
                 "fid_low": fid - 5,
                 "fid_high": fid + 5,
                 "seeds": 3,
-                "differs_from_top": v != "a",
+                "family": "unconditional",
+                "leader": v == "a",
+                "verdict": "leader" if v == "a" else "differs (Holm p=0.01)",
                 "images_per_s": shared,
                 "images_per_s_low": shared - 1,
                 "images_per_s_high": shared + 1,
@@ -375,6 +469,7 @@ def test_the_classification_answer_shows_the_discriminators_accuracy_beside_the_
             {
                 "variant": v,
                 "arm": "best",
+                "family": "unconditional",
                 "fid": f,
                 "classifier_score": c,
                 "classifier_score_low": c - 1,

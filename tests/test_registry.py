@@ -114,6 +114,7 @@ def test_resolve_config_never_starts_tensorflow():
         "from ganlib.errors import ConfigError\n"
         "for name in registry.names():\n"
         "    registry.resolve_config(name)\n"
+        "    registry.family(name)\n"
         "try:\n"
         "    registry.resolve_config('gan', {'g_lr': -1})\n"
         "except ConfigError:\n"
@@ -123,3 +124,20 @@ def test_resolve_config_never_starts_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "no tensorflow" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_the_family_is_what_the_built_model_is(spec):
+    from ganlib.base import ConditionalGAN
+    from ganlib.sampling import is_conditional
+
+    model = registry.build(spec.name, {"width": 0.125})  # tiny: only its class and inputs matter
+    assert spec.conditional == isinstance(model, ConditionalGAN) == is_conditional(model.generator)
+    assert registry.family(spec.name) == ("conditional" if spec.conditional else "unconditional")
+
+
+def test_the_families_split_labelled_generators_from_the_rest():
+    assert [name for name in registry.names() if registry.family(name) == "conditional"] == ["cgan", "acgan"]
+    assert registry.family("infogan") == "unconditional"  # its codes are its own, not the labels
+    with pytest.raises(ConfigError, match="unknown variant"):
+        registry.family("nogan")

@@ -1,7 +1,9 @@
-"""The comparison report, built from a real smoke sweep, and opened in headless Chromium."""
+"""The comparison report, built from a real smoke sweep and opened in headless Chromium; and its
+final-stage part, a family at a time, from a final stage whose answers are known."""
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pandas as pd
@@ -94,3 +96,89 @@ def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_none_whe
     optuna.create_study(study_name="s-gan", storage=f"sqlite:///{export / 'optuna.db'}").enqueue_trial({})
     assert load_study(stale, "gan", export).study_name == "s-gan"
     assert load_study(stale, "wgan", export) is None  # no study of that variant there
+
+
+def final_export(tmp_path):
+    """An export folder holding only a final stage, written by final_stage.write from runs whose
+    answers are known: gan leads the unconditional family (dcgan fully separated from it at 6 vs
+    6, lsgan only 3 seeds and overlapping), cgan the conditional one; a dcgan seed diverged."""
+    from test_final_stage import runs_table
+
+    from sweeps.study import final_stage
+
+    fids = {
+        ("gan", "best"): [50.0, 52.0, 51.0, 53.0, 49.0, 54.0],
+        ("dcgan", "best"): [90.0, 91.0, 92.0, 93.0, 94.0, 95.0, math.nan],
+        ("lsgan", "best"): [45.0, 70.0, 52.0],
+        ("lsgan", "defaults"): [45.0, 70.0, 52.0],
+        ("cgan", "best"): [20.0, 21.0, 22.0],
+        ("acgan", "best"): [30.0, 31.0, 200.0],
+    }
+    table = runs_table(fids, classifier_score=5.0)
+    table["same_runs_as_best"] = (table["variant"] == "lsgan") & (table["arm"] == "defaults")
+    final_stage.write(tmp_path / "final", table, pd.DataFrame())
+    return tmp_path
+
+
+def test_the_report_answers_a_family_at_a_time_with_medians_and_rank_tests(tmp_path):
+    from sweeps.reporting.axes import load_axes
+    from sweeps.reporting.page import render_html, render_markdown
+
+    results = final_export(tmp_path)
+    (results / "figures").mkdir()
+    axes = load_axes(results, {}, {}, results / "figures")
+    quality = axes["findings"]["quality"]
+    unconditional, conditional = quality.split(" Among conditional variants, ")
+    board = axes["board"].set_index(["variant", "arm"])
+    interval = f"[{board.at[('gan', 'best'), 'fid_low']:.4g}, {board.at[('gan', 'best'), 'fid_high']:.4g}]"
+    assert unconditional.startswith(
+        f"Among unconditional variants, gan has the lowest median FID, 51.5 {interval} over 6 seeds (P(best) "
+    )
+    assert "lsgan cannot be told apart at n=3 vs 6 (smallest attainable p 0.024)" in unconditional
+    assert "dcgan differs (Holm p=0.0043)" in unconditional  # 2/924, doubled in a family of two
+    assert conditional.startswith("cgan has the lowest median FID, 21 [") and "] over 3 seeds" in conditional
+    assert "acgan cannot be told apart at n=3 vs 3 (smallest attainable p 0.1)" in conditional
+    assert axes["strip"].is_file() and axes["strip"].name == "fid_strip.png"
+    markdown = render_markdown(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), axes)
+    assert "median [95% bootstrap interval]" in markdown and "Mann-Whitney" in markdown
+    assert markdown.index("### Unconditional variants") < markdown.index("### Conditional variants")
+    assert (
+        "| 7 (1 without a finite FID) |" in markdown
+        and "![final FID per seed](figures/fid_strip.png)" in markdown
+    )
+    assert "#### Conditional variants" in markdown  # the winners, a family at a time
+    page = render_html(
+        pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], {}, None, None, axes
+    )
+    assert 'alt="final FID per seed"' in page and "Holm-adjusted within the family" in page
+    assert "t interval" not in page + markdown and "Welch" not in page + markdown
+
+
+def test_the_strip_plot_draws_every_finite_seed_once_and_collapsed_ones_hollow(tmp_path):
+    from sweeps.reporting.figures import drawn_runs, strip_points
+
+    runs = pd.read_csv(final_export(tmp_path) / "final" / "runs.csv")
+    dots = strip_points(drawn_runs(runs))
+    assert len(dots) == 6 + 6 + 3 + 3 + 3  # dcgan's diverged seed has no dot; lsgan's copy none either
+    assert set(dots["arm"]) == {"best"}
+    rows = dots.groupby(["family", "variant"])["row"].first()
+    assert rows["unconditional"].sort_values().index.tolist() == ["gan", "lsgan", "dcgan"]
+    assert rows["conditional"].sort_values().index.tolist() == ["cgan", "acgan"]
+    hollow = dots[dots["collapsed"]]
+    assert hollow[["variant", "fid"]].values.tolist() == [["acgan", 200.0]]  # over twice acgan's median
+    assert dots.loc[dots["variant"] == "gan", "median"].iloc[0] == 51.5
+
+
+def test_an_export_from_before_the_families_is_read_with_todays_statistics(tmp_path):
+    from sweeps.reporting.axes import load_final
+
+    final = final_export(tmp_path) / "final"
+    old = pd.read_csv(final / "leaderboard.csv")[["variant", "arm", "seeds", "fid", "fid_low", "fid_high"]]
+    old.to_csv(final / "leaderboard.csv", index=False)
+    pd.read_csv(final / "runs.csv").drop(columns=["family", "collapsed"]).to_csv(
+        final / "runs.csv", index=False
+    )
+    (final / "winners.csv").unlink()
+    board, runs, winners = load_final(final)
+    assert {"family", "verdict", "p_holm"} <= set(board.columns) and runs["collapsed"].sum() == 1
+    assert set(winners["family"]) == {"conditional", "unconditional"}

@@ -137,3 +137,15 @@ def test_compare_gives_leader_difference_and_what_could_not_be_detected():
     # higher is better (recall in [0, 1]): the order turns round
     recall = S.compare({"x": [0.2, 0.3, 0.25], "y": [0.8, 0.9, 1.0]}, lower_is_better=False, high=1.0)
     assert recall["group"].tolist() == ["y", "x"] and recall["hi"].max() <= 1.0
+
+
+def test_compare_against_a_named_leader_that_is_not_the_best_median():
+    # the reference is a configuration chosen beforehand (a variant's searched best), not the best median
+    groups = {"chosen": [20.0, 21.0, 22.0], "better": [10.0, 11.0, 12.0], "worse": [30.0, 31.0, 32.0]}
+    board = S.compare(groups, leader="chosen")
+    assert board["group"].tolist() == ["chosen", "better", "worse"]
+    assert board["verdict"].tolist()[0] == "leader" and math.isnan(board.loc[0, "p"])
+    assert board.loc[1, "ratio"] == pytest.approx(11.0 / 21.0) and board.loc[1, "cliffs_delta"] == -1.0
+    np.testing.assert_allclose(board["p"].iloc[1:], [0.1, 0.1])
+    with pytest.raises(ValueError, match="not one of the groups"):
+        S.compare(groups, leader="absent")

@@ -1,7 +1,9 @@
 """The study's four questions, answered from a sweep's export folder: image quality,
-classification accuracy, losses and computing time, each a table with its figures' 95% intervals
-over the final stage's seeds (sweeps/study/final_stage.py), and one sentence a question, each from a
-figure in its table."""
+classification accuracy, losses and computing time, each a table with its figures' medians and 95%
+bootstrap intervals over the final stage's seeds (sweeps/study/final_stage.py), and one sentence a
+question, each from a figure in its table. Conditional and unconditional variants are answered
+apart (ganlib.registry.family), as the final stage ranks and tests them.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ganlib import registry  # noqa: E402
+from sweeps.reporting.figures import fid_strip  # noqa: E402
+
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
 SATURATED = 0.95  # D calls this share of both real and fake images right: G gets little gradient
@@ -27,10 +32,18 @@ QUESTIONS = {
 }
 
 
+def best_rows(board: pd.DataFrame) -> pd.DataFrame:
+    """The variants' best configurations, the unconditional family first, each by median FID."""
+    best = board[board["arm"] == "best"]
+    order = best["family"].map(registry.FAMILIES.index).rename("order")
+    return best.join(order).sort_values(["order", "fid"], kind="stable").drop(columns="order")
+
+
 def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """`mean [low, high]` per column, for the variants' best configurations, ranked by FID."""
-    best = board[board["arm"] == "best"].sort_values("fid")
-    shown = {"variant": best["variant"]}
+    """`median [low, high]` per column, for the variants' best configurations, each family ranked
+    by median FID."""
+    best = best_rows(board)
+    shown = {"variant": best["variant"], "family": best["family"]}
     for column in columns:
         if column in best and best[column].notna().any():
             shown[column] = [
@@ -39,12 +52,12 @@ def with_intervals(board: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(shown)
 
 
-def cell(mean, low, high) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+def cell(median, low, high) -> str:
+    if median is None or (isinstance(median, float) and math.isnan(median)):
         return ""
     if low is None or (isinstance(low, float) and math.isnan(low)):
-        return f"{mean:.4g}"
-    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+        return f"{median:.4g}"
+    return f"{median:.4g} [{low:.4g}, {high:.4g}]"
 
 
 def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
@@ -157,34 +170,74 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
+def names(variants: list[str]) -> str:
+    return variants[0] if len(variants) == 1 else f"{', '.join(variants[:-1])} and {variants[-1]}"
+
+
+def seeds_phrase(row) -> str:
+    """How many seeds a median is over, and what was left out or collapsed."""
+    missing, collapsed = int(row.get("non_finite", 0)), int(row.get("collapsed", 0))
+    counted = int(row["seeds"]) - missing
+    said = f"over {counted} seed{'' if counted == 1 else 's'}"
+    if missing:
+        said += f" ({missing} more without a finite FID)"
+    return said + (f", {collapsed} of them collapsed" if collapsed else "")
+
+
+def family_quality(rows: pd.DataFrame, family: str) -> str:
+    """One family's answer to the image-quality question, from its best configurations' rows: the
+    leader's median FID and how the others compare with it (Mann-Whitney, Holm within the family);
+    a comparison that is not significant says the smallest p its sample sizes allow."""
+    leader = rows[rows["leader"]].iloc[0] if rows["leader"].any() else rows.iloc[0]
+    if pd.isna(leader["fid"]):
+        return f"Among {family} variants, no run has a finite FID."
+    said = (
+        f"Among {family} variants, {leader['variant']} has the lowest median FID, "
+        f"{cell(leader['fid'], leader['fid_low'], leader['fid_high'])} {seeds_phrase(leader)}"
+        + (f" (P(best) {leader['prob_best']:.2f})" if pd.notna(leader.get("prob_best")) else "")
+    )
+    others = rows[rows["variant"] != leader["variant"]]
+    if others.empty:
+        return said + f"; it is the only {family} variant."
+    verdicts: dict[str, list[str]] = {}
+    for row in others.itertuples():
+        verdicts.setdefault("has no finite FID" if row.verdict == "no data" else row.verdict, []).append(
+            row.variant
+        )
+    told = "; ".join(f"{names(variants)} {verdict}" for verdict, variants in verdicts.items())
+    return f"{said}; against it (Mann-Whitney, Holm within the family, 5%), {told}."
+
+
+def most_confident(rows: pd.DataFrame) -> tuple[str, str] | None:
+    """(variant, its classifier score cell) of the rows' highest median classifier score."""
+    scored = rows.dropna(subset=["classifier_score"]) if "classifier_score" in rows else rows.iloc[:0]
+    if scored.empty:
+        return None
+    top = scored.sort_values("classifier_score", ascending=False).iloc[0]
+    return top["variant"], cell(
+        top["classifier_score"], top["classifier_score_low"], top["classifier_score_high"]
+    )
+
+
 def findings(
     board: pd.DataFrame, stable: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None = None
 ) -> dict[str, str]:
-    """One sentence a question, each a figure from the tables above it."""
-    best = board[board["arm"] == "best"].sort_values("fid").reset_index(drop=True)
+    """One sentence a question, each a figure from the tables above it; image quality and
+    classification a clause a family."""
+    best = best_rows(board).reset_index(drop=True)
     if best.empty:
         return {}
-    top = best.iloc[0]  # the leaderboard's `top` row: significance is against it
-    tied = [r.variant for r in best.iloc[1:].itertuples() if not r.differs_from_top]
-    test = "(Welch's t-test, Holm-corrected, 5%)"
-    out = {
-        "quality": (
-            f"{top.variant} has the lowest mean FID, {cell(top.fid, top.fid_low, top.fid_high)} "
-            f"over {int(top.seeds)} seeds; "
-            + (
-                f"{', '.join(tied)} cannot be told from it {test}."
-                if tied
-                else f"every other variant's FID differs from it significantly {test}."
-            )
-        )
-    }
-    scored = best.dropna(subset=["classifier_score"]) if "classifier_score" in best else best.iloc[:0]
-    if len(scored):
-        leader = scored.sort_values("classifier_score", ascending=False).iloc[0]
-        score = cell(leader.classifier_score, leader.classifier_score_low, leader.classifier_score_high)
+    families = [(family, best[best["family"] == family]) for family in registry.FAMILIES]
+    families = [(family, rows) for family, rows in families if len(rows)]
+    out = {"quality": " ".join(family_quality(rows, family) for family, rows in families)}
+    scored = [(family, found) for family, rows in families if (found := most_confident(rows))]
+    if scored:
+        (family, (variant, score)), rest = scored[0], scored[1:]
         out["classification"] = (
-            f"{leader.variant}'s digits are classified most confidently and evenly "
-            f"(classifier score {score} of 10)."
+            f"Among {family} variants, {variant}'s digits are classified most confidently and evenly "
+            f"(classifier score {score} of 10)"
+            + "".join(f"; among {f} variants, {v}'s ({s} of 10)" for f, (v, s) in rest)
+            + "."
         )
     if not stable.empty and "g_loss_spread" in stable:
         calm = stable.dropna(subset=["g_loss_spread"]).sort_values("g_loss_spread")
@@ -285,12 +338,28 @@ def load_agreement(results: Path) -> dict | None:
     return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
 
 
+def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The final stage's (leaderboard, runs, winners). A leaderboard from before the families and
+    the rank tests (no `verdict`) is worked out again from its runs, so an older export reads
+    as a new one."""
+    board = pd.read_csv(final / "leaderboard.csv")
+    runs = pd.read_csv(final / "runs.csv") if (final / "runs.csv").exists() else pd.DataFrame()
+    winners = pd.read_csv(final / "winners.csv") if (final / "winners.csv").exists() else pd.DataFrame()
+    if "verdict" not in board and not runs.empty:
+        from sweeps.study import final_stage  # imports Ray's modules, starts nothing
+
+        board = final_stage.leaderboard(runs)
+        runs = runs.assign(collapsed=final_stage.collapsed_runs(runs))
+        winners = final_stage.winners(runs)
+    return board, runs, winners
+
+
 def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> dict | None:
     """Everything the report's four-questions part shows, or None without a final stage."""
     final = results / "final"
     if not (final / "leaderboard.csv").exists():
         return None
-    board = pd.read_csv(final / "leaderboard.csv")
+    board, runs, winners = load_final(final)
     ttq_path = final / "time_to_quality.csv"
     ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
     alone_path = results / "throughput.csv"
@@ -310,11 +379,10 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     )
     return {
         "board": board,
+        "winners": winners,
         "tables": tables,
         "findings": findings(board, stable, ttq, alone),
+        "strip": fid_strip(runs, figures / "fid_strip.png") if not runs.empty else None,
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
-        "final_markdown": (
-            (final / "leaderboard.md").read_text() if (final / "leaderboard.md").exists() else ""
-        ),
     }

@@ -1,5 +1,6 @@
 """The report's figures, each a PNG file: FID curves of every trial, the best trial's losses, FID
-against each searched hyperparameter, and every variant's best samples side by side."""
+against each searched hyperparameter, every variant's best samples side by side, and every final
+stage seed's FID."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
@@ -170,6 +174,109 @@ def schedule_figure(schedule: dict, path: Path) -> Path | None:
     lines = axis.get_legend_handles_labels()[0] + fid.get_legend_handles_labels()[0]
     axis.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper left")
     axis.set_title(f"{schedule['variant']}: the best member's schedule and FID", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+# the strip plot's arms: marker and colour, and how far below its variant's row an arm is drawn
+ARM_STYLE = {"best": ("o", "tab:blue", 0.0), "defaults": ("^", "tab:orange", 0.3)}
+
+
+def drawn_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The final stage's runs.csv as the strip plot reads it: `family`, `collapsed` (False where
+    runs.csv predates it) and a numeric `fid`; a defaults arm made of its best arm's runs is left
+    out, its seeds being the best arm's."""
+    runs = runs.assign(
+        family=runs["family"] if "family" in runs else runs["variant"].map(registry.family),
+        collapsed=runs["collapsed"].fillna(False).astype(bool) if "collapsed" in runs else False,
+        fid=pd.to_numeric(runs["fid"], errors="coerce"),
+    )
+    if "same_runs_as_best" in runs:
+        runs = runs[~(runs["same_runs_as_best"].fillna(False).astype(bool) & (runs["arm"] == "defaults"))]
+    return runs
+
+
+def strip_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """The strip plot's dots from drawn_runs: one a seed with a finite FID, with `row` (0 for the
+    variant whose best configuration has the lowest median FID in its family, and so on) and
+    `median` (its arm's median FID)."""
+    dots = runs[np.isfinite(runs["fid"])]
+    dots = dots.assign(median=dots.groupby(["variant", "arm"])["fid"].transform("median"))
+    best = dots[dots["arm"] == "best"].groupby("variant")["median"].first()
+    rows = {}
+    for _, family in dots.groupby("family"):
+        variants = set(family["variant"])
+        # a variant without a finite FID from its best configuration goes below the others
+        ranked = list(best[best.index.isin(variants)].sort_values().index)
+        rows.update({v: i for i, v in enumerate(ranked + sorted(variants - set(ranked)))})
+    return dots.assign(row=dots["variant"].map(rows))
+
+
+def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
+    """Every final-stage seed's FID on the test split as a dot, a panel a family and a row a
+    variant: its best configuration, and its papers' defaults just below it in another marker;
+    each arm's median a bar, a collapsed seed hollow, the FID axis logarithmic. A row's label
+    counts its seeds without a finite FID, which have no dot."""
+    copied = runs["same_runs_as_best"].fillna(False).astype(bool) if "same_runs_as_best" in runs else False
+    once = set(runs.loc[copied & (runs["arm"] == "defaults"), "variant"])
+    runs = drawn_runs(runs)
+    dots = strip_points(runs)
+    if dots.empty:
+        return None
+    missing = runs[~np.isfinite(runs["fid"])].groupby("variant").size()
+    families = [f for f in registry.FAMILIES if (dots["family"] == f).any()]
+    heights = [int(dots.loc[dots["family"] == f, "row"].max()) + 1 for f in families]
+    figure, axes = plt.subplots(
+        len(families),
+        1,
+        figsize=(7.5, 1.2 + 0.45 * sum(heights) + 0.6 * len(families)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
+    for axis, family in zip(axes[:, 0], families):
+        mine = dots[dots["family"] == family]
+        for (arm, row), arm_dots in mine.groupby(["arm", "row"]):
+            marker, colour, below = ARM_STYLE.get(arm, ("s", "tab:grey", 0.15))
+            y = np.full(len(arm_dots), row + below)
+            full, hollow = ~arm_dots["collapsed"].to_numpy(), arm_dots["collapsed"].to_numpy()
+            axis.scatter(arm_dots["fid"][full], y[full], marker=marker, color=colour, s=30, zorder=3)
+            axis.scatter(
+                arm_dots["fid"][hollow], y[hollow], marker=marker, facecolors="none", edgecolors=colour, s=30
+            )
+            axis.plot(arm_dots["median"].iloc[0], row + below, "|", color="black", markersize=16, mew=2)
+        labels = mine.groupby("row")["variant"].first()
+        axis.set_yticks(
+            [row + 0.15 for row in labels.index],
+            [
+                v
+                + (" (defaults = best)" if v in once else "")
+                + (f" ({missing[v]} without an FID)" if v in missing else "")
+                for v in labels
+            ],
+            fontsize=8,
+        )
+        axis.set_ylim(len(labels) - 0.4, -0.4)
+        axis.set_xscale("log")
+        # FIDs as plain numbers on the log axis (matplotlib's default writes 2 x 10^2)
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        axis.xaxis.set_major_formatter(plain)
+        axis.xaxis.set_minor_formatter(plain)
+        axis.set_title(f"{family} variants", fontsize=9)
+        axis.grid(axis="x", which="both", alpha=0.3)
+        axis.tick_params(axis="x", labelsize=7)
+    axes[-1, 0].set_xlabel("FID on the test split (log scale)", fontsize=8)
+    handles = [
+        Line2D([], [], marker="o", color="tab:blue", linestyle="", label="best configuration"),
+        Line2D([], [], marker="^", color="tab:orange", linestyle="", label="papers' defaults"),
+        Line2D(
+            [], [], marker="o", color="tab:blue", markerfacecolor="none", linestyle="", label="collapsed seed"
+        ),
+        Line2D([], [], marker="|", color="black", markersize=12, mew=2, linestyle="", label="median"),
+    ]
+    axes[0, 0].legend(handles=handles, fontsize=7, loc="best")
+    figure.suptitle("Final stage: every seed's FID, each family apart", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)

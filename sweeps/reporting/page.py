@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sweeps.study import tables
+
 
 def embed(path: Path | None, alt: str) -> str:
     if path is None or not Path(path).exists():
@@ -19,17 +21,22 @@ def embed(path: Path | None, alt: str) -> str:
 
 
 def render_axes(axes: dict | None) -> str:
-    """The final stage's leaderboard and the four questions, each with its table and finding."""
+    """The final stage's leaderboard a family, its winners, and the four questions, each with its
+    table and finding."""
     if not axes:
         return ""
     table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
     parts = [
         "<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
-        "<p>Mean and 95% t interval over seeds; <em>differs_from_top</em>: Welch's t-test of FIDs "
-        "against the top row, Holm-corrected over the other rows, at 5% (a papers'-defaults row made of "
-        "its best row's runs, where the search's best was the defaults, takes that row's verdict).</p>",
-        table(axes["board"]),
+        f"<p>{html.escape(tables.LEADERBOARD_NOTE)}</p>",
     ]
+    for family, rows in tables.by_family(axes["board"]):
+        parts += [f"<h3>{html.escape(tables.heading(family))}</h3>", table(tables.leaderboard_table(rows))]
+    parts.append(embed(axes.get("strip"), "final FID per seed"))
+    if len(axes.get("winners", ())):
+        parts += ["<h3>Winners a family and axis</h3>", f"<p>{html.escape(tables.WINNERS_NOTE)}</p>"]
+        for family, rows in tables.by_family(axes["winners"]):
+            parts += [f"<h4>{html.escape(tables.heading(family))}</h4>", table(tables.winners_table(rows))]
     from sweeps.reporting.axes import QUESTIONS
 
     for title, frame in axes["tables"].items():
@@ -141,11 +148,18 @@ def render_markdown(
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
         markdown += [
-            "## Final stage (mean [95% interval] over seeds, test split)",
+            "## Final stage (median [95% bootstrap interval] over seeds, test split)",
             "",
-            axes["final_markdown"],
-            "",
+            tables.markdown(tables.LEADERBOARD_NOTE, axes["board"], tables.leaderboard_table, level=3),
         ]
+        if axes.get("strip"):
+            markdown += [f"![final FID per seed](figures/{Path(axes['strip']).name})", ""]
+        if len(axes.get("winners", ())):
+            markdown += [
+                "### Winners a family and axis",
+                "",
+                tables.markdown(tables.WINNERS_NOTE, axes["winners"], tables.winners_table, level=4),
+            ]
         from sweeps.reporting.axes import QUESTIONS
 
         for title, frame in axes["tables"].items():

@@ -1,11 +1,13 @@
 """The study's final stage, after the search: each variant's best configuration and its papers'
 defaults trained again at one equal budget (the same training images for every variant) with
 several seeds, every run scored on the test split with the full evaluation, and every figure given
-with its 95% interval over seeds.
+as its median over seeds with a bootstrap interval (sweeps/study/statistics.py).
 
 The search ranks by one noisy run per configuration; this stage says what a configuration gives
-across seeds, so that gaps between variants can be told from noise. Runs go through the sweep's
-own trainable (no early stopping, every run its whole budget), as one Ray Tune experiment.
+across seeds, so that gaps between variants can be told from noise: within each family (conditional
+or unconditional generators, registry.family) every configuration is tested against the family's
+leader. Runs go through the sweep's own trainable (no early stopping, every run its whole
+budget), as one Ray Tune experiment.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ganlib import registry
 from ganlib import schedule as schedules
+from ganlib.data import NUM_CLASSES
 from sweeps.search.plan import Setup, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
+from sweeps.study import statistics, tables
 
 ARMS = ("best", "defaults")
 # the full evaluation's figures (the trainable's final_* on the test split) that the stage summarises
@@ -36,6 +41,22 @@ METRICS = [
     "conditional_accuracy",
     "cas",
 ]
+# Where each figure can lie; its interval is kept inside. KID's unbiased estimator dips below 0 when
+# the two sets are close, so it has no lower bound.
+BOUNDS = {
+    "fid": (0.0, math.inf),
+    "kid": (-math.inf, math.inf),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "density": (0.0, math.inf),
+    "coverage": (0.0, 1.0),
+    "classifier_score": (1.0, float(NUM_CLASSES)),
+    "classes_covered": (0.0, float(NUM_CLASSES)),
+    "class_kl_uniform": (0.0, math.inf),
+    "conditional_accuracy": (0.0, 1.0),
+    "cas": (0.0, 1.0),
+    "images_per_s": (0.0, math.inf),
+}
 
 
 def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
@@ -158,93 +179,152 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, (pd.concat(histories, ignore_index=True) if histories else pd.DataFrame())
 
 
-def interval(values) -> tuple[float, float, float, int]:
-    """(mean, low, high, n): the mean and its 95% t interval over seeds (n < 2: no interval)."""
-    from scipy import stats
+def finite(values) -> np.ndarray:
+    """The values as floats, None and inf turned into NaN: statistics drops NaNs, and a
+    diverged or failed run (no final figure) is counted where it is dropped."""
+    array = np.asarray([math.nan if v is None else v for v in values], dtype=float)
+    return np.where(np.isfinite(array), array, math.nan)
 
-    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(values.mean())
-    if n < 2:
-        return mean, math.nan, math.nan, n
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+
+def snapped(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values a float rounding outside [low, high] moved onto the bound (a one-class sample's
+    classifier score can come out a hair under 1); values further out are left for
+    statistics.median_interval to refuse, since they mean a metric is wrong."""
+    slack = 1e-9
+    values = np.where((values < low) & (values >= low - slack), low, values)
+    return np.where((values > high) & (values <= high + slack), high, values)
+
+
+def support(metric: str) -> tuple[float, float]:
+    return BOUNDS.get(metric, (-math.inf, math.inf))
+
+
+def summary(values, metric: str) -> dict:
+    """`metric`: the median over seeds; `_low`/`_high`: its 95% bootstrap interval, inside the
+    metric's bounds and the data's range; `_q1`/`_q3`, `_min`/`_max`. Non-finite values are left
+    out (the leaderboard counts them for FID)."""
+    low, high = support(metric)
+    clean = snapped(finite(values), low, high)
+    median, lo, hi = statistics.median_interval(clean, low=low, high=high)
+    q1, q3 = statistics.iqr(clean)
+    present = clean[~np.isnan(clean)]
+    least, most = (float(present.min()), float(present.max())) if len(present) else (math.nan, math.nan)
+    return {
+        metric: median,
+        f"{metric}_low": lo,
+        f"{metric}_high": hi,
+        f"{metric}_q1": q1,
+        f"{metric}_q3": q3,
+        f"{metric}_min": least,
+        f"{metric}_max": most,
+    }
+
+
+def collapsed_runs(table: pd.DataFrame) -> pd.Series:
+    """Per run: whether it collapsed by statistics.collapsed over its variant's and arm's seeds
+    (fewer than every class covered, or an FID over twice the arm's median)."""
+    flags = pd.Series(False, index=table.index)
+    classes = table["classes_covered"] if "classes_covered" in table else pd.Series(math.nan, table.index)
+    for _, group in table.groupby(["variant", "arm"]):
+        flags[group.index] = statistics.collapsed(finite(group["fid"]), finite(classes[group.index]))
+    return flags
+
+
+def arm_row(variant: str, arm: str, group: pd.DataFrame, collapsed: pd.Series) -> dict:
+    row = {
+        "variant": variant,
+        "arm": arm,
+        "family": registry.family(variant),
+        "seeds": int(len(group)),
+        "non_finite": int(np.isnan(finite(group["fid"])).sum()),
+        "diverged": int(group["diverged"].sum()),
+        "collapsed": int(collapsed[group.index].sum()),
+        "training_images": group["training_images"].max(),
+        "generator_steps": group["generator_steps"].max(),
+        "same_runs_as_best": (
+            bool(group["same_runs_as_best"].any()) if "same_runs_as_best" in group else False
+        ),
+    }
+    for metric in [m for m in METRICS + ["images_per_s"] if m in group]:
+        row.update(summary(group[metric], metric))
+    return row
+
+
+# what a row of the leaderboard says against its family's leader
+VERDICT = ["p_vs_leader", "p_holm", "ratio_of_medians", "cliffs_delta", "prob_best", "verdict", "differs"]
+
+
+def family_verdicts(table: pd.DataFrame, rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """`leader` and the VERDICT columns for one family's rows of the leaderboard (`rows`, indexed
+    as the board). The leader is the best configuration with the lowest median FID; every other
+    row, papers'-defaults ones included, is tested against it by statistics.compare (Mann-Whitney,
+    Holm over the family, ratio of medians and Cliff's delta of the row's FIDs over the leader's).
+    `prob_best` is over the family's best configurations only: it answers which variant's chosen
+    configuration has the lowest median FID (a defaults row's is blank). A defaults row made of its
+    best row's runs is no comparison of its own: it takes that row's figures and stays out of the
+    Holm family."""
+    keys = rows["variant"] + "/" + rows["arm"]
+    fids = {
+        keys[i]: snapped(
+            finite(arm_runs(table, rows.at[i, "variant"], rows.at[i, "arm"])["fid"]), 0, math.inf
+        )
+        for i in rows.index
+    }
+    best = rows[rows["arm"] == "best"]
+    leader = (best if len(best) else rows).sort_values("fid", na_position="last", kind="stable").index[0]
+    copies = rows.index[
+        (rows["arm"] == "defaults") & rows["same_runs_as_best"] & rows["variant"].isin(best["variant"])
+    ]
+    compared = rows.index.difference(copies)
+    found = statistics.compare(
+        {keys[i]: fids[keys[i]] for i in compared}, leader=keys[leader], alpha=alpha
+    ).set_index("group")
+    chances = statistics.prob_best({keys[i]: fids[keys[i]] for i in best.index})
+    out = pd.DataFrame(
+        {
+            "p_vs_leader": keys.map(found["p"]),
+            "p_holm": keys.map(found["p_holm"]),
+            "ratio_of_medians": keys.map(found["ratio"]),
+            "cliffs_delta": keys.map(found["cliffs_delta"]),
+            "prob_best": keys.map(chances).astype(float),
+            "verdict": keys.map(found["verdict"]),
+        }
+    )
+    out["differs"] = out["p_holm"] < alpha
+    for i in copies:
+        out.loc[i] = out.loc[best.index[best["variant"] == rows.at[i, "variant"]][0]]
+    out["leader"] = out.index == leader
+    return out
+
+
+def arm_runs(table: pd.DataFrame, variant: str, arm: str) -> pd.DataFrame:
+    return table[(table["variant"] == variant) & (table["arm"] == arm)]
 
 
 def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per variant and arm: every figure's mean and 95% interval over seeds, ranked by mean FID;
-    `top`: the best configuration with the lowest mean FID; `differs_from_top`: Welch's t-test of
-    a row's FIDs against the top's, Holm-corrected over the other rows (True: significant at `alpha`)."""
-    from scipy import stats
-
-    rows = []
-    for (variant, arm), group in table.groupby(["variant", "arm"]):
-        row = {
-            "variant": variant,
-            "arm": arm,
-            "seeds": int(len(group)),
-            "diverged": int(group["diverged"].sum()),
-            "training_images": group["training_images"].max(),
-            "generator_steps": group["generator_steps"].max(),
-            "same_runs_as_best": (
-                bool(group["same_runs_as_best"].any()) if "same_runs_as_best" in group else False
-            ),
-        }
-        for metric in [m for m in METRICS + ["images_per_s"] if m in group]:
-            mean, low, high, n = interval(group[metric].tolist())
-            row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
-        rows.append(row)
+    """Per variant and arm, the unconditional family first and each family by median FID: `family`
+    (registry.family), `seeds` (runs), `non_finite` (runs without a finite FID: left out of every
+    figure, and counted here), `diverged`, `collapsed` (seeds by statistics.collapsed), and for
+    every figure its median over seeds, the median's 95% bootstrap interval inside the figure's
+    bounds (`_low`, `_high`), the quartiles (`_q1`, `_q3`) and the range (`_min`, `_max`). Within
+    each family (a conditional generator is handed the class, so it is ranked only among its
+    kind): `leader` and every other row's comparison with it (family_verdicts)."""
+    if table.empty:
+        return pd.DataFrame()
+    collapsed = collapsed_runs(table)
+    rows = [arm_row(v, arm, group, collapsed) for (v, arm), group in table.groupby(["variant", "arm"])]
+    board = pd.DataFrame(rows)
     # on a tie (a defaults row made of its best row's runs) the best row comes first
+    order = board["family"].map(registry.FAMILIES.index).rename("order")
     board = (
-        pd.DataFrame(rows)
-        .sort_values(["fid", "arm"], na_position="last", kind="stable")
+        board.join(order)
+        .sort_values(["order", "fid", "arm"], na_position="last", kind="stable")
+        .drop(columns="order")
         .reset_index(drop=True)
     )
-    if board.empty:
-        return board
-    # the reference: the best configuration with the lowest mean FID (the study's question is
-    # which variant wins; a papers'-defaults row is compared with it like any other)
-    ranked_best = board.index[board["arm"] == "best"]
-    top_row = ranked_best[0] if len(ranked_best) else 0
-    top = table[
-        (table["variant"] == board.loc[top_row, "variant"]) & (table["arm"] == board.loc[top_row, "arm"])
-    ]["fid"].dropna()
-    # a defaults row made of its best row's runs is not another comparison: it takes that row's verdict
-    copies = board.index[(board["arm"] == "defaults") & board["same_runs_as_best"]]
-    others = [i for i in board.index if i != top_row and i not in copies]
-    pvalues = []
-    for i in others:
-        other = table[(table["variant"] == board.loc[i, "variant"]) & (table["arm"] == board.loc[i, "arm"])][
-            "fid"
-        ].dropna()
-        pvalues.append(
-            float(stats.ttest_ind(top, other, equal_var=False).pvalue)
-            if len(top) > 1 and len(other) > 1
-            else math.nan
-        )
-    board["top"] = board.index == top_row
-    board["p_vs_top"] = math.nan
-    board.loc[others, "p_vs_top"] = pvalues
-    board["differs_from_top"] = False
-    board.loc[others, "differs_from_top"] = holm(pvalues, alpha)
-    for i in copies:
-        original = board.index[(board["variant"] == board.loc[i, "variant"]) & (board["arm"] == "best")][0]
-        verdict = ["p_vs_top", "differs_from_top"]
-        board.loc[i, verdict] = board.loc[original, verdict].values
-    return board
-
-
-def holm(pvalues: list[float], alpha: float) -> list[bool]:
-    """Holm's step-down rejections for a family of p-values (NaN: never rejected)."""
-    order = sorted(range(len(pvalues)), key=lambda i: (math.isnan(pvalues[i]), pvalues[i]))
-    rejected, m = [False] * len(pvalues), sum(not math.isnan(p) for p in pvalues)
-    for rank, i in enumerate(order):
-        if math.isnan(pvalues[i]) or pvalues[i] > alpha / (m - rank):
-            break
-        rejected[i] = True
-    return rejected
+    return board.join(
+        pd.concat([family_verdicts(table, part, alpha) for _, part in board.groupby("family", sort=False)])
+    )
 
 
 def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -> pd.DataFrame:
@@ -269,47 +349,66 @@ def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -
     return pd.DataFrame(rows)
 
 
-def vs_top(row, board: pd.DataFrame) -> str:
-    if row["top"]:
-        return "top"
-    if (
-        row["same_runs_as_best"]
-        and row["arm"] == "defaults"
-        and board.loc[board["top"], "variant"].eq(row["variant"]).any()
-    ):
-        return "top (same runs)"
-    return "differs" if row["differs_from_top"] else "not significantly"
+# the study's axes, as the winners table answers them: axis -> (figure, lower is better)
+AXES = {
+    "image quality": ("fid", True),
+    "classification": ("classifier_score", False),
+    "classification accuracy score": ("cas", False),
+    "computing time": ("images_per_s", False),
+}
+
+
+def winners(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per family and axis (AXES), among the family's best configurations: the variant with the
+    best median, its median and 95% bootstrap interval, its bootstrap probability of having the
+    best median on that axis, and the runner-up with its verdict against the winner
+    (statistics.compare). An axis none of a family's variants has a figure for is left out (the
+    CAS is scored for conditional generators only)."""
+    best = table[table["arm"] == "best"] if not table.empty else table
+    rows = []
+    for family in registry.FAMILIES:
+        part = best[best["variant"].map(registry.family) == family] if len(best) else best
+        for axis, (metric, lower) in AXES.items():
+            if metric not in part or not np.isfinite(finite(part[metric])).any():
+                continue
+            low, high = support(metric)
+            groups = {v: snapped(finite(g[metric]), low, high) for v, g in part.groupby("variant")}
+            found = statistics.compare(groups, lower_is_better=lower, alpha=alpha, low=low, high=high)
+            top = found.iloc[0]
+            second = found.iloc[1] if len(found) > 1 else None
+            rows.append(
+                {
+                    "family": family,
+                    "axis": axis,
+                    "metric": metric,
+                    "better": "lower" if lower else "higher",
+                    "variant": top["group"],
+                    "seeds": int(top["n"]),
+                    "median": top["median"],
+                    "low": top["lo"],
+                    "high": top["hi"],
+                    "prob_best": top["prob_best"],
+                    "runner_up": second["group"] if second is not None else "",
+                    "runner_up_verdict": second["verdict"] if second is not None else "",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not table.empty:  # the report's strip plot draws collapsed seeds hollow
+        table = table.assign(family=table["variant"].map(registry.family), collapsed=collapsed_runs(table))
     table.to_csv(out_dir / "runs.csv", index=False)
     if not histories.empty:
         histories.to_csv(out_dir / "histories.csv", index=False)
     board = leaderboard(table)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     time_to_quality(histories).to_csv(out_dir / "time_to_quality.csv", index=False)
-    shown = board.assign(
-        **{
-            "arm": [
-                f"{a} (= best)" if same and a == "defaults" else a
-                for a, same in zip(board["arm"], board["same_runs_as_best"])
-            ],
-            "FID (95% interval)": [
-                f"{r.fid:.1f} [{r.fid_low:.1f}, {r.fid_high:.1f}]" for r in board.itertuples()
-            ],
-            "vs top": [vs_top(row, board) for _, row in board.iterrows()],
-        }
+    found = winners(table)
+    found.to_csv(out_dir / "winners.csv", index=False)
+    (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
+    (out_dir / "leaderboard.md").write_text(
+        tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )
-    columns = [
-        "variant",
-        "arm",
-        "seeds",
-        "FID (95% interval)",
-        "vs top",
-        "p_vs_top",
-        "training_images",
-        "generator_steps",
-    ]
-    (out_dir / "leaderboard.md").write_text(shown[columns].to_markdown(index=False, floatfmt=".3g") + "\n")
     return board

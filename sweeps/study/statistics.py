@@ -150,12 +150,22 @@ def collapsed(fids, classes_covered, *, classes=10, factor=2.0) -> np.ndarray:
 
 
 def compare(
-    groups: dict[str, object], *, lower_is_better=True, alpha=0.05, low=0.0, high=math.inf, seed=0
+    groups: dict[str, object],
+    *,
+    lower_is_better=True,
+    alpha=0.05,
+    low=0.0,
+    high=math.inf,
+    seed=0,
+    leader: str | None = None,
 ) -> pd.DataFrame:
-    """One row per group, best median first: n (NaNs dropped, counted in `dropped`), median, q1,
-    q3, min, max, the median's interval (lo, hi), and against the leader (the best median): the
-    Mann-Whitney p, its Holm adjustment over the family of comparisons with the leader, the ratio
-    of medians and Cliff's delta (this group over / against the leader), prob_best, and a verdict."""
+    """One row per group, the leader first and the rest best median first: n (NaNs dropped,
+    counted in `dropped`), median, q1, q3, min, max, the median's interval (lo, hi), and against
+    the leader (the best median unless `leader` names another group): the Mann-Whitney p, its Holm
+    adjustment over the family of comparisons with the leader, the ratio of medians and Cliff's
+    delta (this group over / against the leader), prob_best, and a verdict."""
+    if leader is not None and leader not in groups:
+        raise ValueError(f"leader {leader!r} is not one of the groups: {', '.join(map(str, groups))}")
     rows = []
     for name, values in groups.items():
         clean = _clean(values)
@@ -181,8 +191,9 @@ def compare(
     board = board.sort_values(
         ["median", "group"], ascending=[lower_is_better, True], na_position="last", kind="stable"
     ).reset_index(drop=True)
+    leader = board.loc[0, "group"] if leader is None else leader
+    board = pd.concat([board[board["group"] == leader], board[board["group"] != leader]], ignore_index=True)
     cleaned = {name: _clean(values) for name, values in groups.items()}
-    leader = board.loc[0, "group"]
     best = cleaned[leader]
     board["p"] = [math.nan if g == leader else mann_whitney(cleaned[g], best) for g in board["group"]]
     board["p_holm"] = holm(board["p"])

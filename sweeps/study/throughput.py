@@ -6,8 +6,9 @@ computing-time answer is not the shared figure a sweep's trials report while the
 
 Per variant: the exported best configuration (EXPORT_DIR/best/VARIANT/config.json) is built as
 the sweep's trials built it and traced, then trained in one pass for `repeats` consecutive windows
-of at least `seconds` each; EXPORT_DIR/throughput.csv gets the mean images/s (and generator
-steps/s) with a 95% t interval over the windows (rows of variants measured again are replaced).
+of at least `seconds` each; EXPORT_DIR/throughput.csv gets the median images/s (and generator
+steps/s) over the windows with its 95% bootstrap interval, which stays inside the windows' range and
+above 0 (rows of variants measured again are replaced).
 The report's computing-time table shows it beside the final stage's figures. Run it with nothing else running:
 it says so if the machine was busy when it started.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweeps.study.final_stage import interval
+from sweeps.study.statistics import median_interval
 
 BUSY = 0.5  # a one-minute load average above this: something else is running
 
@@ -100,14 +101,15 @@ def measure(
             "seed": seed,
         }
     steps_per_s = [steps / spent for steps, spent in clock.windows]
-    mean, low, high, n = interval([rate * run.images_per_step for rate in steps_per_s])
-    step_mean, step_low, step_high, _ = interval(steps_per_s)
+    median, low, high = median_interval([rate * run.images_per_step for rate in steps_per_s], low=0.0)
+    step_median, step_low, step_high = median_interval(steps_per_s, low=0.0)
+    n = len(steps_per_s)
     return {
         "variant": variant,
-        "images_per_s_alone": mean,
+        "images_per_s_alone": median,
         "images_per_s_alone_low": low,
         "images_per_s_alone_high": high,
-        "generator_steps_per_s": step_mean,
+        "generator_steps_per_s": step_median,
         "generator_steps_per_s_low": step_low,
         "generator_steps_per_s_high": step_high,
         "windows": n,

@@ -1,0 +1,108 @@
+"""How the final stage's leaderboard and winners are shown, a table a family: leaderboard.md and
+winners.md (sweeps/study/final_stage.py) and the report's final-stage part (sweeps/reporting) print
+the same cells. Reads the CSV columns only: no Ray, no TensorFlow."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ganlib import registry
+from ganlib.data import NUM_CLASSES
+
+LEADERBOARD_NOTE = (
+    "Median FID over seeds with the 95% percentile-bootstrap interval of the median and the "
+    "interquartile range; a conditional generator is handed the class, so each family is ranked "
+    "apart. Every row is tested against its family's leader (the best configuration with the "
+    "lowest median FID): Mann-Whitney, Holm-adjusted within the family, at 5%; ratio and Cliff's "
+    "delta of the row's FIDs over the leader's; P(best): the bootstrap chance of the lowest median "
+    "among the family's best configurations. Where a test cannot tell rows apart, the verdict gives "
+    "the smallest p the test could reach at those seeds. A seed is collapsed when it covers fewer "
+    f"than {NUM_CLASSES} classes or its FID is over twice its arm's median. A papers'-defaults row "
+    "marked (= best) is its best row's runs (the search's best was the defaults) and takes that "
+    "row's verdict."
+)
+WINNERS_NOTE = (
+    "Per family and axis, among the best configurations: the variant with the best median "
+    "(computing time: images/s in the final stage, runs sharing the machine), its 95% bootstrap "
+    "interval and its bootstrap chance of the best median; the runner-up's verdict is Mann-Whitney "
+    "against the winner, Holm-adjusted within the family."
+)
+
+
+def number(value, spec: str) -> str:
+    """`value` formatted by `spec`, blank when it is missing."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return "" if missing else format(value, spec)
+
+
+def spread(centre, low, high, spec: str, missing: str = "", form: str = "{} [{}, {}]") -> str:
+    """`centre [low, high]` (or `form`'s layout) formatted by `spec`; `missing` without a centre."""
+    if not number(centre, spec):
+        return missing
+    return form.format(*(format(v, spec) for v in (centre, low, high)))
+
+
+def by_family(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(family, its rows) in registry.FAMILIES' order, families without rows left out."""
+    if frame.empty or "family" not in frame:
+        return []
+    return [(f, frame[frame["family"] == f]) for f in registry.FAMILIES if (frame["family"] == f).any()]
+
+
+def heading(family: str) -> str:
+    return f"{family.capitalize()} variants"
+
+
+def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One family's leaderboard rows as shown: FID median with its interval, IQR, the test against
+    the family's leader and the verdict."""
+    return pd.DataFrame(
+        {
+            "variant": rows["variant"],
+            "arm": [
+                f"{arm} (= best)" if same and arm == "defaults" else arm
+                for arm, same in zip(rows["arm"], rows["same_runs_as_best"])
+            ],
+            "seeds": [
+                f"{n} ({bad} without a finite FID)" if bad else f"{n}"
+                for n, bad in zip(rows["seeds"], rows["non_finite"])
+            ],
+            "collapsed": rows["collapsed"],
+            "FID median [95% interval]": [
+                spread(r.fid, r.fid_low, r.fid_high, ".1f", "no finite FID") for r in rows.itertuples()
+            ],
+            "IQR": [spread(r.fid, r.fid_q1, r.fid_q3, ".1f", form="{1} to {2}") for r in rows.itertuples()],
+            "Holm p": rows["p_holm"].map(lambda v: number(v, ".2g")),
+            "ratio": rows["ratio_of_medians"].map(lambda v: number(v, ".2f")),
+            "Cliff's delta": rows["cliffs_delta"].map(lambda v: number(v, "+.2f")),
+            "P(best)": rows["prob_best"].map(lambda v: number(v, ".2f")),
+            "verdict": rows["verdict"],
+            "training_images": rows["training_images"],
+        }
+    )
+
+
+def winners_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One family's winners (final_stage.winners) as shown."""
+    return pd.DataFrame(
+        {
+            "axis": [
+                f"{a} ({m}, {b} is better)" for a, m, b in zip(rows["axis"], rows["metric"], rows["better"])
+            ],
+            "winner": rows["variant"],
+            "median [95% interval]": [spread(r.median, r.low, r.high, ".4g") for r in rows.itertuples()],
+            "P(best)": rows["prob_best"].map(lambda v: number(v, ".2f")),
+            "runner-up": rows["runner_up"],
+            "runner-up against the winner": rows["runner_up_verdict"].fillna(""),
+        }
+    )
+
+
+def markdown(note: str, frame: pd.DataFrame, shown, level: int = 2) -> str:
+    """`note`, then a headed table a family: `shown(rows)` of the family's rows of `frame`."""
+    parts = [note, ""]
+    for family, rows in by_family(frame):
+        parts += [f"{'#' * level} {heading(family)}", "", shown(rows).to_markdown(index=False), ""]
+    return "\n".join(parts)
