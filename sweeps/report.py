@@ -18,7 +18,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from sweeps.reporting.axes import load_axes  # noqa: E402
@@ -30,7 +29,7 @@ from sweeps.reporting.figures import (  # noqa: E402
     fid_curves,
     schedule_figure,
 )
-from sweeps.reporting.importance import importance, load_study  # noqa: E402
+from sweeps.reporting.importance import importances  # noqa: E402
 from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
 from sweeps.search.export_best import LEADERBOARD_COLUMNS  # noqa: E402
 
@@ -59,11 +58,7 @@ def build_report(results) -> Path:
     board, trials, histories = data["board"], data["trials"], data["histories"]
     shown = board[[c for c in LEADERBOARD_SHOWN if c in board.columns]]
     comparison = defaults_against_best(board, trials)
-    importances = {variant: importance(load_study(data["sweep"], variant, results)) for variant in trials}
-    # blank where a variant does not search that hyperparameter
-    importance_table = (
-        pd.DataFrame(importances).T if any(len(s) for s in importances.values()) else pd.DataFrame()
-    )
+    importance_table = importances(data["sweep"], list(trials), results)
 
     shown.to_csv(results / "report_leaderboard.csv", index=False)
     comparison.to_csv(results / "defaults_vs_best.csv", index=False)

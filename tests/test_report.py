@@ -98,6 +98,32 @@ def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_none_whe
     assert load_study(stale, "wgan", export) is None  # no study of that variant there
 
 
+def test_an_export_without_its_study_keeps_the_importances_it_was_written_with(tmp_path):
+    import optuna
+
+    from sweeps.reporting.importance import importances
+
+    sweep = {"name": "s", "optuna_storage": f"sqlite:///{tmp_path / 'gone.db'}"}
+    assert importances(sweep, ["gan"], tmp_path).empty  # nothing stored, nothing kept
+    pd.DataFrame({"g_lr": [0.7], "d_lr": [0.3]}, index=["gan"]).to_csv(tmp_path / "importance.csv")
+    kept = importances(sweep, ["gan"], tmp_path)
+    assert kept.loc["gan", "g_lr"] == 0.7
+    study = optuna.create_study(study_name="s-gan", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    for value in range(6):  # a stored study wins over the kept table
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"g_lr": 1e-4 * (value + 1), "beta1": 0.5},
+                distributions={
+                    "g_lr": optuna.distributions.FloatDistribution(1e-5, 1e-3, log=True),
+                    "beta1": optuna.distributions.FloatDistribution(0.0, 0.9),
+                },
+                value=float(value),
+            )
+        )
+    fresh = importances(sweep, ["gan"], tmp_path)
+    assert "d_lr" not in fresh.columns and "g_lr" in fresh.columns
+
+
 def final_export(tmp_path):
     """An export folder holding only a final stage, written by final_stage.write from runs whose
     answers are known: gan leads the unconditional family (dcgan fully separated from it at 6 vs
@@ -167,18 +193,3 @@ def test_the_strip_plot_draws_every_finite_seed_once_and_collapsed_ones_hollow(t
     hollow = dots[dots["collapsed"]]
     assert hollow[["variant", "fid"]].values.tolist() == [["acgan", 200.0]]  # over twice acgan's median
     assert dots.loc[dots["variant"] == "gan", "median"].iloc[0] == 51.5
-
-
-def test_an_export_from_before_the_families_is_read_with_todays_statistics(tmp_path):
-    from sweeps.reporting.axes import load_final
-
-    final = final_export(tmp_path) / "final"
-    old = pd.read_csv(final / "leaderboard.csv")[["variant", "arm", "seeds", "fid", "fid_low", "fid_high"]]
-    old.to_csv(final / "leaderboard.csv", index=False)
-    pd.read_csv(final / "runs.csv").drop(columns=["family", "collapsed"]).to_csv(
-        final / "runs.csv", index=False
-    )
-    (final / "winners.csv").unlink()
-    board, runs, winners = load_final(final)
-    assert {"family", "verdict", "p_holm"} <= set(board.columns) and runs["collapsed"].sum() == 1
-    assert set(winners["family"]) == {"conditional", "unconditional"}

@@ -339,18 +339,10 @@ def load_agreement(results: Path) -> dict | None:
 
 
 def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The final stage's (leaderboard, runs, winners). A leaderboard from before the families and
-    the rank tests (no `verdict`) is worked out again from its runs, so an older export reads
-    as a new one."""
+    """The final stage's (leaderboard, runs, winners)."""
     board = pd.read_csv(final / "leaderboard.csv")
     runs = pd.read_csv(final / "runs.csv") if (final / "runs.csv").exists() else pd.DataFrame()
     winners = pd.read_csv(final / "winners.csv") if (final / "winners.csv").exists() else pd.DataFrame()
-    if "verdict" not in board and not runs.empty:
-        from sweeps.study import final_stage  # imports Ray's modules, starts nothing
-
-        board = final_stage.leaderboard(runs)
-        runs = runs.assign(collapsed=final_stage.collapsed_runs(runs))
-        winners = final_stage.winners(runs)
     return board, runs, winners
 
 

@@ -185,12 +185,10 @@ ARM_STYLE = {"best": ("o", "tab:blue", 0.0), "defaults": ("^", "tab:orange", 0.3
 
 
 def drawn_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The final stage's runs.csv as the strip plot reads it: `family`, `collapsed` (False where
-    runs.csv predates it) and a numeric `fid`; a defaults arm made of its best arm's runs is left
-    out, its seeds being the best arm's."""
+    """The final stage's runs.csv as the strip plot reads it, with a numeric `fid`; a defaults arm
+    made of its best arm's runs is left out, its seeds being the best arm's."""
     runs = runs.assign(
-        family=runs["family"] if "family" in runs else runs["variant"].map(registry.family),
-        collapsed=runs["collapsed"].fillna(False).astype(bool) if "collapsed" in runs else False,
+        collapsed=runs["collapsed"].fillna(False).astype(bool),
         fid=pd.to_numeric(runs["fid"], errors="coerce"),
     )
     if "same_runs_as_best" in runs:

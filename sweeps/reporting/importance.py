@@ -54,3 +54,16 @@ def importance(study) -> pd.Series:
             return pd.Series(optuna.importance.get_param_importances(study, evaluator=evaluator))
         except (RuntimeError, ValueError):
             return pd.Series(dtype=float)
+
+
+def importances(sweep: dict, variants: list[str], results: Path) -> pd.DataFrame:
+    """A row of importances per variant from its stored study, blank where a variant does not
+    search that hyperparameter. An export copied without its optuna.db (docs/results) has no study
+    to read: the importance.csv it was written with stands."""
+    found = {variant: importance(load_study(sweep, variant, results)) for variant in variants}
+    if any(len(series) for series in found.values()):
+        return pd.DataFrame(found).T
+    kept = Path(results) / "importance.csv"
+    if kept.is_file() and kept.stat().st_size > 3:
+        return pd.read_csv(kept, index_col=0)
+    return pd.DataFrame()

@@ -58,6 +58,7 @@ def heading(family: str) -> str:
 def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
     """One family's leaderboard rows as shown: FID median with its interval, IQR, the test against
     the family's leader and the verdict."""
+    leads = rows["verdict"] == "leader"
     return pd.DataFrame(
         {
             "variant": rows["variant"],
@@ -75,8 +76,9 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
             ],
             "IQR": [spread(r.fid, r.fid_q1, r.fid_q3, ".1f", form="{1} to {2}") for r in rows.itertuples()],
             "Holm p": rows["p_holm"].map(lambda v: number(v, ".2g")),
-            "ratio": rows["ratio_of_medians"].map(lambda v: number(v, ".2f")),
-            "Cliff's delta": rows["cliffs_delta"].map(lambda v: number(v, "+.2f")),
+            # the leader against itself (1.00, +0.00) says nothing
+            "ratio": rows["ratio_of_medians"].where(~leads).map(lambda v: number(v, ".2f")),
+            "Cliff's delta": rows["cliffs_delta"].where(~leads).map(lambda v: number(v, "+.2f")),
             "P(best)": rows["prob_best"].map(lambda v: number(v, ".2f")),
             "verdict": rows["verdict"],
             "training_images": rows["training_images"],
