@@ -208,6 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the final stage's budget in reports (default: the preset's, else twice --max-rounds)",
     )
     parser.add_argument(
+        "--ladder",
+        default=None,
+        metavar="ROUNDS[,ROUNDS]",
+        help="longer final-stage budgets in reports, each continuing the runs of the one before: "
+        "the first for every variant, each later one for the best of each family (default: the "
+        "preset's; study: 10,30; none: one budget)",
+    )
+    parser.add_argument(
+        "--ladder-seeds",
+        type=int,
+        default=None,
+        help="how many of the final stage's seeds go on to the ladder's budgets (default: the "
+        "preset's, else all)",
+    )
+    parser.add_argument(
         "--wait-notice",
         type=float,
         default=300,

@@ -77,6 +77,10 @@ class Setup:
     run: dict
     final_seeds: int  # 0: no final stage
     final_rounds: int
+    # the budget ladder (presets.Preset.ladder): longer final-stage budgets in rounds, continuing the
+    # first ladder_seeds seeds' runs; empty: one budget
+    ladder: tuple[int, ...]
+    ladder_seeds: int
     mlflow: str | None  # a tracking URI
     wait_notice: float  # seconds
     address: str | None  # a Ray cluster's, or None to start Ray here
@@ -193,6 +197,11 @@ def plan(args) -> Setup:
     check_range("--final-seeds", final_seeds, 0, 100)
     final_rounds = getattr(args, "final_rounds", None) or preset.final_rounds or 2 * preset.max_rounds
     check_positive("--final-rounds", final_rounds, integer=True)
+    ladder = parse_ladder(getattr(args, "ladder", None), preset.ladder, final_rounds)
+    ladder_seeds = getattr(args, "ladder_seeds", None)
+    ladder_seeds = (preset.ladder_seeds or final_seeds) if ladder_seeds is None else ladder_seeds
+    if ladder:
+        check_range("--ladder-seeds", ladder_seeds, 1, max(1, final_seeds))
     return Setup(
         preset=preset,
         variants=variants,
@@ -208,11 +217,37 @@ def plan(args) -> Setup:
         run=run,
         final_seeds=int(final_seeds),
         final_rounds=final_rounds,
+        ladder=ladder,
+        ladder_seeds=int(ladder_seeds) if ladder else 0,
         mlflow=mlflow_uri,
         wait_notice=wait_notice,
         address=chosen["address"][0],
         chosen=chosen,
     )
+
+
+def parse_ladder(given: str | None, preset: tuple[int, ...], final_rounds: int) -> tuple[int, ...]:
+    """--ladder R1,R2,... (final-stage rounds, each longer than the last and than --final-rounds),
+    the preset's ladder without it; "none": no ladder."""
+    if given is None:
+        rungs = tuple(preset)
+    elif given.strip().lower() == "none":
+        return ()
+    else:
+        try:
+            rungs = tuple(int(part) for part in given.split(","))
+        except ValueError:
+            raise ConfigError(
+                f"--ladder {given!r} is not allowed: give final-stage budgets in rounds, such as 10,30, "
+                "or none"
+            ) from None
+    steps = (final_rounds, *rungs)
+    if any(later <= earlier for earlier, later in zip(steps, steps[1:])):
+        raise ConfigError(
+            f"--ladder {','.join(map(str, rungs))} is not allowed: each budget must be longer than the "
+            f"one before it, the first longer than --final-rounds ({final_rounds})"
+        )
+    return rungs
 
 
 def new_name(prefix: str, exports: Path, storage: str) -> str:

@@ -36,6 +36,16 @@ class Preset:
     # many seeds, at final_rounds reports each (0 seeds: no final stage)
     final_seeds: int = 0
     final_rounds: int = 0
+    # a report of the final stage every this many images (None: eval_every_images), so that a
+    # long final stage can score every epoch on 10,000 samples without scoring every search round
+    final_eval_every_images: int | None = None
+    # the budget ladder (#30): longer budgets in final-stage rounds, the first for every variant, each
+    # later one for the best `ladder_top` of each family by the previous budget's median FID; each
+    # continues the first `ladder_seeds` seeds' runs, so every budget's answer comes from the same runs
+    ladder: tuple[int, ...] = ()
+    ladder_seeds: int = 0
+    ladder_top: tuple[tuple[str, int], ...] = ()
+    defaults_seeds: int | None = None  # the papers' defaults arm's seeds (None: final_seeds)
 
     @property
     def max_training_images(self) -> int:
@@ -81,6 +91,29 @@ PRESETS = {
             final_seeds=3,
             # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
             final_rounds=8,
+        ),
+        Preset(
+            name="study",
+            description="the study behind docs/results/cpu on 2 CPU cores, in parts with --resume: "
+            "half-width models, 12 trials a variant, then 10 seeds at 102,400 images, 6 of them to "
+            "10 epochs and the best of each family to 30",
+            num_samples=12,
+            max_concurrent=2,
+            tpe_startup_trials=4,
+            eval_every_images=12_800,
+            max_rounds=6,
+            grace_rounds=2,
+            reduction_factor=3,
+            eval_samples=2000,
+            final_eval_samples=10_000,
+            fixed={"width": 0.5},
+            final_seeds=10,
+            final_eval_every_images=51_200,  # an epoch of the 50,000 training digits, rounded up
+            final_rounds=2,  # 102,400 images, the cpu preset's final budget
+            ladder=(10, 30),  # 512,000 and 1,536,000 images: 10 and 30 epochs
+            ladder_seeds=6,
+            ladder_top=(("conditional", 1), ("unconditional", 2)),
+            defaults_seeds=6,
         ),
         Preset(
             name="gpu",
