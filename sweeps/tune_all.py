@@ -319,26 +319,57 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
 
 
 def final(setup: Setup, seed: int, verbose: bool):
-    """The final stage (sweeps/study/final_stage.py) into EXPORT_DIR/final; None if interrupted."""
+    """The final stage (sweeps/study/final_stage.py) into EXPORT_DIR/final, with its budget ladder
+    where the preset or --ladder has one; None if interrupted."""
     from sweeps.study import final_stage
 
-    seeds = [seed + i for i in range(setup.final_seeds)]
-    configs = final_stage.entries(setup, setup.export_dir, seeds, setup.final_rounds)
-    images = setup.final_rounds * setup.preset.eval_every_images
+    configs = final_stage.entries(setup, setup.export_dir, seed)
+    images = setup.preset.final_eval_every_images or setup.preset.eval_every_images
     once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
     print(
-        f"final stage: {len(configs)} runs (best and papers' defaults x {len(seeds)} seeds"
+        f"final stage: {len(configs)} runs (best x {setup.final_seeds} seeds, papers' defaults x "
+        f"{min(setup.final_seeds, setup.preset.defaults_seeds or setup.final_seeds)}"
         + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
-        + f"), {images:,} training images each",
+        + f"), {setup.final_rounds * images:,} training images each"
+        + (
+            f"; {setup.ladder_seeds} seeds of each best on to {setup.ladder[0] * images:,}"
+            if setup.ladder
+            else ""
+        ),
         flush=True,
     )
-    grid = final_stage.run(setup, configs, f"{setup.name}-final", verbose)
-    try:
-        check_finished(grid, storage_join(setup.storage, f"{setup.name}-final"), len(configs))
-    except Interrupted as interruption:
-        print(f"stopped: {interruption}", file=sys.stderr)
-        return None
-    table, histories = final_stage.results_table(grid)
+    grids = []
+    name, previous = f"{setup.name}-final", setup.final_rounds
+    for rounds in (None, *setup.ladder[1:]):
+        if rounds is not None:  # a later budget of the ladder: the best of each family, continued
+            table, _ = final_stage.results_table([r for grid in grids for r in grid])
+            top = dict(setup.preset.ladder_top) or final_stage.TOP
+            going = final_stage.climbers(table, previous * images, top)
+            stage = name
+            configs = final_stage.continued(
+                grids[-1],
+                going,
+                previous,
+                rounds,
+                lambda result, stage=stage: storage_join(
+                    setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
+                ),
+            )
+            name = f"{setup.name}-final-{rounds}"
+            print(
+                f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "
+                f"{previous * images:,} to {rounds * images:,} training images",
+                flush=True,
+            )
+        grid = final_stage.run(setup, configs, name, verbose)
+        try:
+            check_finished(grid, storage_join(setup.storage, name), len(configs))
+        except Interrupted as interruption:
+            print(f"stopped: {interruption}", file=sys.stderr)
+            return None
+        grids.append(grid)
+        previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
+    table, histories = final_stage.results_table([r for grid in grids for r in grid])
     board = final_stage.write(setup.export_dir / "final", table, histories)
     print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
     return board

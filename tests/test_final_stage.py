@@ -271,7 +271,13 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
             "--final-seeds",
             "2",
             "--final-rounds",
-            "2",
+            "1",
+            # the budget ladder: one seed of each best on to 2 reports, then the best 2 unconditional
+            # (both) on to 3, continuing the same runs
+            "--ladder",
+            "2,3",
+            "--ladder-seeds",
+            "1",
             "--data",
             str(mnist_path),
             "--storage",
@@ -298,18 +304,28 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     )
     said = f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else ""
     assert (
-        f"final stage: {2 * (4 - len(once))} runs (best and papers' defaults x 2 seeds{said}), "
-        "3,200 training images each" in result.stdout
+        f"final stage: {2 * (4 - len(once))} runs (best x 2 seeds, papers' defaults x 2{said}), "
+        "1,600 training images each; 1 seeds of each best on to 3,200" in result.stdout
     )
+    assert "final stage, ladder: dcgan, gan (2 runs) on from 3,200 to 4,800 training images" in result.stdout
     final = tmp_path / "store" / "f" / "final"
-    runs = pd.read_csv(final / "runs.csv")
+    every = pd.read_csv(final / "runs.csv")
+    runs = every[every["budget_images"] == 1600]
     assert len(runs) == 8 and set(runs["seed"]) == {0, 1} and set(runs["arm"]) == {"best", "defaults"}
     for variant in once:
         mine = runs[runs["variant"] == variant].set_index(["arm", "seed"])["fid"]
         assert list(mine["defaults"]) == list(mine["best"])
-    assert (runs["training_images"] == 3200).all() and (
-        runs["fid"] > 0
-    ).all()  # the same budget for every run
+    assert (runs["training_images"] == 1600).all() and (runs["fid"] > 0).all()  # one budget for every run
+    # the ladder: seed 0 of each best scored again at 3,200 and, continued, at 4,800 images
+    for budget in (3200, 4800):
+        longer = every[every["budget_images"] == budget]
+        assert sorted(longer["variant"]) == ["dcgan", "gan"] and set(longer["seed"]) == {0}
+        assert (longer["training_images"] == budget).all() and (longer["fid"] > 0).all()
+    histories = pd.read_csv(final / "histories.csv")
+    reports = histories[(histories["arm"] == "best") & (histories["seed"] == 0)].groupby("variant")["round"]
+    assert all(sorted(r) == [1, 2, 3] for _, r in reports)  # one run, continued: no round twice
+    assert set(pd.read_csv(final / "ladder.csv")["budget_images"]) == {1600, 3200, 4800}
+    assert len(pd.read_csv(final / "order.csv")) == 3
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
     assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
@@ -554,3 +570,102 @@ def test_evaluator_agreement_on_a_folder_without_generators_is_refused_in_one_li
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"error: no exported generators in {tmp_path / 'best'}: give a sweep's export folder"
     ]
+
+
+def ladder_run(mnist_path, **run) -> dict:
+    fixed = {"width": 0.25, "batch_size": 16}
+    return {
+        "run": {
+            "variant": "gan",
+            "data": str(mnist_path),
+            "seed": 1,
+            "per_class": 10,
+            "fixed": fixed,
+            "eval_every_images": 64,
+            "eval_split": "test",
+            "eval_samples": 100,
+            "final_eval_samples": 100,
+            "cpus_per_trial": 1,
+            "gpus_per_trial": 0,
+            "scheduler": "none",
+            "arm": "best",
+            **run,
+        },
+        "ema_half_life": 1000,
+    }
+
+
+def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on_from_its_state(
+    tmp_path, mnist_path, monkeypatch
+):
+    """A final-stage run with rungs [1, 2] is scored in full (weights and their average) at both
+    and only there, every report carrying the same keys (Ray's progress.csv keeps the first
+    report's columns); a run continued from its checkpoint starts from its weights and counters."""
+    import numpy as np
+
+    from sweeps.search.trainable import GANTrainable
+    from sweeps.study.final_stage import FinalTrainable, results_table
+
+    monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
+    monkeypatch.setattr("ray.get_gpu_ids", lambda: [])
+    first = FinalTrainable({"final": ladder_run(mnist_path, max_rounds=3, rungs=[1, 3])})
+    reports = [first.train() for _ in range(3)]
+    assert [r["rung_images"] for r in reports] == [64, 0, 192]
+    assert all(set(r) >= {"full_fid", "full_ema_fid", "full_recall"} for r in reports)
+    assert np.isnan(reports[1]["full_fid"]) and reports[0]["full_fid"] > 0 and reports[2]["full_ema_fid"] > 0
+    assert reports[2]["full_fid"] == reports[2]["final_fid"]  # the end of the budget: the trainable's own
+    checkpoint = first.save(str(tmp_path / "first"))
+    weights = [w.copy() for w in first.model.generator.get_weights()]
+    first.stop()
+
+    later = FinalTrainable(
+        {"final": ladder_run(mnist_path, max_rounds=4, rungs=[4], continue_from=str(tmp_path / "first"))}
+    )
+    assert checkpoint and later.rounds == 3 and later.images == 192 and later.replaced == ""
+    assert all(np.array_equal(a, b) for a, b in zip(weights, later.model.generator.get_weights()))
+    report = later.train()
+    assert report["training_images"] == 256 and report["rung_images"] == 256 and report["full_fid"] > 0
+    later.stop()
+
+    # the table: one row per run and rung, the average's figures beside the weights'
+    from types import SimpleNamespace
+
+    grid = [
+        SimpleNamespace(
+            config={"final": ladder_run(mnist_path, max_rounds=3, rungs=[1, 3])},
+            metrics=reports[-1],
+            metrics_dataframe=pd.DataFrame(reports),
+            error=None,
+        )
+    ]
+    table, _ = results_table(grid)
+    assert list(table["budget_images"]) == [64, 192]
+    assert table.loc[1, "fid"] == reports[2]["full_fid"]
+    assert table.loc[0, "ema_fid"] == reports[0]["full_ema_fid"]
+
+
+def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held():
+    from sweeps.study.final_stage import climbers, kept_order, order
+
+    table = runs_table(
+        {
+            ("gan", "best"): [100, 101, 99],
+            ("dcgan", "best"): [90, 91, 89],
+            ("lsgan", "best"): [200, 210, 190],
+            ("cgan", "best"): [30, 31, 29],
+            ("acgan", "best"): [50, 51, 49],
+            ("wgan", "defaults"): [10, 11, 9],  # a defaults arm never goes on
+        }
+    ).assign(budget_images=1000)
+    assert climbers(table, 1000, {"conditional": 1, "unconditional": 2}) == ["cgan", "dcgan", "gan"]
+    assert climbers(table, 2000, {"unconditional": 2}) == []
+    assert kept_order(["dcgan", "gan", "lsgan"], ["dcgan", "gan"])
+    assert not kept_order(["dcgan", "gan", "lsgan"], ["gan", "dcgan"])
+    assert not kept_order(["dcgan", "gan"], ["dcgan", "wgan"])
+    later = table[table["variant"].isin(["gan", "dcgan"])].assign(budget_images=5000)
+    later.loc[later["variant"] == "gan", "fid"] = 20.0  # gan overtakes dcgan at the longer budget
+    boards = [leaderboard(table[table["arm"] == "best"]), leaderboard(later)]
+    found = order(boards, [1000, 5000]).set_index(["family", "budget_images"])
+    assert found.loc[("unconditional", 1000), "top"] == "dcgan, gan, lsgan"
+    assert not found.loc[("unconditional", 5000), "same_order_as_before"]
+    assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"

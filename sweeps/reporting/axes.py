@@ -346,6 +346,27 @@ def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return board, runs, winners
 
 
+def first_budget(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs at the final stage's first budget, the one every arm is scored at."""
+    if "budget_images" not in runs or runs["budget_images"].isna().all():
+        return runs
+    return runs[runs["budget_images"] == runs["budget_images"].min()]
+
+
+def load_ladder(final: Path, runs: pd.DataFrame, figures: Path) -> dict | None:
+    """The budget ladder's leaderboards (a table a budget and family), whether each family's top 3
+    kept their order, and a strip plot a budget; None without a ladder."""
+    if not (final / "ladder.csv").exists():
+        return None
+    boards = pd.read_csv(final / "ladder.csv")
+    strips = {
+        int(budget): fid_strip(part, figures / f"fid_strip_{int(budget)}.png")
+        for budget, part in runs.groupby("budget_images")
+    }
+    kept = pd.read_csv(final / "order.csv") if (final / "order.csv").exists() else pd.DataFrame()
+    return {"boards": boards, "strips": strips, "order": kept}
+
+
 def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> dict | None:
     """Everything the report's four-questions part shows, or None without a final stage."""
     final = results / "final"
@@ -374,7 +395,8 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "winners": winners,
         "tables": tables,
         "findings": findings(board, stable, ttq, alone),
-        "strip": fid_strip(runs, figures / "fid_strip.png") if not runs.empty else None,
+        "strip": fid_strip(first_budget(runs), figures / "fid_strip.png") if not runs.empty else None,
+        "ladder": load_ladder(final, runs, figures),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
     }

@@ -37,6 +37,15 @@ def render_axes(axes: dict | None) -> str:
         parts += ["<h3>Winners a family and axis</h3>", f"<p>{html.escape(tables.WINNERS_NOTE)}</p>"]
         for family, rows in tables.by_family(axes["winners"]):
             parts += [f"<h4>{html.escape(tables.heading(family))}</h4>", table(tables.winners_table(rows))]
+    if axes.get("ladder"):
+        ladder = axes["ladder"]
+        parts += ["<h2>The budget ladder: the same runs, longer</h2>", table(ladder["order"])]
+        for budget, board in ladder["boards"].groupby("budget_images"):
+            parts.append(f"<h3>{int(budget):,} training images</h3>")
+            for family, rows in tables.by_family(board):
+                heading = f"<h4>{html.escape(tables.heading(family))}</h4>"
+                parts += [heading, table(tables.leaderboard_table(rows))]
+            parts.append(embed(ladder["strips"].get(int(budget)), f"FID per seed at {int(budget):,} images"))
     from sweeps.reporting.axes import QUESTIONS
 
     for title, frame in axes["tables"].items():
@@ -160,6 +169,16 @@ def render_markdown(
                 "",
                 tables.markdown(tables.WINNERS_NOTE, axes["winners"], tables.winners_table, level=4),
             ]
+        if axes.get("ladder"):
+            ladder = axes["ladder"]
+            markdown += ["## The budget ladder: the same runs, longer", ""]
+            markdown += [ladder["order"].to_markdown(index=False), ""]
+            for budget, board in ladder["boards"].groupby("budget_images"):
+                markdown += [f"### {int(budget):,} training images", ""]
+                markdown += [tables.markdown("", board, tables.leaderboard_table, level=4)]
+                if ladder["strips"].get(int(budget)):
+                    strip = Path(ladder["strips"][int(budget)]).name
+                    markdown += [f"![FID per seed at {int(budget):,} images](figures/{strip})", ""]
         from sweeps.reporting.axes import QUESTIONS
 
         for title, frame in axes["tables"].items():

@@ -200,8 +200,8 @@ def plan(args) -> Setup:
     ladder = parse_ladder(getattr(args, "ladder", None), preset.ladder, final_rounds)
     ladder_seeds = getattr(args, "ladder_seeds", None)
     ladder_seeds = (preset.ladder_seeds or final_seeds) if ladder_seeds is None else ladder_seeds
-    if ladder:
-        check_range("--ladder-seeds", ladder_seeds, 1, max(1, final_seeds))
+    if ladder and final_seeds:
+        check_range("--ladder-seeds", ladder_seeds, 1, final_seeds)
     return Setup(
         preset=preset,
         variants=variants,

@@ -46,6 +46,9 @@ class Preset:
     ladder_seeds: int = 0
     ladder_top: tuple[tuple[str, int], ...] = ()
     defaults_seeds: int | None = None  # the papers' defaults arm's seeds (None: final_seeds)
+    # the final stage keeps an average of each generator's weights with this half-life in images
+    # (config ema_half_life) and scores it beside the weights at every budget; 0: none
+    final_ema_half_life: int = 0
 
     @property
     def max_training_images(self) -> int:
@@ -114,6 +117,7 @@ PRESETS = {
             ladder_seeds=6,
             ladder_top=(("conditional", 1), ("unconditional", 2)),
             defaults_seeds=6,
+            final_ema_half_life=10_000,  # Karras et al. 2019's 10k images
         ),
         Preset(
             name="gpu",

@@ -185,7 +185,9 @@ class GANTrainable(tune.Trainable):
         }
         if not diverged:
             start = time.perf_counter()
-            scores = run.evaluate(self.settings["eval_samples"], split="validation", every_metric=False)
+            # the search ranks on the validation slice; the ladder's final stage scores the test split
+            split = self.settings.get("eval_split", "validation")
+            scores = run.evaluate(self.settings["eval_samples"], split=split, every_metric=False)
             self.eval_seconds += time.perf_counter() - start
             metrics.update(
                 {k: v for k, v in scores.items() if not isinstance(v, list)}, eval_seconds=self.eval_seconds

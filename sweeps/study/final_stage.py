@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -59,17 +60,28 @@ BOUNDS = {
 }
 
 
-def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> list[dict]:
+def entries(setup: Setup, export_dir: Path, first_seed: int) -> list[dict]:
     """One trial config per (variant, arm, seed): the best trial's hyperparameters (from the
-    export) and the papers' defaults, at `rounds` reports of the preset's eval_every_images."""
+    export) with final_seeds seeds and the papers' defaults with the preset's defaults_seeds, at
+    final_rounds reports. With a ladder, the first ladder_seeds of the best's runs go on to the
+    ladder's first budget (`rungs`: the budgets a run is scored in full at), and every report of
+    the stage scores FID on the test split with final_eval_samples (what the ladder's curves show)."""
     from sweeps.search.spaces import paper_defaults_point
 
+    preset = setup.preset
+    seeds = {
+        "best": [first_seed + i for i in range(setup.final_seeds)],
+        "defaults": [first_seed + i for i in range(min(setup.final_seeds, preset.defaults_seeds or 10**6))],
+    }
     found = []
     for variant in setup.variants:
         record = export_dir / "best" / variant / "config.json"
         if not record.exists():  # no finalist: nothing chosen to retrain
             continue
         run = variant_run(setup, variant)
+        run["eval_every_images"] = preset.final_eval_every_images or run["eval_every_images"]
+        if setup.ladder:
+            run.update(eval_split="test", eval_samples=run["final_eval_samples"])
         searched = json.loads(record.read_text())["hyperparameters"]
         schedule_file, schedule = record.with_name(schedules.FILE), None
         if schedule_file.is_file():  # a PBT winner: retrained by its schedule, from its first config
@@ -81,14 +93,21 @@ def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> li
         }
         # the search's best may be the papers' defaults (its first trial): trained once, both rows
         same = points["best"] == points["defaults"] and len(schedule or [0]) == 1
+        if preset.final_ema_half_life:  # an average kept beside the weights: training is unchanged
+            for point in points.values():
+                point["ema_half_life"] = preset.final_ema_half_life
         for arm in ARMS[:1] if same else ARMS:
-            for seed in seeds:
+            # a best that is the defaults stands for both arms: as many seeds as either has
+            for index, seed in enumerate(seeds[arm] if not same else seeds["best"]):
+                climbs = arm == "best" and setup.ladder and index < setup.ladder_seeds
+                rungs = [setup.final_rounds, setup.ladder[0]] if climbs else [setup.final_rounds]
                 found.append(
                     {
                         "run": {
                             **run,
                             "seed": seed,
-                            "max_rounds": rounds,
+                            "max_rounds": rungs[-1],
+                            "rungs": rungs,
                             "arm": arm,
                             "best_is_defaults": same,
                             "scheduler": "none",  # every run its whole budget; a diverged one ends
@@ -97,6 +116,49 @@ def entries(setup: Setup, export_dir: Path, seeds: list[int], rounds: int) -> li
                         **points[arm],
                     }
                 )
+    return found
+
+
+def climbers(table: pd.DataFrame, budget: int, top: dict[str, int]) -> list[str]:
+    """The variants that go on from `budget` (training images) to the ladder's next budget: the best
+    `top[family]` of each family by the median FID of their best configuration's runs there."""
+    here = table[(table["arm"] == "best") & (table["budget_images"] == budget)]
+    medians = here.assign(fid=finite(here["fid"])).groupby("variant")["fid"].median().dropna().sort_values()
+    chosen = []
+    for family, count in top.items():
+        chosen += [v for v in medians.index if registry.family(v) == family][:count]
+    return sorted(chosen)
+
+
+# how many of each family go on to each of the ladder's later budgets, unless the preset says
+TOP = {"conditional": 1, "unconditional": 2}
+
+
+def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoint_uri) -> list[dict]:
+    """The configs that carry the given variants' best-configuration runs that ended at
+    `from_rounds` on from their last checkpoint to `rounds` reports: the same runs, longer.
+    `checkpoint_uri(result)`: where that result's last checkpoint is."""
+    found = []
+    for result in grid:
+        config = (result.config or {}).get("final", {})
+        run = config.get("run", {})
+        if run.get("variant") not in variants or run.get("arm") != "best":
+            continue
+        if run.get("max_rounds") != from_rounds or result.error is not None or result.checkpoint is None:
+            continue
+        if (result.metrics or {}).get("diverged"):
+            continue  # a run that did not reach its budget has nothing to carry on
+        found.append(
+            {
+                **config,
+                "run": {
+                    **run,
+                    "max_rounds": rounds,
+                    "rungs": [rounds],
+                    "continue_from": checkpoint_uri(result),
+                },
+            }
+        )
     return found
 
 
@@ -138,17 +200,60 @@ def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
 
 
 class FinalTrainable(GANTrainable):
-    """The search's trainable, its config under "final" (one grid point a run)."""
+    """The search's trainable, its config under "final" (one grid point a run). At each of its
+    `rungs` (final-stage rounds) a run is scored in full on the test split, its generator's weight
+    average too where it keeps one, as `full_*` and `full_ema_*`; every report carries those keys
+    (NaN between rungs) since Ray's progress.csv keeps only the columns of a trial's first report.
+    A run with `continue_from` (a checkpoint's URI) starts from that run's state: the ladder's
+    longer budgets continue the runs of the shorter ones."""
 
     def setup(self, config: dict) -> None:
         super().setup(config["final"])
+        self.carry_on()
 
     def reset_config(self, new_config: dict) -> bool:
-        return super().reset_config(new_config["final"])
+        done = super().reset_config(new_config["final"])
+        self.carry_on()
+        return done
+
+    def carry_on(self) -> None:
+        uri = self.settings.get("continue_from")
+        if not uri:
+            return
+        import tempfile
+
+        from sweeps.cloud.exports import fetch
+
+        with tempfile.TemporaryDirectory() as folder:
+            self.load_checkpoint(str(fetch(uri, Path(folder))))
+        self.replaced = ""  # the same run, longer: no copy of another's state
+
+    def step(self) -> dict:
+        metrics = super().step()
+        run = self.ganlib_run
+        rung = self.rounds in (self.settings.get("rungs") or [self.settings["max_rounds"]])
+        rung = rung and not metrics.get("diverged")
+        scores, averaged = {}, {}
+        if rung and self.finished:  # the trainable's own full evaluation at the end of the budget
+            scores = {k.removeprefix("final_"): v for k, v in metrics.items() if k.startswith("final_")}
+            averaged = {k.removeprefix("ema_"): v for k, v in scores.items() if k.startswith("ema_")}
+        elif rung:
+            start = time.perf_counter()
+            scores = run.evaluate(self.settings["final_eval_samples"])
+            if run.model.has_average:
+                averaged = run.evaluate(self.settings["final_eval_samples"], average=True)
+            self.eval_seconds += time.perf_counter() - start
+            metrics["eval_seconds"] = self.eval_seconds
+        metrics["rung_images"] = self.images if rung else 0
+        metrics.update({f"full_{m}": float(scores.get(m, math.nan)) for m in METRICS})
+        if run.model.has_average:
+            metrics.update({f"full_ema_{m}": float(averaged.get(m, math.nan)) for m in METRICS})
+        return metrics
 
 
 def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(one row per run with its test-split figures, every report of every run)."""
+    """(one row per run and budget it was scored in full at, with its test-split figures; every
+    report of every run). `grid`: the final stage's results, a ladder's later budgets' too."""
     rows, histories = [], []
     for result in grid:
         config = (result.config or {}).get("final", {})
@@ -157,26 +262,56 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         key = {"variant": run.get("variant"), "arm": run.get("arm"), "seed": run.get("seed")}
         if not history.empty:
             histories.append(history.assign(**key))
-        row = {
-            **key,
-            "training_images": metrics.get("training_images"),
-            "train_seconds": metrics.get("train_seconds"),
-            "images_per_s": metrics.get("images_per_s"),
-            "diverged": bool(metrics.get("diverged", False)),
-            "failed": result.error is not None,
-        }
-        row["generator_steps"] = metrics.get("generator_steps")
-        row.update({m: metrics.get(f"final_{m}", math.nan) for m in METRICS})
-        rows.append(row)
-        if run.get("best_is_defaults"):  # the same runs stand for the papers' defaults
-            rows.append({**row, "arm": "defaults", "same_runs_as_best": True})
+        base = {**key, "diverged": bool(metrics.get("diverged", False)), "failed": result.error is not None}
+        scored = history[history["rung_images"] > 0] if "rung_images" in history else history.iloc[:0]
+        mine = [
+            {
+                **base,
+                **budget_columns(report),
+                **{m: report.get(f"full_{m}", math.nan) for m in METRICS},
+                **{f"ema_{m}": report.get(f"full_ema_{m}", math.nan) for m in METRICS},
+            }
+            for _, report in scored.iterrows()
+        ]
+        first = run.get("rungs", [run.get("max_rounds", 0)])[0] * run.get("eval_every_images", 0)
+        if not mine:  # a run that ended before its first rung (diverged, failed): its last report
+            mine = [
+                {
+                    **base,
+                    **budget_columns(metrics),
+                    "budget_images": first or metrics.get("training_images"),
+                    **{m: metrics.get(f"final_{m}", math.nan) for m in METRICS},
+                }
+            ]
+        rows += mine
+        # the same runs stand for the papers' defaults, at the stage's first budget (the defaults arm's)
+        if run.get("best_is_defaults") and not run.get("continue_from"):
+            rows += [
+                {**row, "arm": "defaults", "same_runs_as_best": True}
+                for row in mine
+                if not first or row["budget_images"] == first
+            ]
             if not history.empty:
                 histories.append(history.assign(**{**key, "arm": "defaults"}))
     table = pd.DataFrame(rows)
     if not table.empty:
         same = table.get("same_runs_as_best", pd.Series(False, index=table.index))
         table["same_runs_as_best"] = same.fillna(False).astype(bool)
+        order = ["budget_images", "variant", "arm", "seed"]
+        table = table.sort_values(order, kind="stable", ignore_index=True)
     return table, (pd.concat(histories, ignore_index=True) if histories else pd.DataFrame())
+
+
+def budget_columns(report) -> dict:
+    """A report's (or a run's last metrics') budget and what it cost."""
+    images = report.get("rung_images") or report.get("training_images")
+    return {
+        "budget_images": images,
+        "training_images": report.get("training_images"),
+        "train_seconds": report.get("train_seconds"),
+        "images_per_s": report.get("images_per_s"),
+        "generator_steps": report.get("generator_steps"),
+    }
 
 
 def finite(values) -> np.ndarray:
@@ -395,20 +530,78 @@ def winners(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def budgets(table: pd.DataFrame) -> list[int]:
+    """The training-image budgets the runs were scored in full at, shortest first."""
+    if table.empty or "budget_images" not in table:
+        return []
+    return sorted(int(b) for b in table["budget_images"].dropna().unique())
+
+
+def at_budget(table: pd.DataFrame, budget: int | None) -> pd.DataFrame:
+    if budget is None or "budget_images" not in table:
+        return table
+    return table[table["budget_images"] == budget]
+
+
 def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
+    """runs.csv (every run at every budget), histories.csv, and the first budget's leaderboard,
+    winners and time to quality (every arm is scored there); with a ladder, ladder.csv/.md: the
+    leaderboard at every budget, and order.csv: each family's top 3 at each budget."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    ladder = budgets(table)
     if not table.empty:  # the report's strip plot draws collapsed seeds hollow
-        table = table.assign(family=table["variant"].map(registry.family), collapsed=collapsed_runs(table))
+        flags = pd.concat([collapsed_runs(at_budget(table, b)) for b in ladder or [None]])
+        table = table.assign(family=table["variant"].map(registry.family), collapsed=flags)
     table.to_csv(out_dir / "runs.csv", index=False)
     if not histories.empty:
         histories.to_csv(out_dir / "histories.csv", index=False)
-    board = leaderboard(table)
+    first = at_budget(table, ladder[0] if ladder else None)
+    board = leaderboard(first)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     time_to_quality(histories).to_csv(out_dir / "time_to_quality.csv", index=False)
-    found = winners(table)
+    found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
     (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
     (out_dir / "leaderboard.md").write_text(
         tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )
+    if len(ladder) > 1:
+        boards = [leaderboard(at_budget(table, b)).assign(budget_images=b) for b in ladder]
+        pd.concat(boards, ignore_index=True).to_csv(out_dir / "ladder.csv", index=False)
+        parts = [tables.LEADERBOARD_NOTE, ""]
+        for b, each in zip(ladder, boards):
+            parts += [f"## {b:,} training images", ""]
+            parts += [tables.markdown("", each, tables.leaderboard_table, level=3), ""]
+        (out_dir / "ladder.md").write_text("\n".join(parts))
+        order(boards, ladder).to_csv(out_dir / "order.csv", index=False)
     return board
+
+
+def order(boards: list[pd.DataFrame], ladder: list[int], top: int = 3) -> pd.DataFrame:
+    """Per family and budget: its best configurations' top `top` by median FID, and whether they
+    are the same variants in the same order as at the budget before (where that one scored them)."""
+    rows = []
+    for family in registry.FAMILIES:
+        before = None
+        for budget, board in zip(ladder, boards):
+            best = board[(board["arm"] == "best") & (board["family"] == family)] if len(board) else board
+            ranked = list(best.sort_values("fid", na_position="last")["variant"][:top]) if len(best) else []
+            if not ranked:
+                continue
+            rows.append(
+                {
+                    "family": family,
+                    "budget_images": budget,
+                    "top": ", ".join(ranked),
+                    "variants": len(best),
+                    "same_order_as_before": None if before is None else kept_order(before, ranked),
+                }
+            )
+            before = ranked
+    return pd.DataFrame(rows)
+
+
+def kept_order(before: list[str], now: list[str]) -> bool:
+    """Whether `now` names variants of `before`, in `before`'s order (a later budget may hold
+    fewer variants: the ladder takes only each family's best on)."""
+    return set(now) <= set(before) and now == [v for v in before if v in now]
