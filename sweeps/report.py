@@ -31,6 +31,7 @@ from sweeps.reporting.figures import (  # noqa: E402
 )
 from sweeps.reporting.importance import importances  # noqa: E402
 from sweeps.reporting.page import render_html, render_markdown, variant_section  # noqa: E402
+from sweeps.reporting.search import load_search  # noqa: E402
 from sweeps.search.export_best import LEADERBOARD_COLUMNS  # noqa: E402
 
 # the leaderboard's columns, in its order, less the bookkeeping a reader of the report does not need
@@ -95,10 +96,14 @@ def build_report(results) -> Path:
             )
         )
     axes = load_axes(results, histories, trials, figures)
+    search = load_search(results, trials, histories, figures)
+    search["selection"].to_csv(results / "selection_fid.csv", index=False)
     (results / "report.html").write_text(
-        render_html(board, shown, comparison, importance_table, sections, data["sweep"], grids, curves, axes)
+        render_html(
+            board, shown, comparison, importance_table, sections, data["sweep"], grids, curves, axes, search
+        )
     )
-    (results / "report.md").write_text(render_markdown(shown, comparison, importance_table, axes))
+    (results / "report.md").write_text(render_markdown(shown, comparison, importance_table, axes, search))
     return results / "report.html"
 
 

@@ -84,6 +84,7 @@ def render_html(
     grids: Path | None,
     curves: Path | None,
     axes: dict | None = None,
+    search: dict | None = None,
 ) -> str:
     floors = board["fid_real_floor"].dropna() if "fid_real_floor" in board else pd.Series(dtype=float)
     floor = floors.iloc[0] if len(floors) else float("nan")
@@ -114,10 +115,52 @@ def render_html(
         + comparison.to_html(index=False, float_format=fmt, na_rep=""),
         "<h2>Hyperparameter importance (Optuna PED-ANOVA over each variant's stored study)</h2>"
         + importances,
+        render_search(search),
         f"<h2>Per variant: best generator's samples and losses</h2>{''.join(sections)}",
         "</body></html>",
     ]
     return "\n".join(lines)
+
+
+SEARCH_TEXT = {
+    "selection": "The search ranks by FID on few samples (the preset's eval_samples), which is biased "
+    "upward by an amount that depends on the generator; each finalist scored again on 10,000 "
+    "samples of the same validation slice says whether that bias decided the pick.",
+    "averages": "Final stage: each generator's exponential moving average of weights (config "
+    "ema_half_life) scored beside its weights, same runs, same samples.",
+}
+
+
+def render_search(search: dict | None) -> str:
+    """The search's budget (best FID against trials), its selection FID against 10,000 samples,
+    and the weight averages against the weights."""
+    if not search:
+        return ""
+    table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
+    parts = ["<h2>Best search FID against trials so far</h2>", embed(search.get("figure"), "best so far")]
+    if len(search.get("selection", ())):
+        parts += ["<h2>Selection FID: search samples against 10,000</h2>"]
+        parts += [f"<p>{SEARCH_TEXT['selection']}</p>", table(search["selection"])]
+    if len(search.get("averages", ())):
+        parts += ["<h2>Weight averages (EMA) against the weights</h2>"]
+        parts += [f"<p>{SEARCH_TEXT['averages']}</p>", table(search["averages"])]
+    return "".join(parts)
+
+
+def search_markdown(search: dict | None) -> list[str]:
+    if not search:
+        return []
+    lines = []
+    if search.get("figure"):
+        lines += ["## Best search FID against trials so far", ""]
+        lines += [f"![best so far](figures/{Path(search['figure']).name})", ""]
+    if len(search.get("selection", ())):
+        lines += ["## Selection FID: search samples against 10,000", "", SEARCH_TEXT["selection"], ""]
+        lines += [search["selection"].to_markdown(index=False, floatfmt=".4g"), ""]
+    if len(search.get("averages", ())):
+        lines += ["## Weight averages (EMA) against the weights", "", SEARCH_TEXT["averages"], ""]
+        lines += [search["averages"].to_markdown(index=False, floatfmt=".4g"), ""]
+    return lines
 
 
 def variant_section(
@@ -152,7 +195,11 @@ def variant_section(
 
 
 def render_markdown(
-    shown: pd.DataFrame, comparison: pd.DataFrame, importance_table: pd.DataFrame, axes: dict | None = None
+    shown: pd.DataFrame,
+    comparison: pd.DataFrame,
+    importance_table: pd.DataFrame,
+    axes: dict | None = None,
+    search: dict | None = None,
 ) -> str:
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
@@ -208,4 +255,5 @@ def render_markdown(
     ]
     if len(importance_table):
         markdown += ["## Hyperparameter importance", "", importance_table.to_markdown(floatfmt=".3f"), ""]
+    markdown += search_markdown(search)
     return "\n".join(markdown)

@@ -1,0 +1,126 @@
+"""What a report says of the search itself: the best FID against trials so far (Lucic et al. 2018's
+view of a search's budget), how much the 2,000-sample selection FID differs from 10,000 samples on
+the finalists, and, from the final stage, the generators' weight averages against their weights.
+Reads the export's CSVs only: no Ray, no TensorFlow."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from ganlib.divergence import SENTINEL_FID  # noqa: E402
+
+
+def started(trials: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """The variant's trials in the order they started (their first report's timestamp; a trial
+    without a report goes last)."""
+    if history.empty or "timestamp" not in history:
+        return trials.reset_index(drop=True)
+    first = history.groupby("trial_id")["timestamp"].min()
+    return (
+        trials.assign(_start=trials["trial_id"].map(first))
+        .sort_values("_start", na_position="last", kind="stable")
+        .drop(columns="_start")
+        .reset_index(drop=True)
+    )
+
+
+def best_so_far(trials: dict, histories: dict) -> pd.DataFrame:
+    """Per variant and trial count n: the lowest search FID among its first n trials (a diverged or
+    failed trial counts as a trial and finds nothing)."""
+    rows = []
+    for variant, table in trials.items():
+        ordered = started(table, histories.get(variant, pd.DataFrame()))
+        fids = pd.to_numeric(ordered["sweep_fid"], errors="coerce").where(lambda f: f < SENTINEL_FID)
+        best = fids.cummin().ffill()  # a trial that found nothing keeps the best before it
+        rows += [{"variant": variant, "trials": n + 1, "best_fid": value} for n, value in enumerate(best)]
+    return pd.DataFrame(rows)
+
+
+def best_so_far_figure(frame: pd.DataFrame, path: Path) -> Path | None:
+    if frame.empty or frame["best_fid"].notna().sum() == 0:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (variant, part) in enumerate(frame.groupby("variant", sort=False)):
+        ax.step(part["trials"], part["best_fid"], where="post", label=variant, color=plt.cm.tab20(i % 20))
+    ax.set_yscale("log")
+    ax.set_xlabel("trials so far (in the order they started)")
+    ax.set_ylabel("best search FID so far (validation slice)")
+    ax.set_title("The search's budget: best FID against trials")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def selection_bias(trials: dict) -> pd.DataFrame:
+    """Per variant, over its finalists (trials that ran their whole budget): the FID the search
+    ranked them by (2,000 samples or the preset's eval_samples, validation slice, last report)
+    against the same generators on 10,000 (final_val_fid): the median difference, and whether both
+    pick the same finalist and rank them alike (Kendall's tau)."""
+    rows = []
+    for variant, table in trials.items():
+        done = table.dropna(subset=["final_val_fid"])
+        done = done[(done["last_fid"] < SENTINEL_FID) & (done["final_val_fid"] < SENTINEL_FID)]
+        if done.empty:
+            continue
+        few, many = done["last_fid"].astype(float), done["final_val_fid"].astype(float)
+        tau = stats.kendalltau(few, many).statistic if len(done) > 2 else math.nan
+        rows.append(
+            {
+                "variant": variant,
+                "finalists": len(done),
+                "median_fid_search_samples": float(few.median()),
+                "median_fid_10k": float(many.median()),
+                "median_difference": float((few - many).median()),
+                "same_pick": done.loc[few.idxmin(), "trial_id"] == done.loc[many.idxmin(), "trial_id"],
+                "kendall_tau": float(tau),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
+    """From the final stage's runs.csv, where it scored the generators' weight averages
+    (`ema_fid`): per variant, arm and budget, the median FID of the weights and of their average,
+    the ratio, and in how many seeds the average scored lower."""
+    if runs.empty or "ema_fid" not in runs or runs["ema_fid"].isna().all():
+        return pd.DataFrame()
+    keys = ["variant", "arm"] + (["budget_images"] if "budget_images" in runs else [])
+    rows = []
+    for key, group in runs.dropna(subset=["fid", "ema_fid"]).groupby(keys):
+        raw, averaged = group["fid"].astype(float), group["ema_fid"].astype(float)
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "seeds": len(group),
+                "fid_weights": float(raw.median()),
+                "fid_average": float(averaged.median()),
+                "ratio": float(averaged.median() / raw.median()) if raw.median() > 0 else math.nan,
+                "average_lower_in": int(np.sum(averaged.values < raw.values)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def load_search(results: Path, trials: dict, histories: dict, figures: Path) -> dict:
+    """The report's search part: the best-so-far figure and table, the selection bias table, and
+    the weight-average table where the final stage scored one."""
+    frame = best_so_far(trials, histories)
+    runs_path = results / "final" / "runs.csv"
+    runs = pd.read_csv(runs_path) if runs_path.exists() else pd.DataFrame()
+    return {
+        "best_so_far": frame,
+        "figure": best_so_far_figure(frame, figures / "best_so_far.png"),
+        "selection": selection_bias(trials),
+        "averages": averaged_against_raw(runs),
+    }

@@ -1,0 +1,55 @@
+"""The report's search part (sweeps/reporting/search.py) on tables whose answers are known."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ganlib.divergence import SENTINEL_FID
+from sweeps.reporting.search import averaged_against_raw, best_so_far, selection_bias
+
+
+def test_best_so_far_follows_the_order_trials_started_and_a_diverged_trial_finds_nothing():
+    trials = {
+        "gan": pd.DataFrame(
+            {"trial_id": ["c", "a", "b", "d"], "sweep_fid": [50.0, 300.0, SENTINEL_FID, 80.0]}
+        )
+    }
+    # started a, b, c, d: 300, diverged, 50, 80
+    history = pd.DataFrame({"trial_id": ["a", "b", "c", "d", "a"], "timestamp": [1, 2, 3, 4, 9]})
+    frame = best_so_far(trials, {"gan": history})
+    assert list(frame["trials"]) == [1, 2, 3, 4]
+    assert list(frame["best_fid"]) == [300.0, 300.0, 50.0, 50.0]
+
+
+def test_selection_bias_compares_the_same_finalists_on_few_and_many_samples():
+    trials = {
+        "gan": pd.DataFrame(
+            {
+                "trial_id": ["a", "b", "c", "d"],
+                "last_fid": [110.0, 100.0, 130.0, 500.0],
+                "final_val_fid": [95.0, 98.0, 120.0, math.nan],  # d was stopped early: no finalist
+            }
+        )
+    }
+    row = selection_bias(trials).iloc[0]
+    assert row["finalists"] == 3 and row["median_difference"] == 10.0
+    assert not row["same_pick"]  # b leads on few samples, a on 10,000
+    assert abs(row["kendall_tau"] - (2 - 1) / 3) < 1e-12  # one discordant pair of three (a, b)
+
+
+def test_the_average_is_set_against_the_weights_per_variant_arm_and_budget():
+    runs = pd.DataFrame(
+        {
+            "variant": ["gan"] * 4,
+            "arm": ["best"] * 4,
+            "budget_images": [100, 100, 100, 200],
+            "fid": [10.0, 20.0, 30.0, 5.0],
+            "ema_fid": [8.0, 25.0, 15.0, 4.0],
+        }
+    )
+    table = averaged_against_raw(runs).set_index("budget_images")
+    assert table.loc[100, "fid_weights"] == 20.0 and table.loc[100, "fid_average"] == 15.0
+    assert table.loc[100, "average_lower_in"] == 2 and table.loc[200, "seeds"] == 1
+    assert averaged_against_raw(runs.drop(columns="ema_fid")).empty
