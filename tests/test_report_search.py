@@ -53,3 +53,24 @@ def test_the_average_is_set_against_the_weights_per_variant_arm_and_budget():
     assert table.loc[100, "fid_weights"] == 20.0 and table.loc[100, "fid_average"] == 15.0
     assert table.loc[100, "average_lower_in"] == 2 and table.loc[200, "seeds"] == 1
     assert averaged_against_raw(runs.drop(columns="ema_fid")).empty
+
+
+def test_fid_bands_are_the_median_and_range_over_seeds_against_images_and_seconds_alone():
+    from sweeps.reporting.search import fid_bands
+
+    histories = pd.DataFrame(
+        {
+            "variant": ["gan"] * 6 + ["cgan"] * 2,
+            "arm": ["best"] * 6 + ["best", "defaults"],
+            "seed": [0, 1, 2, 0, 1, 2, 0, 0],
+            "training_images": [100, 100, 100, 200, 200, 200, 100, 100],
+            "fid": [30.0, 10.0, 20.0, 5.0, SENTINEL_FID, 7.0, 50.0, 90.0],
+        }
+    )
+    alone = pd.DataFrame({"variant": ["gan"], "images_per_s_alone": [50.0]})
+    bands = fid_bands(histories, alone).set_index(["variant", "training_images"])
+    assert tuple(bands.loc[("gan", 100), ["median", "low", "high", "seeds"]]) == (20.0, 10.0, 30.0, 3)
+    assert bands.loc[("gan", 200), "seeds"] == 2  # a diverged report is left out
+    assert bands.loc[("gan", 200), "seconds_alone"] == 4.0
+    assert bands.loc[("cgan", 100), "median"] == 50.0
+    assert math.isnan(bands.loc[("cgan", 100), "seconds_alone"])

@@ -138,6 +138,9 @@ def render_search(search: dict | None) -> str:
         return ""
     table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
     parts = ["<h2>Best search FID against trials so far</h2>", embed(search.get("figure"), "best so far")]
+    if search.get("bands"):
+        parts += ["<h2>Final stage: FID against images and seconds, seed bands</h2>"]
+        parts.append(embed(search["bands"], "FID curves with seed bands"))
     if len(search.get("selection", ())):
         parts += ["<h2>Selection FID: search samples against 10,000</h2>"]
         parts += [f"<p>{SEARCH_TEXT['selection']}</p>", table(search["selection"])]
@@ -154,6 +157,9 @@ def search_markdown(search: dict | None) -> list[str]:
     if search.get("figure"):
         lines += ["## Best search FID against trials so far", ""]
         lines += [f"![best so far](figures/{Path(search['figure']).name})", ""]
+    if search.get("bands"):
+        lines += ["## Final stage: FID against images and seconds, seed bands", ""]
+        lines += [f"![FID curves with seed bands](figures/{Path(search['bands']).name})", ""]
     if len(search.get("selection", ())):
         lines += ["## Selection FID: search samples against 10,000", "", SEARCH_TEXT["selection"], ""]
         lines += [search["selection"].to_markdown(index=False, floatfmt=".4g"), ""]

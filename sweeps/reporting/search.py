@@ -1,6 +1,7 @@
 """What a report says of the search itself: the best FID against trials so far (Lucic et al. 2018's
 view of a search's budget), how much the 2,000-sample selection FID differs from 10,000 samples on
-the finalists, and, from the final stage, the generators' weight averages against their weights.
+the finalists, and, from the final stage, the generators' weight averages against their weights and
+the FID curves over seeds against training images and seconds alone.
 Reads the export's CSVs only: no Ray, no TensorFlow."""
 
 from __future__ import annotations
@@ -116,11 +117,64 @@ def load_search(results: Path, trials: dict, histories: dict, figures: Path) -> 
     """The report's search part: the best-so-far figure and table, the selection bias table, and
     the weight-average table where the final stage scored one."""
     frame = best_so_far(trials, histories)
-    runs_path = results / "final" / "runs.csv"
+    runs_path, histories_path = results / "final" / "runs.csv", results / "final" / "histories.csv"
     runs = pd.read_csv(runs_path) if runs_path.exists() else pd.DataFrame()
+    final = pd.read_csv(histories_path) if histories_path.exists() else pd.DataFrame()
+    alone = pd.read_csv(results / "throughput.csv") if (results / "throughput.csv").exists() else None
+    if alone is not None:
+        alone = alone.drop_duplicates("variant", keep="last")  # a re-measured variant's last row
     return {
         "best_so_far": frame,
         "figure": best_so_far_figure(frame, figures / "best_so_far.png"),
         "selection": selection_bias(trials),
         "averages": averaged_against_raw(runs),
+        "bands": fid_bands_figure(fid_bands(final, alone), figures / "fid_bands.png"),
     }
+
+
+def fid_bands(histories: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
+    """From the final stage's histories, per variant (best configuration) and report: the median FID
+    over seeds and its range (min, max), against training images and, where throughput.csv
+    measured the variant's rate alone, against seconds of training alone (images / that rate)."""
+    if histories.empty or "fid" not in histories:
+        return pd.DataFrame()
+    best = histories[(histories["arm"] == "best") & (histories["fid"] < SENTINEL_FID)]
+    bands = (
+        best.groupby(["variant", "training_images"])["fid"]
+        .agg(median="median", low="min", high="max", seeds="count")
+        .reset_index()
+    )
+    rates = alone.set_index("variant")["images_per_s_alone"] if alone is not None and len(alone) else {}
+    pairs = zip(bands["variant"], bands["training_images"])
+    bands["seconds_alone"] = [images / rates[v] if v in rates else math.nan for v, images in pairs]
+    return bands
+
+
+def fid_bands_figure(bands: pd.DataFrame, path: Path) -> Path | None:
+    """Two panels a family: FID against training images and against seconds alone, a line a
+    variant (the median over seeds) in its band (min to max over seeds)."""
+    if bands.empty:
+        return None
+    from ganlib import registry
+
+    families = [f for f in registry.FAMILIES if bands["variant"].map(registry.family).eq(f).any()]
+    fig, axes = plt.subplots(len(families), 2, figsize=(11, 4 * len(families)), squeeze=False)
+    for row, family in zip(axes, families):
+        part = bands[bands["variant"].map(registry.family) == family]
+        for i, (variant, curve) in enumerate(part.groupby("variant")):
+            colour = plt.cm.tab20(i % 20)
+            for ax, x in zip(row, ("training_images", "seconds_alone")):
+                if curve[x].isna().all():
+                    continue
+                ax.plot(curve[x], curve["median"], color=colour, label=variant)
+                ax.fill_between(curve[x], curve["low"], curve["high"], color=colour, alpha=0.2)
+        for ax, label in zip(row, ("training images", "seconds of training, measured alone")):
+            ax.set_xlabel(label)
+            ax.set_ylabel("FID (median over seeds; band: min to max)")
+            ax.set_yscale("log")
+            ax.set_title(f"{family} variants")
+        row[0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
