@@ -614,6 +614,8 @@ def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on
     assert all(set(r) >= {"full_fid", "full_ema_fid", "full_recall"} for r in reports)
     assert np.isnan(reports[1]["full_fid"]) and reports[0]["full_fid"] > 0 and reports[2]["full_ema_fid"] > 0
     assert reports[2]["full_fid"] == reports[2]["final_fid"]  # the end of the budget: the trainable's own
+    shares = [[r[f"full_class_{d}"] for d in range(10)] for r in (reports[0], reports[2])]
+    assert all(abs(sum(each) - 1) < 1e-3 for each in shares) and np.isnan(reports[1]["full_class_3"])
     checkpoint = first.save(str(tmp_path / "first"))
     weights = [w.copy() for w in first.model.generator.get_weights()]
     first.stop()
@@ -642,6 +644,7 @@ def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on
     assert list(table["budget_images"]) == [64, 192]
     assert table.loc[1, "fid"] == reports[2]["full_fid"]
     assert table.loc[0, "ema_fid"] == reports[0]["full_ema_fid"]
+    assert table.loc[1, "class_7"] == reports[2]["full_class_7"]
 
 
 def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held():

@@ -74,3 +74,14 @@ def test_fid_bands_are_the_median_and_range_over_seeds_against_images_and_second
     assert bands.loc[("gan", 200), "seconds_alone"] == 4.0
     assert bands.loc[("cgan", 100), "median"] == 50.0
     assert math.isnan(bands.loc[("cgan", 100), "seconds_alone"])
+
+
+def test_the_class_shares_figure_is_drawn_from_the_runs_class_columns_and_skipped_without_them(tmp_path):
+    from sweeps.reporting.figures import class_shares
+
+    shares = {f"class_{d}": [0.1, 0.1] for d in range(10)}
+    runs = pd.DataFrame({"variant": ["gan", "cgan"], "arm": ["best", "best"], **shares})
+    drawn = class_shares(runs, tmp_path / "c.png")
+    assert drawn is not None and drawn.stat().st_size > 1000
+    assert class_shares(runs.drop(columns="class_3"), tmp_path / "d.png") is None
+    assert not (tmp_path / "d.png").exists()

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
-from sweeps.reporting.figures import fid_strip  # noqa: E402
+from sweeps.reporting.figures import class_shares, fid_strip  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
@@ -396,6 +396,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "tables": tables,
         "findings": findings(board, stable, ttq, alone),
         "strip": fid_strip(first_budget(runs), figures / "fid_strip.png") if not runs.empty else None,
+        "classes": class_shares(first_budget(runs), figures / "class_shares.png") if not runs.empty else None,
         "ladder": load_ladder(final, runs, figures),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),

@@ -279,3 +279,34 @@ def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
+
+
+def class_shares(runs: pd.DataFrame, path: Path) -> Path | None:
+    """The evaluator's class histogram of each variant's best configuration (the final stage's first
+    budget): the median share of each digit over seeds, a bar a digit, against the uniform 10%;
+    a panel a variant, the unconditional family first."""
+    columns = [f"class_{d}" for d in range(10)]
+    if runs.empty or not set(columns) <= set(runs.columns) or runs[columns].isna().all().all():
+        return None
+    best = runs[(runs["arm"] == "best")].dropna(subset=columns)
+    present = sorted(best["variant"].unique())
+    variants = [v for family in registry.FAMILIES for v in present if registry.family(v) == family]
+    if not variants:
+        return None
+    cols = 4
+    rows = -(-len(variants) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.2 * rows), squeeze=False, sharey=True)
+    for ax, variant in zip(axes.flat, variants):
+        shares = best[best["variant"] == variant][columns]
+        ax.bar(range(10), shares.median(), color="tab:blue")
+        ax.vlines(range(10), shares.min(), shares.max(), color="black", linewidth=1)
+        ax.axhline(0.1, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_title(f"{variant} ({registry.family(variant)}, {len(shares)} seeds)", fontsize=8)
+        ax.set_xticks(range(10))
+    for ax in axes.flat[len(variants) :]:
+        ax.axis("off")
+    fig.suptitle("Share of samples the evaluator puts in each digit (median over seeds, min-max line)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

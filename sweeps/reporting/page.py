@@ -33,6 +33,7 @@ def render_axes(axes: dict | None) -> str:
     for family, rows in tables.by_family(axes["board"]):
         parts += [f"<h3>{html.escape(tables.heading(family))}</h3>", table(tables.leaderboard_table(rows))]
     parts.append(embed(axes.get("strip"), "final FID per seed"))
+    parts.append(embed(axes.get("classes"), "class shares"))
     if len(axes.get("winners", ())):
         parts += ["<h3>Winners a family and axis</h3>", f"<p>{html.escape(tables.WINNERS_NOTE)}</p>"]
         for family, rows in tables.by_family(axes["winners"]):
@@ -216,6 +217,8 @@ def render_markdown(
         ]
         if axes.get("strip"):
             markdown += [f"![final FID per seed](figures/{Path(axes['strip']).name})", ""]
+        if axes.get("classes"):
+            markdown += [f"![class shares](figures/{Path(axes['classes']).name})", ""]
         if len(axes.get("winners", ())):
             markdown += [
                 "### Winners a family and axis",

@@ -210,6 +210,8 @@ class GANTrainable(tune.Trainable):
             self.eval_seconds += time.perf_counter() - start
             metrics.update(
                 {f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},
+                # the share of samples the evaluator puts in each class, a column a class
+                **{f"final_class_{d}": share for d, share in enumerate(scores.get("class_histogram", []))},
                 **{f"final_ema_{k}": v for k, v in averaged.items() if isinstance(v, numbers.Real)},
                 eval_seconds=self.eval_seconds,
             )

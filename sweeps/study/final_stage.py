@@ -246,6 +246,11 @@ class FinalTrainable(GANTrainable):
             metrics["eval_seconds"] = self.eval_seconds
         metrics["rung_images"] = self.images if rung else 0
         metrics.update({f"full_{m}": float(scores.get(m, math.nan)) for m in METRICS})
+        # the share of samples in each class (the evaluator's), a column a class
+        shares = scores.get("class_histogram") or [
+            scores.get(f"class_{d}", math.nan) for d in range(NUM_CLASSES)
+        ]
+        metrics.update({f"full_class_{d}": float(share) for d, share in enumerate(shares)})
         if run.model.has_average:
             metrics.update({f"full_ema_{m}": float(averaged.get(m, math.nan)) for m in METRICS})
         return metrics
@@ -270,6 +275,7 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
                 **budget_columns(report),
                 **{m: report.get(f"full_{m}", math.nan) for m in METRICS},
                 **{f"ema_{m}": report.get(f"full_ema_{m}", math.nan) for m in METRICS},
+                **{f"class_{d}": report.get(f"full_class_{d}", math.nan) for d in range(NUM_CLASSES)},
             }
             for _, report in scored.iterrows()
         ]
