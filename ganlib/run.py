@@ -117,10 +117,12 @@ class Run:
         every_metric: bool = True,
         seed: int | None = None,
         average: bool = False,
+        cas: bool | None = None,
     ) -> dict:
-        """Scores of `n` samples from noise fixed by the seed: every metric (ganlib.metrics.evaluate),
-        or FID and class coverage only, against the test split or the validation slice; with
-        `average`, of the generator's weight average (config ema_half_life) instead of its weights."""
+        """Scores of `n` samples from noise fixed by the seed: every metric (ganlib.metrics.evaluate,
+        `cas` as it takes it), or FID and class coverage only, against the test split or the
+        validation slice; with `average`, of the generator's weight average (config ema_half_life)
+        instead of its weights."""
         import contextlib
 
         from ganlib.metrics import evaluate, quick_scores
@@ -135,7 +137,7 @@ class Run:
             )
         with self.model.averaged_generator() if average else contextlib.nullcontext():
             if every_metric:
-                return evaluate(self.model, n, seed, data=self.data)
+                return evaluate(self.model, n, seed, data=self.data, cas=cas)
             return quick_scores(self.model, n, seed, data=self.data, split=split)
 
     def save(self, directory, **extra):

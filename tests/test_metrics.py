@@ -155,3 +155,23 @@ def test_cas_of_real_digits_and_of_shuffled_labels(train_digits, test_digits):
 def test_conditional_accuracy_counts_intended_labels():
     probs = np.eye(10)[[0, 1, 2, 3]]
     assert metrics.conditional_accuracy(probs, [0, 1, 2, 9]) == 0.75
+
+
+def test_an_unconditional_generators_cas_trains_on_the_evaluators_labels(train_digits, mnist_path):
+    """Real digits stand in for an unconditional generator's samples: the evaluator labels them
+    right, so a classifier trained on its labels scores like one trained on the true ones; only
+    when asked (the classifier costs tens of seconds)."""
+    from ganlib.metrics.scoring import score_images
+
+    data = str(mnist_path)
+    subset = balanced_subset(train_digits, 200, seed=1)
+    images = to_unit_range(subset.images)
+    asked = score_images(images, None, data=data, cas=True, cas_epochs=3)
+    from ganlib.metrics.reference import reference
+
+    test = reference(data)
+    true = metrics.classification_accuracy_score(
+        images, subset.labels.astype(np.int32), test.images, test.labels, epochs=3, seed=0
+    )
+    assert true > 0.8 and abs(asked["cas_evaluator"] - true) < 0.03
+    assert "cas_evaluator" not in score_images(images, None, data=data) and "cas" not in asked

@@ -64,6 +64,10 @@ def score_images(
             result["cas"] = classification_accuracy_score(
                 images, labels, ref.images, ref.labels, epochs=cas_epochs, seed=seed
             )
+    elif cas:
+        result["cas_evaluator"] = classification_accuracy_score(
+            images, np.argmax(probs, axis=1), ref.images, ref.labels, epochs=cas_epochs, seed=seed
+        )
     return {**result, **ref.floor, "reference": ref.key}
 
 
@@ -72,8 +76,10 @@ def evaluate(
 ) -> dict:
     """Sample `n` images with noise fixed by `seed` and score them against the real test split.
 
-    The CAS trains a classifier (tens of seconds), so it runs for conditional generators only when
-    `cas` is true; None means: yes for conditional generators.
+    The CAS trains a classifier (tens of seconds), so it runs only when `cas` is true; None means:
+    yes for conditional generators. A conditional generator's CAS trains on the labels it was asked
+    for (`cas`); an unconditional one's, with `cas` true, on the labels the evaluator gives its
+    samples (`cas_evaluator`): whether its digits carry enough of their class to teach a classifier.
     """
     check_positive("n", n, integer=True)
     start = time.perf_counter()

@@ -21,7 +21,14 @@ from ganlib import registry  # noqa: E402
 from sweeps.reporting.figures import class_shares, fid_strip  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
-CLASSIFICATION = ["classifier_score", "classes_covered", "class_kl_uniform", "conditional_accuracy", "cas"]
+CLASSIFICATION = [
+    "classifier_score",
+    "classes_covered",
+    "class_kl_uniform",
+    "conditional_accuracy",
+    "cas",
+    "cas_evaluator",
+]
 SATURATED = 0.95  # D calls this share of both real and fake images right: G gets little gradient
 # the report's four questions: section title -> the key of its finding
 QUESTIONS = {

@@ -49,6 +49,9 @@ class Preset:
     # the final stage keeps an average of each generator's weights with this half-life in images
     # (config ema_half_life) and scores it beside the weights at every budget; 0: none
     final_ema_half_life: int = 0
+    # the final stage's CAS for unconditional generators too, on the labels the evaluator gives their
+    # samples (a classifier trained a run: tens of seconds)
+    final_evaluator_cas: bool = False
 
     @property
     def max_training_images(self) -> int:
@@ -118,6 +121,7 @@ PRESETS = {
             ladder_top=(("conditional", 1), ("unconditional", 2)),
             defaults_seeds=6,
             final_ema_half_life=10_000,  # Karras et al. 2019's 10k images
+            final_evaluator_cas=True,
         ),
         Preset(
             name="gpu",

@@ -204,7 +204,8 @@ class GANTrainable(tune.Trainable):
             start = time.perf_counter()
             samples = self.settings["final_eval_samples"]
             selection = run.evaluate(samples, split="validation", every_metric=False)
-            scores = run.evaluate(samples)
+            # the final stage's CAS for every generator (evaluator-labelled for unconditional ones)
+            scores = run.evaluate(samples, cas=self.settings.get("cas_every_generator") or None)
             # ema_half_life: the generator's weight average scored beside its weights
             averaged = run.evaluate(samples, average=True) if run.model.has_average else {}
             self.eval_seconds += time.perf_counter() - start

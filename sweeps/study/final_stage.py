@@ -41,6 +41,7 @@ METRICS = [
     "class_kl_uniform",
     "conditional_accuracy",
     "cas",
+    "cas_evaluator",  # an unconditional generator's CAS on the evaluator's labels (final_evaluator_cas)
 ]
 # Where each figure can lie; its interval is kept inside. KID's unbiased estimator dips below 0 when
 # the two sets are close, so it has no lower bound.
@@ -56,6 +57,7 @@ BOUNDS = {
     "class_kl_uniform": (0.0, math.inf),
     "conditional_accuracy": (0.0, 1.0),
     "cas": (0.0, 1.0),
+    "cas_evaluator": (0.0, 1.0),
     "images_per_s": (0.0, math.inf),
 }
 
@@ -82,6 +84,8 @@ def entries(setup: Setup, export_dir: Path, first_seed: int) -> list[dict]:
         run["eval_every_images"] = preset.final_eval_every_images or run["eval_every_images"]
         if setup.ladder:
             run.update(eval_split="test", eval_samples=run["final_eval_samples"])
+        if preset.final_evaluator_cas:
+            run["cas_every_generator"] = True
         searched = json.loads(record.read_text())["hyperparameters"]
         schedule_file, schedule = record.with_name(schedules.FILE), None
         if schedule_file.is_file():  # a PBT winner: retrained by its schedule, from its first config
@@ -239,7 +243,9 @@ class FinalTrainable(GANTrainable):
             averaged = {k.removeprefix("ema_"): v for k, v in scores.items() if k.startswith("ema_")}
         elif rung:
             start = time.perf_counter()
-            scores = run.evaluate(self.settings["final_eval_samples"])
+            scores = run.evaluate(
+                self.settings["final_eval_samples"], cas=self.settings.get("cas_every_generator") or None
+            )
             if run.model.has_average:
                 averaged = run.evaluate(self.settings["final_eval_samples"], average=True)
             self.eval_seconds += time.perf_counter() - start
@@ -495,6 +501,7 @@ AXES = {
     "image quality": ("fid", True),
     "classification": ("classifier_score", False),
     "classification accuracy score": ("cas", False),
+    "CAS on the evaluator's labels": ("cas_evaluator", False),
     "computing time": ("images_per_s", False),
 }
 
