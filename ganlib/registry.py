@@ -74,6 +74,10 @@ class VariantSpec:
     # variant is compared only with others that get labels, since knowing the class is an advantage
     # the unconditional ones do not have (InfoGAN learns its own codes: unconditional)
     conditional: bool = False
+    # the loss its discriminator and generator train on (LOSS_FAMILIES): loss values, and how much
+    # they move, only compare within one family (a BCE, a least-squares and a Wasserstein loss
+    # live on different scales)
+    loss_family: str = "cross-entropy"
 
     def build_function(self) -> Callable:
         module_name, function_name = self.builder.split(":")
@@ -134,6 +138,7 @@ VARIANTS: dict[str, VariantSpec] = {
         ),
         VariantSpec(
             name="wgan",
+            loss_family="wasserstein",
             builder="ganlib.variants.wgan:build",
             paper="Arjovsky, Chintala and Bottou 2017 (arXiv 1701.07875), Algorithm 1",
             defaults={
@@ -161,6 +166,7 @@ VARIANTS: dict[str, VariantSpec] = {
         ),
         VariantSpec(
             name="wgan_gp",
+            loss_family="wasserstein",
             builder="ganlib.variants.wgan_gp:build",
             paper="Gulrajani et al. 2017 (arXiv 1704.00028), Algorithm 1",
             defaults={
@@ -185,6 +191,7 @@ VARIANTS: dict[str, VariantSpec] = {
         ),
         VariantSpec(
             name="lsgan",
+            loss_family="least squares",
             builder="ganlib.variants.lsgan:build",
             paper="Mao et al. 2017 (arXiv 1611.04076), eq. (2) with the 0-1 coding",
             defaults={
@@ -206,6 +213,7 @@ VARIANTS: dict[str, VariantSpec] = {
         ),
         VariantSpec(
             name="sngan",
+            loss_family="hinge",
             builder="ganlib.variants.sngan:build",
             paper="Miyato et al. 2018 (arXiv 1802.05957), hinge loss (16)-(17), Table 1 setting C, n_dis 1",
             # Setting C (Radford et al.'s Adam, as dcgan): why, in ganlib/variants/sngan.py's docstring.
@@ -354,6 +362,7 @@ def get(name: str) -> VariantSpec:
 
 # the order in which tables and findings show the two families
 FAMILIES = ("unconditional", "conditional")
+LOSS_FAMILIES = ("cross-entropy", "least squares", "hinge", "wasserstein")
 
 
 def family(name: str) -> str:

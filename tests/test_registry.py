@@ -141,3 +141,25 @@ def test_the_families_split_labelled_generators_from_the_rest():
     assert registry.family("infogan") == "unconditional"  # its codes are its own, not the labels
     with pytest.raises(ConfigError, match="unknown variant"):
         registry.family("nogan")
+
+
+# the ganlib.losses function a discriminator (or critic) of each loss family trains on
+LOSS_FUNCTIONS = {
+    "cross-entropy": "minimax_discriminator_loss",
+    "least squares": "least_squares_discriminator_loss",
+    "hinge": "hinge_discriminator_loss",
+    "wasserstein": "wasserstein_critic_loss",
+}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_the_loss_family_is_the_one_the_variants_module_trains_on(spec):
+    """The report compares loss values only within a loss family: the family each entry states
+    must be the loss its module's discriminator trains on."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(spec.builder.split(":")[0])
+    source = inspect.getsource(module)
+    called = {family for family, name in LOSS_FUNCTIONS.items() if f"losses.{name}" in source}
+    assert called == {spec.loss_family} and spec.loss_family in registry.LOSS_FAMILIES

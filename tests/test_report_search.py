@@ -85,3 +85,37 @@ def test_the_class_shares_figure_is_drawn_from_the_runs_class_columns_and_skippe
     assert drawn is not None and drawn.stat().st_size > 1000
     assert class_shares(runs.drop(columns="class_3"), tmp_path / "d.png") is None
     assert not (tmp_path / "d.png").exists()
+
+
+def test_loss_spreads_are_read_within_their_loss_family_and_fid_jumps_are_counted():
+    from sweeps.reporting.axes import fid_jumps, findings, within_loss_family
+
+    stable = pd.DataFrame(
+        {
+            "variant": ["gan", "dcgan", "wgan", "wgan_gp"],
+            "loss_family": ["cross-entropy", "cross-entropy", "wasserstein", "wasserstein"],
+            "trials": [3, 3, 3, 3],
+            "diverged": [0, 0, 0, 0],
+            "fid_jumps": [0, 1, 0, 2],
+            "d_loss_spread": [0.1, 0.3, 1.0, 3.0],
+            "g_loss_spread": [0.1, 0.3, 1.0, 3.0],
+        }
+    )
+    scaled = within_loss_family(stable).set_index("variant")["g_loss_spread_in_family"]
+    assert scaled["gan"] == 0.5 and scaled["wgan_gp"] == 1.5  # against 0.2 and 2.0, not one scale
+    board = pd.DataFrame(
+        {"variant": ["gan"], "arm": ["best"], "family": ["unconditional"], "fid": [10.0], "leader": [True]}
+    )
+    said = findings(board.assign(fid_low=9.0, fid_high=11.0, seeds=3), stable, pd.DataFrame())["losses"]
+    assert said.startswith("Among cross-entropy losses gan's generator loss moves least")
+    assert "among wasserstein losses wgan's" in said and "wgan_gp's most (3)" in said
+    assert "3 search reports had an FID over twice the trial's best so far (most: wgan_gp)" in said
+
+    history = pd.DataFrame(
+        {
+            "trial_id": ["a"] * 4 + ["b"] * 3,
+            "training_iteration": [1, 2, 3, 4, 1, 2, 3],
+            "fid": [300.0, 100.0, 250.0, 90.0, 500.0, 400.0, SENTINEL_FID],
+        }
+    )
+    assert fid_jumps(history) == 1  # a's 250 after its 100; b's diverged report is not a jump

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
+from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import class_shares, fid_strip  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
@@ -76,8 +77,10 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
         table = trials.get(variant, pd.DataFrame())
         row = {
             "variant": variant,
+            "loss_family": registry.get(variant).loss_family,
             "trials": len(table),
             "diverged": int(table["diverged"].sum()) if "diverged" in table else 0,
+            "fid_jumps": fid_jumps(history),
         }
         if not history.empty and {"d_loss", "g_loss"} <= set(history.columns):
             ordered = history.sort_values("training_iteration").groupby("trial_id")
@@ -94,6 +97,33 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
                 row["d_acc_fake_last"] = float(tails["d_acc_fake"].mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def within_loss_family(stable: pd.DataFrame) -> pd.DataFrame:
+    """Each variant's loss spreads over its loss family's median spread (1: the family's typical
+    movement): losses of different families live on different scales, so a spread is only read
+    against its own family's."""
+    if stable.empty or "g_loss_spread" not in stable:
+        return stable
+    out = stable.copy()
+    for column in ("d_loss_spread", "g_loss_spread"):
+        typical = out.groupby("loss_family")[column].transform("median")
+        out[f"{column}_in_family"] = out[column] / typical.where(typical > 0)
+    return out
+
+
+def fid_jumps(history: pd.DataFrame, factor: float = 2.0) -> int:
+    """Reports, over a variant's search trials, where FID rose past `factor` times the trial's best
+    so far: the collapses a run recovers from or not, which "diverged" (non-finite losses) misses."""
+    if history.empty or "fid" not in history or "trial_id" not in history:
+        return 0
+    jumps = 0
+    order = "training_iteration" if "training_iteration" in history else "training_images"
+    for _, trial in history.sort_values(order).groupby("trial_id"):
+        fids = pd.to_numeric(trial["fid"], errors="coerce").where(lambda f: f < SENTINEL_FID)
+        best = fids.cummin().shift()
+        jumps += int((fids > factor * best).sum())
+    return jumps
 
 
 def classification(board: pd.DataFrame, stable: pd.DataFrame) -> pd.DataFrame:
@@ -247,20 +277,32 @@ def findings(
             + "."
         )
     if not stable.empty and "g_loss_spread" in stable:
-        calm = stable.dropna(subset=["g_loss_spread"]).sort_values("g_loss_spread")
+        calm = stable.dropna(subset=["g_loss_spread"])
         if len(calm):
             most = stable.sort_values("diverged", ascending=False).iloc[0]
             diverged = (
                 f"{int(most.diverged)} of {int(most.trials)} {most.variant} trials diverged, the "
-                "most of any variant."
+                "most of any variant"
                 if most.diverged
-                else "no search trial diverged."
+                else "no search trial diverged"
             )
-            calmest, wildest = calm.iloc[0], calm.iloc[-1]
+            said = []
+            for family, part in calm.groupby("loss_family", sort=False):
+                part = part.sort_values("g_loss_spread")
+                if len(part) > 1:
+                    said.append(
+                        f"among {family} losses {part.iloc[0].variant}'s generator loss moves least "
+                        f"over its trials' last reports (median spread {part.iloc[0].g_loss_spread:.3g}), "
+                        f"{part.iloc[-1].variant}'s most ({part.iloc[-1].g_loss_spread:.3g})"
+                    )
+            jumps = int(stable["fid_jumps"].sum()) if "fid_jumps" in stable else 0
+            told = "; ".join(said + [diverged])
             out["losses"] = (
-                f"{calmest.variant}'s generator loss moves least over its trials' last reports "
-                f"(median spread {calmest.g_loss_spread:.3g}), {wildest.variant}'s most "
-                f"({wildest.g_loss_spread:.3g}); " + diverged
+                told[0].upper()
+                + told[1:]
+                + f"; {jumps} search report{'' if jumps == 1 else 's'} had an FID over twice the "
+                "trial's best so far"
+                + (f" (most: {stable.sort_values('fid_jumps').iloc[-1].variant})." if jumps else ".")
             )
     rates = best.set_index("variant")["images_per_s"] if "images_per_s" in best else pd.Series(dtype=float)
     where = "in the final stage, trials sharing the machine"
@@ -392,7 +434,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
             [
                 with_intervals(board, QUALITY),
                 classification(board, stable),
-                stable,
+                within_loss_family(stable),
                 computing(board, ttq, alone),
             ],
         )
