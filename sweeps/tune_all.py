@@ -371,6 +371,13 @@ def final(setup: Setup, seed: int, verbose: bool):
         previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
     table, histories = final_stage.results_table([r for grid in grids for r in grid])
     board = final_stage.write(setup.export_dir / "final", table, histories)
+    final_stage.collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
+    if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
+        import ray
+
+        task = ray.remote(num_cpus=1)(final_stage.real_baseline)
+        baseline = ray.get(task.remote(setup.run["data"], setup.run["final_eval_samples"], seed))
+        (setup.export_dir / "final" / "cas_real.json").write_text(json.dumps(baseline, indent=1))
     print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
     return board
 

@@ -326,6 +326,10 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     assert all(sorted(r) == [1, 2, 3] for _, r in reports)  # one run, continued: no round twice
     assert set(pd.read_csv(final / "ladder.csv")["budget_images"]) == {1600, 3200, 4800}
     assert len(pd.read_csv(final / "order.csv")) == 3
+    # every finished run's generator and grid, at the budget it ran to
+    kept = sorted(path.name for path in (final / "runs").iterdir())
+    assert {"gan_best_s0_4800", "dcgan_best_s0_3200", "gan_best_s1_1600"} <= set(kept)
+    assert all((final / "runs" / name / "samples.png").is_file() for name in kept)
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
     assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
@@ -672,3 +676,11 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 1000), "top"] == "dcgan, gan, lsgan"
     assert not found.loc[("unconditional", 5000), "same_order_as_before"]
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
+
+
+def test_the_real_data_cas_baseline_trains_on_balanced_training_digits_and_scores_the_test_split(mnist_path):
+    from sweeps.study.final_stage import real_baseline
+
+    # 500 digits a class: the CAS protocol (5 epochs from scratch) reaches 0.95 and more on them
+    found = real_baseline(str(mnist_path), 5000, seed=0)
+    assert found["n"] == 5000 and 0.95 < found["cas_real"] <= 1.0

@@ -119,3 +119,29 @@ def test_loss_spreads_are_read_within_their_loss_family_and_fid_jumps_are_counte
         }
     )
     assert fid_jumps(history) == 1  # a's 250 after its 100; b's diverged report is not a jump
+
+
+def test_every_final_seeds_grid_is_drawn_with_its_fid_and_collapsed_ones_marked(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from sweeps.reporting.figures import seed_grids
+
+    for seed, images in ((0, 300), (1, 100)):
+        folder = tmp_path / "final" / "runs" / f"gan_best_s{seed}_{images}"
+        folder.mkdir(parents=True)
+        plt.imsave(folder / "samples.png", [[0.0, 1.0], [1.0, 0.0]], cmap="gray")
+    (tmp_path / "final" / "runs" / "gan_defaults_s0_100").mkdir()  # another arm: not drawn
+    runs = pd.DataFrame(
+        {
+            "variant": ["gan", "gan"],
+            "arm": ["best", "best"],
+            "seed": [0, 1],
+            "budget_images": [300, 100],
+            "training_images": [300, 100],
+            "fid": [12.5, 99.0],
+            "collapsed": [False, True],
+        }
+    )
+    drawn = seed_grids(tmp_path / "final", runs, tmp_path)
+    assert list(drawn) == ["gan"] and drawn["gan"].stat().st_size > 1000
+    assert seed_grids(tmp_path / "nothing", runs, tmp_path) == {}

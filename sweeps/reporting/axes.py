@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
-from sweeps.reporting.figures import class_shares, fid_strip  # noqa: E402
+from sweeps.reporting.figures import class_shares, fid_strip, seed_grids  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = [
@@ -416,6 +416,18 @@ def load_ladder(final: Path, runs: pd.DataFrame, figures: Path) -> dict | None:
     return {"boards": boards, "strips": strips, "order": kept}
 
 
+def with_real_cas(found: dict, path: Path) -> dict:
+    """The classification finding with the CAS's ceiling beside it, where the final stage measured
+    one (final_stage.real_baseline)."""
+    if path.is_file() and "classification" in found:
+        real = json.loads(path.read_text())
+        found["classification"] += (
+            f" Real training digits under the same CAS protocol ({real['n']:,} of them): "
+            f"{real['cas_real']:.3f}."
+        )
+    return found
+
+
 def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> dict | None:
     """Everything the report's four-questions part shows, or None without a final stage."""
     final = results / "final"
@@ -443,9 +455,10 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "board": board,
         "winners": winners,
         "tables": tables,
-        "findings": findings(board, stable, ttq, alone),
+        "findings": with_real_cas(findings(board, stable, ttq, alone), final / "cas_real.json"),
         "strip": fid_strip(first_budget(runs), figures / "fid_strip.png") if not runs.empty else None,
         "classes": class_shares(first_budget(runs), figures / "class_shares.png") if not runs.empty else None,
+        "seeds": seed_grids(final, runs, figures) if not runs.empty else {},
         "ladder": load_ladder(final, runs, figures),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),

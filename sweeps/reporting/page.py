@@ -34,6 +34,7 @@ def render_axes(axes: dict | None) -> str:
         parts += [f"<h3>{html.escape(tables.heading(family))}</h3>", table(tables.leaderboard_table(rows))]
     parts.append(embed(axes.get("strip"), "final FID per seed"))
     parts.append(embed(axes.get("classes"), "class shares"))
+    parts += [embed(png, f"{variant}: every final seed") for variant, png in axes.get("seeds", {}).items()]
     if len(axes.get("winners", ())):
         parts += ["<h3>Winners a family and axis</h3>", f"<p>{html.escape(tables.WINNERS_NOTE)}</p>"]
         for family, rows in tables.by_family(axes["winners"]):
@@ -219,6 +220,8 @@ def render_markdown(
             markdown += [f"![final FID per seed](figures/{Path(axes['strip']).name})", ""]
         if axes.get("classes"):
             markdown += [f"![class shares](figures/{Path(axes['classes']).name})", ""]
+        for variant, png in axes.get("seeds", {}).items():
+            markdown += [f"![{variant}: every final seed](figures/{Path(png).name})", ""]
         if len(axes.get("winners", ())):
             markdown += [
                 "### Winners a family and axis",

@@ -543,6 +543,52 @@ def winners(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def real_baseline(data, n: int, seed: int = 0) -> dict:
+    """The CAS's ceiling: a classifier trained on `n` real training digits (class-balanced, the
+    sweep's training part, no validation digits) as the CAS trains on generated ones, scored on
+    the test split. A generator's CAS reads against this."""
+    from ganlib.data import balanced_subset, hold_out_validation, load_digits, to_unit_range
+    from ganlib.metrics.cas import classification_accuracy_score
+
+    train, _ = hold_out_validation(load_digits(data, "train"))
+    test = load_digits(data, "test")
+    subset = balanced_subset(train, max(1, n // 10), seed=seed)
+    accuracy = classification_accuracy_score(
+        to_unit_range(subset.images),
+        subset.labels.astype("int32"),
+        to_unit_range(test.images),
+        test.labels.astype("int32"),
+        seed=seed,
+    )
+    return {"cas_real": accuracy, "n": len(subset.labels), "seed": seed}
+
+
+def collect_runs(grid, out_dir: Path) -> list[Path]:
+    """Each finished run's generator and sample grid (its last checkpoint's final files) into
+    OUT_DIR/runs/<variant>_<arm>_s<seed>_<images>/: the seeds' grids for the report, the
+    generators for whoever checks a result. A run without them (diverged, failed) is left out."""
+    import shutil
+
+    from sweeps.search.trial_layout import FINAL_FILES
+
+    found = []
+    for result in grid:
+        run, metrics = (result.config or {}).get("final", {}).get("run", {}), result.metrics or {}
+        if result.checkpoint is None or not metrics.get("done"):
+            continue
+        with result.checkpoint.as_directory() as directory:
+            files = Path(directory) / FINAL_FILES
+            if not files.is_dir():
+                continue
+            name = f"{run['variant']}_{run['arm']}_s{run['seed']}_{int(metrics['training_images'])}"
+            target = out_dir / "runs" / name
+            target.mkdir(parents=True, exist_ok=True)
+            for path in files.iterdir():
+                shutil.copyfile(path, target / path.name)
+            found.append(target)
+    return found
+
+
 def budgets(table: pd.DataFrame) -> list[int]:
     """The training-image budgets the runs were scored in full at, shortest first."""
     if table.empty or "budget_images" not in table:
