@@ -355,6 +355,9 @@ def final(setup: Setup, seed: int, verbose: bool):
                     setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
                 ),
             )
+            if not configs:  # no run of the family's best got through the budget before
+                print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
+                break
             name = f"{setup.name}-final-{rounds}"
             print(
                 f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "

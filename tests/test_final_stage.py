@@ -684,3 +684,78 @@ def test_the_real_data_cas_baseline_trains_on_balanced_training_digits_and_score
     # 500 digits a class: the CAS protocol (5 epochs from scratch) reaches 0.95 and more on them
     found = real_baseline(str(mnist_path), 5000, seed=0)
     assert found["n"] == 5000 and 0.95 < found["cas_real"] <= 1.0
+
+
+def test_a_budget_is_the_planned_one_when_a_step_overshoots_the_round(mnist_path, monkeypatch):
+    """WGAN's steps take 64 x n_critic images, which need not divide a round: its rows must carry
+    the planned budget (what every variant is compared at), its images trained beside it."""
+    from sweeps.search.trainable import GANTrainable
+    from sweeps.study.final_stage import FinalTrainable
+
+    monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
+    monkeypatch.setattr("ray.get_gpu_ids", lambda: [])
+    config = ladder_run(mnist_path, eval_every_images=40, max_rounds=1, rungs=[1])
+    trainable = FinalTrainable({"final": config})
+    report = trainable.train()
+    trainable.stop()
+    assert report["training_images"] == 48 and report["rung_images"] == 40  # 3 steps of 16
+
+
+def test_a_run_lost_before_a_later_budget_is_counted_there_not_at_the_budget_it_reached():
+    from types import SimpleNamespace
+
+    from sweeps.study.final_stage import results_table
+
+    history = pd.DataFrame(
+        {
+            "training_iteration": [1, 2],
+            "training_images": [100, 200],
+            "rung_images": [100, 0],
+            "full_fid": [80.0, math.nan],
+            "fid": [80.0, 70.0],
+        }
+    )
+    run = {"variant": "gan", "arm": "best", "seed": 0, "rungs": [1, 3], "eval_every_images": 100}
+    grid = [
+        SimpleNamespace(
+            config={"final": {"run": run}},
+            metrics={"diverged": True, "training_images": 200},
+            metrics_dataframe=history,
+            error=None,
+        )
+    ]
+    table, _ = results_table(grid)
+    rows = table.set_index("budget_images")
+    assert list(rows.index) == [100, 300]
+    assert rows.loc[100, "fid"] == 80.0 and not rows.loc[100, "diverged"]
+    assert math.isnan(rows.loc[300, "fid"]) and rows.loc[300, "diverged"]
+
+
+def test_time_to_quality_follows_images_across_a_continued_runs_restarted_iterations():
+    histories = pd.DataFrame(
+        {
+            "variant": ["gan"] * 4,
+            "arm": ["best"] * 4,
+            "seed": [0] * 4,
+            # a continued run: Ray counts its iterations from 1 again
+            "training_iteration": [1, 2, 1, 2],
+            "training_images": [100, 200, 300, 400],
+            "train_seconds": [1.0, 2.0, 3.0, 4.0],
+            "fid": [500.0, 95.0, 90.0, 80.0],
+        }
+    )
+    found = time_to_quality(histories, thresholds=(100.0,)).iloc[0]
+    assert found["images_to_100"] == 200.0  # by iterations the continued run's 300 would come first
+
+
+def test_the_study_preset_with_fewer_seeds_takes_as_many_ladder_seeds_and_none_without_a_final_stage(
+    tmp_path, mnist_path
+):
+    from sweeps.search.plan import plan
+    from sweeps.tune_all import build_parser
+
+    common = ["--preset", "study", "--data", str(mnist_path), "--storage", str(tmp_path)]
+    setup = plan(build_parser().parse_args([*common, "--final-seeds", "3"]))
+    assert setup.ladder == (10, 30) and setup.ladder_seeds == 3
+    search_only = plan(build_parser().parse_args([*common, "--final-seeds", "0", "--final-rounds", "40"]))
+    assert search_only.ladder == ()

@@ -197,10 +197,12 @@ def plan(args) -> Setup:
     check_range("--final-seeds", final_seeds, 0, 100)
     final_rounds = getattr(args, "final_rounds", None) or preset.final_rounds or 2 * preset.max_rounds
     check_positive("--final-rounds", final_rounds, integer=True)
-    ladder = parse_ladder(getattr(args, "ladder", None), preset.ladder, final_rounds)
+    # without a final stage there is no ladder to check
+    ladder = parse_ladder(getattr(args, "ladder", None), preset.ladder, final_rounds) if final_seeds else ()
     ladder_seeds = getattr(args, "ladder_seeds", None)
-    ladder_seeds = (preset.ladder_seeds or final_seeds) if ladder_seeds is None else ladder_seeds
-    if ladder and final_seeds:
+    if ladder_seeds is None:  # the preset's, within the seeds asked for
+        ladder_seeds = min(preset.ladder_seeds or final_seeds, final_seeds)
+    if ladder:
         check_range("--ladder-seeds", ladder_seeds, 1, final_seeds)
     return Setup(
         preset=preset,

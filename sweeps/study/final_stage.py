@@ -250,7 +250,9 @@ class FinalTrainable(GANTrainable):
                 averaged = run.evaluate(self.settings["final_eval_samples"], average=True)
             self.eval_seconds += time.perf_counter() - start
             metrics["eval_seconds"] = self.eval_seconds
-        metrics["rung_images"] = self.images if rung else 0
+        # the planned budget, not the images trained: a step of 64 x n_critic images overshoots a
+        # round by up to a step, and budgets must match across variants to be compared
+        metrics["rung_images"] = self.rounds * self.settings["eval_every_images"] if rung else 0
         metrics.update({f"full_{m}": float(scores.get(m, math.nan)) for m in METRICS})
         # the share of samples in each class (the evaluator's), a column a class
         shares = scores.get("class_histogram") or [
@@ -278,6 +280,8 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         mine = [
             {
                 **base,
+                "diverged": False,  # scored in full at this budget: it got there
+                "failed": False,
                 **budget_columns(report),
                 **{m: report.get(f"full_{m}", math.nan) for m in METRICS},
                 **{f"ema_{m}": report.get(f"full_ema_{m}", math.nan) for m in METRICS},
@@ -285,7 +289,16 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
             for _, report in scored.iterrows()
         ]
-        first = run.get("rungs", [run.get("max_rounds", 0)])[0] * run.get("eval_every_images", 0)
+        every = run.get("eval_every_images", 0)
+        first = run.get("rungs", [run.get("max_rounds", 0)])[0] * every
+        reached = {row["budget_images"] for row in mine}
+        # a budget the run was meant to reach and did not (it diverged or failed before): a row
+        # without figures that carries why, so each budget counts its lost runs
+        mine += [
+            {**base, "budget_images": rounds * every, "training_images": metrics.get("training_images")}
+            for rounds in run.get("rungs", [])
+            if every and rounds * every not in reached
+        ]
         if not mine:  # a run that ended before its first rung (diverged, failed): its last report
             mine = [
                 {
@@ -476,7 +489,8 @@ def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -> pd.DataFrame:
     """Per variant and arm: the training images and training seconds at the first report whose FID
-    (validation slice) is at or below each threshold, mean over the seeds that reached it."""
+    (the reports' own: the validation slice, or the test split in a ladder's final stage) is at or
+    below each threshold, mean over the seeds that reached it."""
     rows = []
     if histories.empty:
         return pd.DataFrame()
@@ -484,7 +498,8 @@ def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -
         row = {"variant": variant, "arm": arm, "seeds": group["seed"].nunique()}
         for threshold in thresholds:
             reached = []
-            for _, runs in group.sort_values("training_iteration").groupby("seed"):
+            # by images, not Ray's iteration: a continued run counts its iterations from 1 again
+            for _, runs in group.sort_values("training_images").groupby("seed"):
                 hit = runs[runs["fid"] <= threshold]
                 if len(hit):
                     reached.append((hit["training_images"].iloc[0], hit["train_seconds"].iloc[0]))
@@ -580,7 +595,8 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
             files = Path(directory) / FINAL_FILES
             if not files.is_dir():
                 continue
-            name = f"{run['variant']}_{run['arm']}_s{run['seed']}_{int(metrics['training_images'])}"
+            budget = int(metrics.get("budget_images") or metrics["training_images"])
+            name = f"{run['variant']}_{run['arm']}_s{run['seed']}_{budget}"
             target = out_dir / "runs" / name
             target.mkdir(parents=True, exist_ok=True)
             for path in files.iterdir():
@@ -617,7 +633,12 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     first = at_budget(table, ladder[0] if ladder else None)
     board = leaderboard(first)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
-    time_to_quality(histories).to_csv(out_dir / "time_to_quality.csv", index=False)
+    # every run's reports up to the first budget, so that no arm is timed on a longer budget
+    early = histories
+    if len(ladder) > 1 and not histories.empty:
+        clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
+        early = histories[clock <= ladder[0]]
+    time_to_quality(early).to_csv(out_dir / "time_to_quality.csv", index=False)
     found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
     (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
