@@ -3,6 +3,7 @@ saved one, and logging their trials to MLflow."""
 
 from __future__ import annotations
 
+from sweeps.search.experiment_state import quiet_results_loader
 from sweeps.search.plan import Setup
 
 
@@ -14,7 +15,8 @@ def restored(path: str, trainable):
     if not tune.Tuner.can_restore(path):
         return None
     print(f"resuming {path}", flush=True)
-    return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+    with quiet_results_loader():
+        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
 
 
 def mlflow_logger(setup: Setup, experiment: str) -> list:

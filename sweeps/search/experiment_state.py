@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 
 class Interrupted(Exception):
     """The sweep was stopped (Ctrl-C) with trials unfinished; Ray saved its state for --resume."""
@@ -14,22 +17,29 @@ def unfinished_trials(experiment_path: str) -> int:
     TERMINATED; the saved state, read back by Ray's ExperimentAnalysis (what
     Tuner.restore(...).get_results() reads), tells them apart from trials that really finished.
     """
-    import logging
-
     from ray.tune import ExperimentAnalysis
     from ray.tune.experiment import Trial
 
-    # a trial still waiting for a slot has no results yet: the loader would log a line for each
+    try:
+        with quiet_results_loader():
+            saved = ExperimentAnalysis(experiment_path)
+    except ValueError:  # no experiment state saved: no trial to hold unfinished
+        return 0
+    return sum(trial.status not in (Trial.TERMINATED, Trial.ERROR) for trial in saved.trials)
+
+
+@contextlib.contextmanager
+def quiet_results_loader():
+    """Ray's loader of saved trial results, warnings off: a trial still waiting for a slot has no
+    results yet, and the loader logs a FileNotFoundError line for each (20 on a resumed study),
+    though such a trial simply runs when its turn comes."""
     loader = logging.getLogger("ray.tune.analysis.experiment_analysis")
     level = loader.level
     loader.setLevel(logging.ERROR)
     try:
-        saved = ExperimentAnalysis(experiment_path)
-    except ValueError:  # no experiment state saved: no trial to hold unfinished
-        return 0
+        yield
     finally:
         loader.setLevel(level)
-    return sum(trial.status not in (Trial.TERMINATED, Trial.ERROR) for trial in saved.trials)
 
 
 def check_finished(grid, experiment_path: str, planned: int) -> None:
