@@ -427,6 +427,8 @@ def test_rung_flags_set_the_budget_and_ashas_rungs_and_leave_the_rest_of_the_pre
     [
         (["--variants", "gan,bestgan"], ["unknown variant 'bestgan'"]),
         (["--preset", "huge"], ["unknown preset 'huge'", "smoke"]),
+        (["--final-seeds", "2", "--final-rounds", "2", "--ladder", "2,1"], ["--ladder 2,1 is not allowed"]),
+        (["--final-seeds", "2", "--ladder", "ten"], ["--ladder 'ten' is not allowed", "10,30"]),
         (["--gpus-per-trial", "1.5"], ["--gpus-per-trial=1.5", "(0.0, 1.0]"]),
         (["--gpus-per-trial", "-0.25"], ["--gpus-per-trial=-0.25"]),
         (["--gpus-per-trial", "0.5"], ["this Ray has 0 GPU"]),
