@@ -344,7 +344,14 @@ def final(setup: Setup, seed: int, verbose: bool):
         if rounds is not None:  # a later budget of the ladder: the best of each family, continued
             table, _ = final_stage.results_table([r for grid in grids for r in grid])
             top = dict(setup.preset.ladder_top) or final_stage.TOP
-            going = final_stage.climbers(table, previous * images, top)
+            chosen = final_stage.climbers(table, previous * images, top)
+            going = final_stage.kept_climbers(setup.export_dir / "final" / "climbers.json", rounds, chosen)
+            if going != chosen:
+                print(
+                    f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
+                    f"first chosen (by today's table: {', '.join(chosen)})",
+                    flush=True,
+                )
             stage = name
             configs = final_stage.continued(
                 grids[-1],

@@ -17,6 +17,14 @@ import pytest
 # address for the machine's reachable one. Set before anything imports ray.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
+# Under pytest-xdist (-n N) the workers share the cores: TensorFlow's default pools, a thread a core
+# in each worker, oversubscribe them and spend CPU spinning and switching. Each worker gets its share
+# instead; the environment carries it to the subprocesses tests start. Set before TensorFlow loads.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, str(_share))
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 
@@ -91,8 +99,15 @@ def trained(small_digits):
 
 @pytest.fixture(scope="session", autouse=True)
 def fresh_metric_cache(tmp_path_factory):
-    """Reference statistics are computed afresh in every test session, not read from ~/.cache."""
-    os.environ["GANLIB_CACHE"] = str(tmp_path_factory.mktemp("ganlib-cache"))
+    """Reference statistics are computed afresh in every test session, not read from ~/.cache.
+    pytest-xdist's workers share one folder (the run's base temp), so a reference is computed once
+    a run, not once a worker: the cache writes each file whole by rename."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "ganlib-cache"
+        shared.mkdir(exist_ok=True)
+        os.environ["GANLIB_CACHE"] = str(shared)
+    else:
+        os.environ["GANLIB_CACHE"] = str(tmp_path_factory.mktemp("ganlib-cache"))
     yield
 
 
@@ -231,7 +246,17 @@ def interrupt_once_a_trial_is_done(process: subprocess.Popen, max_rounds: int, t
 INTEGRATION_FIXTURES = {"smoke_sweep", "s3_bucket", "ssh_node", "aws"}
 
 
+# Fixtures that train or start a process once for several tests: under `-n 2 --dist loadgroup` the
+# tests sharing one run on one worker, which builds it once, not once a worker.
+SHARED_RUN_FIXTURES = ("trained", "trained_gan", "resumed_runs")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if INTEGRATION_FIXTURES & names:
             item.add_marker(pytest.mark.integration)
+        shared = [name for name in SHARED_RUN_FIXTURES if name in names]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))

@@ -678,12 +678,25 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
 
 
+def test_a_resumed_ladder_keeps_the_climbers_it_first_chose(tmp_path):
+    """On --resume the earlier budget's table can change (a failed run retried and finished); the
+    later experiment already holds the first choice's runs, so the first choice stands."""
+    from sweeps.study.final_stage import kept_climbers
+
+    path = tmp_path / "final" / "climbers.json"
+    assert kept_climbers(path, 30, ["cgan", "dcgan", "gan"]) == ["cgan", "dcgan", "gan"]
+    assert kept_climbers(path, 30, ["acgan", "dcgan", "gan"]) == ["cgan", "dcgan", "gan"]
+    assert kept_climbers(path, 60, ["dcgan"]) == ["dcgan"]  # another budget: its own choice
+    assert json.loads(path.read_text()) == {"30": ["cgan", "dcgan", "gan"], "60": ["dcgan"]}
+
+
 def test_the_real_data_cas_baseline_trains_on_balanced_training_digits_and_scores_the_test_split(mnist_path):
     from sweeps.study.final_stage import real_baseline
 
-    # 500 digits a class: the CAS protocol (5 epochs from scratch) reaches 0.95 and more on them
-    found = real_baseline(str(mnist_path), 5000, seed=0)
-    assert found["n"] == 5000 and 0.95 < found["cas_real"] <= 1.0
+    # 200 digits a class: the CAS protocol (5 epochs from scratch) measured 0.93-0.95 on them
+    # (seeds 0-2); 100 a class gave 0.48-0.71
+    found = real_baseline(str(mnist_path), 2000, seed=0)
+    assert found["n"] == 2000 and 0.85 < found["cas_real"] <= 1.0
 
 
 def test_a_budget_is_the_planned_one_when_a_step_overshoots_the_round(mnist_path, monkeypatch):

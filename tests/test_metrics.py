@@ -136,18 +136,16 @@ def test_precision_recall_density_coverage(real_train_features, test_features, t
 
 
 def test_cas_of_real_digits_and_of_shuffled_labels(train_digits, test_digits):
-    test_images = to_unit_range(test_digits.images)
-    subset = balanced_subset(train_digits, 1000, seed=0)
+    # 300 digits a class for 3 epochs: measured 0.92-0.95 with their true labels and 0.10 with them
+    # shuffled (seeds 0-2, whole test split); a CAS that learnt from anything but the labels it is
+    # given would score the same both ways. Scored on 2,000 test digits to keep the test quick.
+    test_images, test_labels = to_unit_range(test_digits.images[:2000]), test_digits.labels[:2000]
+    subset = balanced_subset(train_digits, 300, seed=0)
     images, labels = to_unit_range(subset.images), subset.labels.astype(np.int32)
-    real = metrics.classification_accuracy_score(images, labels, test_images, test_digits.labels, epochs=5)
-    assert real >= 0.98
-    # Chance needs less training than the ceiling: 500 digits a class for 2 epochs scored 0.95 with
-    # their true labels (measured), so a CAS that learnt from anything but the labels it is given
-    # would fail here as surely as on the whole subset.
-    fewer = balanced_subset(train_digits, 500, seed=0)
-    images, labels = to_unit_range(fewer.images), fewer.labels.astype(np.int32)
+    real = metrics.classification_accuracy_score(images, labels, test_images, test_labels, epochs=3)
+    assert real > 0.85
     shuffled = metrics.classification_accuracy_score(
-        images, np.random.default_rng(0).permutation(labels), test_images, test_digits.labels, epochs=2
+        images, np.random.default_rng(0).permutation(labels), test_images, test_labels, epochs=3
     )
     assert 0.03 < shuffled < 0.2
 
@@ -174,4 +172,4 @@ def test_an_unconditional_generators_cas_trains_on_the_evaluators_labels(train_d
         images, subset.labels.astype(np.int32), test.images, test.labels, epochs=3, seed=0
     )
     assert true > 0.8 and abs(asked["cas_evaluator"] - true) < 0.03
-    assert "cas_evaluator" not in score_images(images, None, data=data) and "cas" not in asked
+    assert "cas_evaluator" not in score_images(images[:200], None, data=data) and "cas" not in asked

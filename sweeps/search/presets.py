@@ -61,6 +61,45 @@ class Preset:
         return asdict(self)
 
 
+CPU = Preset(
+    name="cpu",
+    description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, "
+    "then the final stage (3 seeds)",
+    num_samples=6,
+    max_concurrent=2,
+    tpe_startup_trials=3,
+    eval_every_images=12_800,
+    max_rounds=6,
+    grace_rounds=2,
+    reduction_factor=3,
+    eval_samples=2000,
+    final_eval_samples=10_000,
+    fixed={"width": 0.5},
+    final_seeds=3,
+    # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
+    final_rounds=8,
+)
+
+# the cpu preset searched longer, then the final stage's seeds and budget ladder
+STUDY = replace(
+    CPU,
+    name="study",
+    description="the study behind docs/results/cpu on 2 CPU cores, in parts with --resume: "
+    "half-width models, 12 trials a variant, then 10 seeds at 102,400 images, 6 of them to "
+    "10 epochs and the best of each family to 30",
+    num_samples=12,
+    tpe_startup_trials=4,
+    final_seeds=10,
+    final_eval_every_images=51_200,  # an epoch of the 50,000 training digits, rounded up
+    final_rounds=2,  # 102,400 images, the cpu preset's final budget
+    ladder=(10, 30),  # 512,000 and 1,536,000 images: 10 and 30 epochs
+    ladder_seeds=6,
+    ladder_top=(("conditional", 1), ("unconditional", 2)),
+    defaults_seeds=6,
+    final_ema_half_life=10_000,  # Karras et al. 2019's 10k images
+    final_evaluator_cas=True,
+)
+
 PRESETS = {
     preset.name: preset
     for preset in [
@@ -80,49 +119,8 @@ PRESETS = {
             per_class=100,
             fixed={"width": 0.25, "batch_size": 32},
         ),
-        Preset(
-            name="cpu",
-            description="about four hours on 2 CPU cores: half-width models, full MNIST, 6 trials a variant, "
-            "then the final stage (3 seeds)",
-            num_samples=6,
-            max_concurrent=2,
-            tpe_startup_trials=3,
-            eval_every_images=12_800,
-            max_rounds=6,
-            grace_rounds=2,
-            reduction_factor=3,
-            eval_samples=2000,
-            final_eval_samples=10_000,
-            fixed={"width": 0.5},
-            final_seeds=3,
-            # 102,400 images (2 passes over the 50,000 training digits), 4/3 of a search trial's budget
-            final_rounds=8,
-        ),
-        Preset(
-            name="study",
-            description="the study behind docs/results/cpu on 2 CPU cores, in parts with --resume: "
-            "half-width models, 12 trials a variant, then 10 seeds at 102,400 images, 6 of them to "
-            "10 epochs and the best of each family to 30",
-            num_samples=12,
-            max_concurrent=2,
-            tpe_startup_trials=4,
-            eval_every_images=12_800,
-            max_rounds=6,
-            grace_rounds=2,
-            reduction_factor=3,
-            eval_samples=2000,
-            final_eval_samples=10_000,
-            fixed={"width": 0.5},
-            final_seeds=10,
-            final_eval_every_images=51_200,  # an epoch of the 50,000 training digits, rounded up
-            final_rounds=2,  # 102,400 images, the cpu preset's final budget
-            ladder=(10, 30),  # 512,000 and 1,536,000 images: 10 and 30 epochs
-            ladder_seeds=6,
-            ladder_top=(("conditional", 1), ("unconditional", 2)),
-            defaults_seeds=6,
-            final_ema_half_life=10_000,  # Karras et al. 2019's 10k images
-            final_evaluator_cas=True,
-        ),
+        CPU,
+        STUDY,
         Preset(
             name="gpu",
             description="a GPU cluster: full-size models, 30 epochs a trial, 32 trials a variant, "

@@ -134,6 +134,18 @@ def climbers(table: pd.DataFrame, budget: int, top: dict[str, int]) -> list[str]
     return sorted(chosen)
 
 
+def kept_climbers(path: Path, rounds: int, chosen: list[str]) -> list[str]:
+    """The climbers to `rounds` as first chosen, kept in `path` (JSON, rounds -> variants): a resumed
+    study whose earlier budget changed since (a failed run retried and finished) goes on with the
+    runs its later experiment already holds, not with a new choice."""
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    if str(rounds) not in kept:
+        kept[str(rounds)] = chosen
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(kept, indent=1))
+    return kept[str(rounds)]
+
+
 # how many of each family go on to each of the ladder's later budgets, unless the preset says
 TOP = {"conditional": 1, "unconditional": 2}
 
