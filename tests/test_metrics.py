@@ -135,15 +135,14 @@ def test_precision_recall_density_coverage(real_train_features, test_features, t
     assert collapsed["recall"] < 0.2 and collapsed["coverage"] < 0.2 and collapsed["precision"] > 0.5
 
 
-def test_cas_of_real_digits_and_of_shuffled_labels(train_digits, test_digits):
+def test_cas_of_shuffled_labels_is_chance(train_digits, test_digits):
     # 300 digits a class for 3 epochs: measured 0.92-0.95 with their true labels and 0.10 with them
     # shuffled (seeds 0-2, whole test split); a CAS that learnt from anything but the labels it is
-    # given would score the same both ways. Scored on 2,000 test digits to keep the test quick.
+    # given would score the same both ways. The true labels' side is the final stage's real-data
+    # baseline test (test_final_stage.py). Scored on 2,000 test digits to keep the test quick.
     test_images, test_labels = to_unit_range(test_digits.images[:2000]), test_digits.labels[:2000]
     subset = balanced_subset(train_digits, 300, seed=0)
     images, labels = to_unit_range(subset.images), subset.labels.astype(np.int32)
-    real = metrics.classification_accuracy_score(images, labels, test_images, test_labels, epochs=3)
-    assert real > 0.85
     shuffled = metrics.classification_accuracy_score(
         images, np.random.default_rng(0).permutation(labels), test_images, test_labels, epochs=3
     )

@@ -49,7 +49,7 @@ def arguments(out, mnist_path, *extra) -> list[str]:
         "--variant",
         "gan",
         "--epochs",
-        "4",
+        "3",
         "--per-class",
         "50",
         "--set",
@@ -139,7 +139,7 @@ def test_a_killed_run_resumed_equals_the_uninterrupted_run(tmp_path, mnist_path)
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert json.loads((killed / "run.json").read_text())["generator_steps"] == 4 * 25
+    assert json.loads((killed / "run.json").read_text())["generator_steps"] == 3 * 25
     assert (killed / "training.gif").is_file()
 
 
