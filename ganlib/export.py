@@ -11,9 +11,11 @@ from pathlib import Path
 CONFIG_NAME = "config.json"
 
 
-def generator_paths(out_dir, variant: str) -> dict[str, Path]:
+def generator_paths(out_dir, variant: str, suffix: str = "") -> dict[str, Path]:
+    """`suffix` names another generator of the run (`_ema`, its weight average) beside the one a
+    folder's `*_generator.keras` finds."""
     out_dir = Path(out_dir)
-    return {"h5": out_dir / f"{variant}_generator.h5", "keras": out_dir / f"{variant}_generator.keras"}
+    return {kind: out_dir / f"{variant}_generator{suffix}.{kind}" for kind in ("h5", "keras")}
 
 
 def versions() -> dict:
@@ -45,14 +47,14 @@ def write_config(out_dir, variant: str, config: dict, **extra) -> Path:
     return path
 
 
-def save_generator(generator, out_dir, variant: str) -> dict[str, Path]:
+def save_generator(generator, out_dir, variant: str, suffix: str = "") -> dict[str, Path]:
     """Both formats, in plain Keras layers wherever ganlib trains with its own (a fused batch norm),
     so the files load without ganlib; written to temporary names first so a crash never leaves
     half a file."""
     from ganlib.batch_norm import as_keras_batch_norm
 
     generator = as_keras_batch_norm(generator)
-    paths = generator_paths(out_dir, variant)
+    paths = generator_paths(out_dir, variant, suffix)
     paths["h5"].parent.mkdir(parents=True, exist_ok=True)
     for _kind, path in paths.items():
         partial = path.with_name(f".partial-{time.time_ns()}-{path.name}")

@@ -330,6 +330,16 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     kept = sorted(path.name for path in (final / "runs").iterdir())
     assert {"gan_best_s0_4800", "dcgan_best_s0_3200", "gan_best_s1_1600"} <= set(kept)
     assert all((final / "runs" / name / "samples.png").is_file() for name in kept)
+    # the family winner's median seed at its longest budget, for anyone to score again
+    (winner,) = (final / "generators").iterdir()
+    record = json.loads((winner / "metrics.json").read_text())
+    assert (record["budget_images"], record["seed"], record["family"]) == (4800, 0, "unconditional")
+    command = record["rescore"][f"{winner.name}_generator.h5"].split()
+    rescored = subprocess.run(
+        [sys.executable, *command[1:], "--json"], capture_output=True, text=True, timeout=600, cwd=REPO
+    )
+    assert rescored.returncode == 0, rescored.stderr[-3000:]
+    assert json.loads(rescored.stdout)["fid"] == pytest.approx(record["run"]["fid"], rel=1e-3)
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
     assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
@@ -622,6 +632,16 @@ def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on
     assert all(abs(sum(each) - 1) < 1e-3 for each in shares) and np.isnan(reports[1]["full_class_3"])
     checkpoint = first.save(str(tmp_path / "first"))
     weights = [w.copy() for w in first.model.generator.get_weights()]
+    # the finished run keeps its weights' average as a generator too, beside the weights
+    from ganlib.export import load_generator
+    from ganlib.metrics import sample
+
+    files = tmp_path / "first" / "final"
+    drawn = {
+        kind: sample(load_generator(files / f"gan_generator{kind}.h5"), 8, 0)[0] for kind in ("", "_ema")
+    }
+    np.testing.assert_allclose(drawn[""], sample(first.model, 8, 0)[0], atol=1e-5)
+    assert np.abs(drawn["_ema"] - drawn[""]).max() > 1e-3
     first.stop()
 
     later = FinalTrainable(
@@ -676,6 +696,39 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 1000), "top"] == "dcgan, gan, lsgan"
     assert not found.loc[("unconditional", 5000), "same_order_as_before"]
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
+
+
+def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_budget(tmp_path):
+    from sweeps.study.final_stage import winner_generators
+
+    short = runs_table(
+        {
+            ("gan", "best"): [100, 90, 80],
+            ("dcgan", "best"): [70, 60, 50],
+            ("cgan", "best"): [30, 20, 10],
+            ("acgan", "defaults"): [1, 1, 1],  # a defaults arm is never the answer
+        }
+    ).assign(budget_images=1000)
+    # at the longer budget gan overtakes dcgan (4 seeds: the lower middle is the second best);
+    # cgan's family reached only the short budget
+    longer = runs_table({("gan", "best"): [40, 10, 30, 20], ("dcgan", "best"): [45, 44, 43]})
+    table = pd.concat([short, longer.assign(budget_images=3000)], ignore_index=True)
+    table.loc[len(table) - 1, "fid"] = float("nan")  # a seed without a finite FID is left out
+    for _, row in table.iterrows():
+        folder = tmp_path / "runs" / f"{row['variant']}_{row['arm']}_s{row['seed']}_{row['budget_images']}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "_ema"):
+            (folder / f"{row['variant']}_generator{suffix}.h5").write_text(folder.name + suffix)
+    written = winner_generators(table, tmp_path, 10_000, "mnist.npz")
+    assert sorted(path.name for path in written) == ["cgan", "gan"]
+    gan = json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())
+    assert (gan["seed"], gan["budget_images"], gan["of_seeds"], gan["run"]["fid"]) == (3, 3000, 4, 20)
+    assert (tmp_path / "generators" / "gan" / "gan_generator_ema.h5").read_text() == "gan_best_s3_3000_ema"
+    command = gan["rescore"]["gan_generator.h5"]
+    assert command.endswith("gan_generator.h5 --n 10000 --seed 3 --data mnist.npz")
+    cgan = json.loads((tmp_path / "generators" / "cgan" / "metrics.json").read_text())
+    assert (cgan["seed"], cgan["budget_images"], cgan["family"]) == (1, 1000, "conditional")
+    assert cgan["rescore"]["cgan_generator.h5"].endswith(" --cas")
 
 
 def test_a_resumed_ladder_keeps_the_climbers_it_first_chose(tmp_path):

@@ -250,6 +250,9 @@ class GANTrainable(tune.Trainable):
 
             files = Path(checkpoint_dir) / FINAL_FILES
             save_generator(self.model.generator, files, self.settings["variant"])
+            if self.model.has_average:  # the final stage scores it beside the weights: both kept
+                with self.model.averaged_generator() as average:
+                    save_generator(average, files, self.settings["variant"], suffix="_ema")
             if self.settings.get("scheduler") in POPULATION:  # the result is this schedule, not one config
                 (files / schedules.FILE).write_text(json.dumps(self.schedule(), indent=1))
             save_model_grid(

@@ -607,7 +607,8 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
             files = Path(directory) / FINAL_FILES
             if not files.is_dir():
                 continue
-            budget = int(metrics.get("budget_images") or metrics["training_images"])
+            # the planned budget, as runs.csv has it (a step can overshoot the round)
+            budget = int(metrics.get("rung_images") or metrics["training_images"])
             name = f"{run['variant']}_{run['arm']}_s{run['seed']}_{budget}"
             target = out_dir / "runs" / name
             target.mkdir(parents=True, exist_ok=True)
@@ -615,6 +616,59 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
                 shutil.copyfile(path, target / path.name)
             found.append(target)
     return found
+
+
+def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str) -> list[Path]:
+    """For anyone to check the answer: each family's winner (the best arm's lowest median FID at the
+    longest budget the family reached), its median seed's generator there (the lower middle of an
+    even count), copied from OUT_DIR/runs/ (collect_runs) into OUT_DIR/generators/<variant>/ as .h5,
+    with metrics.json: the run's row of runs.csv and the command that scores it again."""
+    import shutil
+
+    written = []
+    best = table[(table["arm"] == "best") & np.isfinite(finite(table["fid"]))] if not table.empty else table
+    for family in registry.FAMILIES:
+        mine = best[best["variant"].map(registry.family) == family]
+        if mine.empty:
+            continue
+        budget = int(mine["budget_images"].max())
+        here = mine[mine["budget_images"] == budget]
+        variant = here.groupby("variant")["fid"].median().sort_values().index[0]
+        runs = here[here["variant"] == variant].sort_values(["fid", "seed"], kind="stable")
+        row = runs.iloc[(len(runs) - 1) // 2]
+        source = out_dir / "runs" / f"{variant}_best_s{int(row['seed'])}_{budget}"
+        target = out_dir / "generators" / variant
+        files = sorted(source.glob(f"{variant}_generator*.h5"))
+        if not files:
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copyfile(path, target / path.name)
+        seed = int(row["seed"])
+        rescore = {
+            path.name: f"python -m ganlib.evaluate {target / path.name} --n {n} --seed {seed} --data {data}"
+            + (" --cas" if registry.family(variant) == "conditional" else "")
+            for path in files
+        }
+        record = {
+            "family": family,
+            "variant": variant,
+            "seed": seed,
+            "budget_images": budget,
+            "of_seeds": len(runs),
+            "why": "the median seed (lower middle) of the family's best median FID at its longest budget",
+            "run": {key: plain(value) for key, value in row.items()},
+            "rescore": rescore,
+        }
+        (target / "metrics.json").write_text(json.dumps(record, indent=1, default=str))
+        written.append(target)
+    return written
+
+
+def plain(value):
+    """A table cell as JSON has it: numpy scalars as Python's, NaN as null."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def budgets(table: pd.DataFrame) -> list[int]:
