@@ -5,14 +5,27 @@ from types import SimpleNamespace
 from sweeps.search.progress import ReportLines
 
 
-def trial(trial_id, variant, status="RUNNING", iteration=0, final=False):
+def trial(trial_id, variant, status="RUNNING", iteration=0, final=False, fid=None):
     config = {"run": {"variant": variant}}
+    last = {"training_iteration": iteration} if iteration else {}
     return SimpleNamespace(
         trial_id=trial_id,
         status=status,
         config={"final": config} if final else config,
-        last_result={"training_iteration": iteration} if iteration else {},
+        last_result={**last, "fid": fid} if fid is not None else last,
     )
+
+
+def test_a_resumed_sweeps_best_counts_the_trials_reports_before_it(capsys):
+    lines = ReportLines(["gan"], num_samples=3, max_rounds=4)
+    lines.setup()
+    trials = [
+        trial("a", "gan", "TERMINATED", 4, fid=147.4),
+        trial("b", "gan", "TERMINATED", 2, fid=1e9),  # diverged: the sentinel is no best
+        trial("c", "gan", "RUNNING", 1),
+    ]
+    lines.on_trial_result(0, trials, trials[2], {"fid": 173.5, "round": 2, "training_iteration": 2})
+    assert "FID 173.5 (gan's best 147.4)" in capsys.readouterr().out
 
 
 def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):

@@ -57,6 +57,10 @@ class ReportLines(Callback):
         self.last_fid[trial.trial_id] = fid
         if fid < SENTINEL_FID:
             self.best[variant] = min(self.best.get(variant, math.inf), fid)
+        for other in trials:  # after --resume, the restored trials' last reports count too
+            last = (other.last_result or {}).get("fid", math.nan)
+            if last < SENTINEL_FID:
+                self.best[variant_of(other)] = min(self.best.get(variant_of(other), math.inf), last)
         done, rounds_left = self.progress(trials, trial, result)
         spent = time.time() - self.start
         left = spent / self.reports * rounds_left
