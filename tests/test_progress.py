@@ -17,15 +17,18 @@ def trial(trial_id, variant, status="RUNNING", iteration=0, final=False, fid=Non
 
 
 def test_a_resumed_sweeps_best_counts_the_trials_reports_before_it(capsys):
-    lines = ReportLines(["gan"], num_samples=3, max_rounds=4)
+    lines = ReportLines(["gan", "wgan"], num_samples=2, max_rounds=4)
     lines.setup()
     trials = [
         trial("a", "gan", "TERMINATED", 4, fid=147.4),
-        trial("b", "gan", "TERMINATED", 2, fid=1e9),  # diverged: the sentinel is no best
+        trial("b", "wgan", "TERMINATED", 2, fid=1e6),  # diverged: the sentinel is no best
         trial("c", "gan", "RUNNING", 1),
+        trial("d", "wgan", "RUNNING", 1),
     ]
     lines.on_trial_result(0, trials, trials[2], {"fid": 173.5, "round": 2, "training_iteration": 2})
     assert "FID 173.5 (gan's best 147.4)" in capsys.readouterr().out
+    lines.on_trial_result(0, trials, trials[3], {"fid": 1e6, "round": 2, "training_iteration": 2})
+    assert "(wgan's best inf)" in capsys.readouterr().out
 
 
 def test_a_resumed_sweep_counts_the_trials_finished_before_it(capsys):
