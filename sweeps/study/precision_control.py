@@ -1,0 +1,158 @@
+"""Does the study's precision change its answer? Each named variant's exported best configuration
+trained by `python -m ganlib.train` at two precisions over the same seeds, everything else equal,
+and its FID (10,000 samples, test split) compared between them.
+
+    python -m sweeps.study.precision_control EXPORT_DIR --variants cgan,dcgan [--seeds 6]
+        [--epochs 2] [--precisions mixed_bfloat16,float32] [--data mnist.npz]
+
+Each run is a folder EXPORT_DIR/precision_control/<variant>_<precision>_s<seed>/ (a finished one
+is not trained again, so an interrupted control goes on where it stopped). Writes
+EXPORT_DIR/precision_control.csv (a row a run) and precision_control.md: per variant, each
+precision's median FID with its bootstrap interval, the ratio of medians, Cliff's delta and
+Mann-Whitney's p beside the smallest p its seeds allow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sweeps.study import statistics
+from sweeps.study.throughput import configurations
+
+PRECISIONS = ("mixed_bfloat16", "float32")
+
+
+def command(variant: str, hyperparameters: dict, precision: str, seed: int, out, args) -> list:
+    """The run's `python -m ganlib.train` command line; `args`: the control's parsed options."""
+    sets = [
+        item for key, value in hyperparameters.items() for item in ("--set", f"{key}={json.dumps(value)}")
+    ]
+    return [
+        *(sys.executable, "-m", "ganlib.train", "--variant", variant, "--epochs", str(args.epochs)),
+        *("--seed", str(seed), "--precision", precision, "--eval-samples", str(args.eval_samples)),
+        *("--out", str(out)),
+        *(["--data", str(args.data)] if args.data else []),
+        *(["--per-class", str(args.per_class)] if args.per_class else []),
+        *sets,
+    ]
+
+
+def finished(out: Path) -> dict | None:
+    record = out / "run.json"
+    if not record.is_file():
+        return None
+    found = json.loads(record.read_text())
+    return found if "metrics" in found else None
+
+
+def comparison(runs: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """Per variant: each precision's median FID [95% bootstrap interval], first / second's ratio
+    of medians, Cliff's delta (positive: first's FIDs tend higher) and Mann-Whitney's p."""
+    rows = []
+    for variant, mine in runs.groupby("variant"):
+        a = mine.loc[mine["precision"] == first, "fid"].to_numpy(float)
+        b = mine.loc[mine["precision"] == second, "fid"].to_numpy(float)
+        row = {"variant": variant, "seeds": f"{len(a)} vs {len(b)}"}
+        for name, values in ((first, a), (second, b)):
+            median, low, high = statistics.median_interval(values)
+            row.update({f"fid_{name}": median, f"fid_{name}_low": low, f"fid_{name}_high": high})
+        row.update(
+            ratio=statistics.ratio_of_medians(a, b),
+            cliffs_delta=statistics.cliffs_delta(a, b),
+            p=statistics.mann_whitney(a, b),
+            smallest_p=statistics.smallest_p(len(a), len(b)),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, first: str, second: str, epochs: int) -> str:
+    lines = [
+        f"# FID at {first} against {second}",
+        "",
+        f"Each variant's best configuration, {epochs} epochs of `python -m ganlib.train` a run, the same "
+        "seeds at both precisions; FID against the test split. Median [95% bootstrap "
+        "interval]; ratio = median at the first over median at the second; Mann-Whitney p (two-sided) "
+        "beside the smallest p these seeds allow.",
+        "",
+        f"| variant | seeds | {first} | {second} | ratio | Cliff's delta | p | smallest p |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in table.iterrows():
+        cells = [
+            f"{r[f'fid_{name}']:.1f} [{r[f'fid_{name}_low']:.1f}, {r[f'fid_{name}_high']:.1f}]"
+            for name in (first, second)
+        ]
+        lines.append(
+            f"| {r['variant']} | {r['seeds']} | {cells[0]} | {cells[1]} | {r['ratio']:.3f} | "
+            f"{r['cliffs_delta']:+.2f} | {r['p']:.3g} | {r['smallest_p']:.3g} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sweeps.study.precision_control", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("export_dir")
+    parser.add_argument("--variants", required=True, help="comma-separated exported variants")
+    parser.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1 at each precision (default 6)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs a run (default 2)")
+    parser.add_argument("--precisions", default=",".join(PRECISIONS), help="two, comma-separated")
+    parser.add_argument("--eval-samples", type=int, default=10_000, help="FID samples (default 10,000)")
+    parser.add_argument(
+        "--per-class", type=int, default=None, help="train on N digits a class (a quick look)"
+    )
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args(argv)
+    export_dir = Path(args.export_dir)
+    found = configurations(export_dir)
+    wanted = args.variants.split(",")
+    precisions = args.precisions.split(",")
+    unknown = sorted(set(wanted) - set(found))
+    if unknown:
+        allowed = ", ".join(found) or f"none: {export_dir} has no best/VARIANT/config.json"
+        print(f"error: --variants {','.join(unknown)} not exported; exported: {allowed}", file=sys.stderr)
+        return 2
+    if len(precisions) != 2 or args.seeds < 2 or args.epochs < 1:
+        print(
+            f"error: --precisions {args.precisions!r} / --seeds {args.seeds} / --epochs {args.epochs}: "
+            "need two precisions, at least 2 seeds and 1 epoch",
+            file=sys.stderr,
+        )
+        return 2
+    rows = []
+    for variant in wanted:
+        for seed in range(args.seeds):
+            for precision in precisions:
+                out = export_dir / "precision_control" / f"{variant}_{precision}_s{seed}"
+                record = finished(out)
+                if record is None:
+                    print(f"[{variant}] {precision}, seed {seed}: training {args.epochs} epochs", flush=True)
+                    hyperparameters = found[variant]["hyperparameters"]
+                    done = subprocess.run(command(variant, hyperparameters, precision, seed, out, args))
+                    record = finished(out)
+                    if done.returncode != 0 or record is None:
+                        print(f"[{variant}] {precision}, seed {seed}: failed (see {out})", flush=True)
+                        continue
+                fid = float(record["metrics"]["fid"])
+                rows.append({"variant": variant, "precision": precision, "seed": seed, "fid": fid})
+                print(f"[{variant}] {precision}, seed {seed}: FID {fid:.1f}", flush=True)
+    runs = pd.DataFrame(rows, columns=["variant", "precision", "seed", "fid"])
+    runs.to_csv(export_dir / "precision_control.csv", index=False)
+    table = comparison(runs[runs["fid"].map(math.isfinite)], *precisions)
+    text = markdown(table, *precisions, args.epochs)
+    (export_dir / "precision_control.md").write_text(text)
+    print(text, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
