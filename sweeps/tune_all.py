@@ -345,23 +345,26 @@ def final(setup: Setup, seed: int, verbose: bool):
             table, _ = final_stage.results_table([r for grid in grids for r in grid])
             top = dict(setup.preset.ladder_top) or final_stage.TOP
             chosen = final_stage.climbers(table, previous * images, top)
-            going = final_stage.kept_climbers(setup.export_dir / "final" / "climbers.json", rounds, chosen)
+
+            def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
+                return final_stage.continued(
+                    before,
+                    variants,
+                    start,
+                    end,
+                    lambda result: storage_join(
+                        setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
+                    ),
+                )
+
+            ladder_file = storage_join(setup.storage, f"{setup.name}-final-ladder.json")
+            going, configs = final_stage.kept_ladder_step(ladder_file, rounds, chosen, runs_of)
             if going != chosen:
                 print(
                     f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
                     f"first chosen (by today's table: {', '.join(chosen)})",
                     flush=True,
                 )
-            stage = name
-            configs = final_stage.continued(
-                grids[-1],
-                going,
-                previous,
-                rounds,
-                lambda result, stage=stage: storage_join(
-                    setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
-                ),
-            )
             if not configs:  # no run of the family's best got through the budget before
                 print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
                 break

@@ -21,7 +21,7 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 # in each worker, oversubscribe them and spend CPU spinning and switching. Each worker gets its share
 # instead; the environment carries it to the subprocesses tests start. Set before TensorFlow loads.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    _share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(_name, str(_share))
 
@@ -100,8 +100,9 @@ def trained(small_digits):
 @pytest.fixture(scope="session", autouse=True)
 def fresh_metric_cache(tmp_path_factory):
     """Reference statistics are computed afresh in every test session, not read from ~/.cache.
-    pytest-xdist's workers share one folder (the run's base temp), so a reference is computed once
-    a run, not once a worker: the cache writes each file whole by rename."""
+    pytest-xdist's workers share one folder (the run's base temp), so a worker mostly finds the
+    reference another computed (both compute it only when they ask at once); the cache writes each
+    file whole by rename, so neither reads half a file."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = tmp_path_factory.getbasetemp().parent / "ganlib-cache"
         shared.mkdir(exist_ok=True)

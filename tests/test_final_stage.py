@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -334,7 +336,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     (winner,) = (final / "generators").iterdir()
     record = json.loads((winner / "metrics.json").read_text())
     assert (record["budget_images"], record["seed"], record["family"]) == (4800, 0, "unconditional")
-    command = record["rescore"][f"{winner.name}_generator.h5"].split()
+    command = shlex.split(record["rescore"][f"{winner.name}_generator.h5"]["command"])
     rescored = subprocess.run(
         [sys.executable, *command[1:], "--json"], capture_output=True, text=True, timeout=600, cwd=REPO
     )
@@ -698,7 +700,7 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
 
 
-def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_budget(tmp_path):
+def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_budget(tmp_path, capsys):
     from sweeps.study.final_stage import winner_generators
 
     short = runs_table(
@@ -707,40 +709,71 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
             ("dcgan", "best"): [70, 60, 50],
             ("cgan", "best"): [30, 20, 10],
             ("acgan", "defaults"): [1, 1, 1],  # a defaults arm is never the answer
-        }
+        },
+        cas={("gan", "best"): [0.5] * 3, ("dcgan", "best"): [0.5] * 3, ("cgan", "best"): [0.9] * 3}
+        | {("acgan", "defaults"): [0.9] * 3},
     ).assign(budget_images=1000)
-    # at the longer budget gan overtakes dcgan (4 seeds: the lower middle is the second best);
-    # cgan's family reached only the short budget
-    longer = runs_table({("gan", "best"): [40, 10, 30, 20], ("dcgan", "best"): [45, 44, 43]})
-    table = pd.concat([short, longer.assign(budget_images=3000)], ignore_index=True)
-    table.loc[len(table) - 1, "fid"] = float("nan")  # a seed without a finite FID is left out
+    # at the longer budget gan overtakes dcgan; of its 5 seeds one has no finite FID, so the median
+    # seed is the lower middle of the other 4 (counting the NaN would pick FID 30); cgan's family
+    # reached only the short budget, and was not scored with a CAS there
+    longer = runs_table({("gan", "best"): [40, 10, 30, 20, math.nan], ("dcgan", "best"): [45, 44, 43]})
+    table = pd.concat([short.assign(cas=math.nan), longer.assign(budget_images=3000)], ignore_index=True)
+    table.loc[table["variant"] == "gan", "cas_evaluator"] = 0.8
     for _, row in table.iterrows():
         folder = tmp_path / "runs" / f"{row['variant']}_{row['arm']}_s{row['seed']}_{row['budget_images']}"
         folder.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "_ema"):
             (folder / f"{row['variant']}_generator{suffix}.h5").write_text(folder.name + suffix)
-    written = winner_generators(table, tmp_path, 10_000, "mnist.npz")
+    (tmp_path / "generators" / "wgan").mkdir(parents=True)  # an earlier winner's: no answer now
+    written = winner_generators(table, tmp_path, 10_000, "/data/my mnist.npz")
     assert sorted(path.name for path in written) == ["cgan", "gan"]
+    assert sorted(p.name for p in (tmp_path / "generators").iterdir()) == ["cgan", "gan"]
     gan = json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())
     assert (gan["seed"], gan["budget_images"], gan["of_seeds"], gan["run"]["fid"]) == (3, 3000, 4, 20)
     assert (tmp_path / "generators" / "gan" / "gan_generator_ema.h5").read_text() == "gan_best_s3_3000_ema"
-    command = gan["rescore"]["gan_generator.h5"]
-    assert command.endswith("gan_generator.h5 --n 10000 --seed 3 --data mnist.npz")
+    raw, average = gan["rescore"]["gan_generator.h5"], gan["rescore"]["gan_generator_ema.h5"]
+    assert raw["command"].endswith("gan_generator.h5 --n 10000 --seed 3 --data '/data/my mnist.npz' --cas")
+    assert (raw["reproduces"], average["reproduces"]) == ("fid", "ema_fid")
     cgan = json.loads((tmp_path / "generators" / "cgan" / "metrics.json").read_text())
     assert (cgan["seed"], cgan["budget_images"], cgan["family"]) == (1, 1000, "conditional")
-    assert cgan["rescore"]["cgan_generator.h5"].endswith(" --cas")
+    assert not cgan["rescore"]["cgan_generator.h5"]["command"].endswith("--cas")
+
+    # a family without one finite FID has no winner; a winner's missing folder is said, not hidden
+    lost = table.copy()
+    lost.loc[lost["variant"].isin(["gan", "cgan"]), "fid"] = math.nan
+    lost = lost[~((lost["variant"] == "dcgan") & (lost["budget_images"] == 1000))]
+    for path in (tmp_path / "runs").glob("dcgan_best_s1_3000"):
+        shutil.rmtree(path)
+    assert winner_generators(lost, tmp_path, 10_000, None) == []
+    assert "no generator in" in capsys.readouterr().out
+    assert winner_generators(table.iloc[:0], tmp_path, 10_000, None) == []
 
 
-def test_a_resumed_ladder_keeps_the_climbers_it_first_chose(tmp_path):
+def test_a_resumed_ladder_keeps_the_climbers_and_runs_it_first_chose(tmp_path):
     """On --resume the earlier budget's table can change (a failed run retried and finished); the
-    later experiment already holds the first choice's runs, so the first choice stands."""
-    from sweeps.study.final_stage import kept_climbers
+    later experiment already holds the first choice's runs, so the first choice stands: its
+    variants, and of their runs only those it took (the experiment expects that many)."""
+    from sweeps.study.final_stage import kept_ladder_step
 
-    path = tmp_path / "final" / "climbers.json"
-    assert kept_climbers(path, 30, ["cgan", "dcgan", "gan"]) == ["cgan", "dcgan", "gan"]
-    assert kept_climbers(path, 30, ["acgan", "dcgan", "gan"]) == ["cgan", "dcgan", "gan"]
-    assert kept_climbers(path, 60, ["dcgan"]) == ["dcgan"]  # another budget: its own choice
-    assert json.loads(path.read_text()) == {"30": ["cgan", "dcgan", "gan"], "60": ["dcgan"]}
+    def runs_of(variants, seeds=(0, 1)):
+        return [{"run": {"variant": v, "seed": s}} for v in variants for s in seeds]
+
+    uri = str(tmp_path / "store" / "study-final-ladder.json")
+    going, configs = kept_ladder_step(uri, 30, ["cgan", "dcgan"], runs_of)
+    assert going == ["cgan", "dcgan"] and len(configs) == 4
+    # resumed: acgan now leads its family, and a retried dcgan run (seed 2) got through
+    going, configs = kept_ladder_step(uri, 30, ["acgan", "dcgan"], lambda v: runs_of(v, (0, 1, 2)))
+    assert going == ["cgan", "dcgan"]
+    assert sorted((c["run"]["variant"], c["run"]["seed"]) for c in configs) == [
+        ("cgan", 0),
+        ("cgan", 1),
+        ("dcgan", 0),
+        ("dcgan", 1),
+    ]
+    assert kept_ladder_step(uri, 60, ["dcgan"], runs_of)[0] == ["dcgan"]  # another budget: its own
+    kept = json.loads((tmp_path / "store" / "study-final-ladder.json").read_text())
+    assert sorted(kept) == ["30", "60"] and kept["30"]["runs"][0] == ["cgan", 0]
+    assert not [p for p in (tmp_path / "store").iterdir() if p.name.startswith(".partial")]
 
 
 def test_the_real_data_cas_baseline_trains_on_balanced_training_digits_and_scores_the_test_split(mnist_path):

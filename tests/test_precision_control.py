@@ -5,6 +5,7 @@ test_precision.py and test_train_cli.py."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -43,7 +44,7 @@ def test_the_comparison_gives_medians_in_their_data_and_the_test_at_these_seeds(
     dcgan = table.loc["dcgan"]
     assert dcgan["p"] > 0.5 and dcgan["smallest_p"] == pytest.approx(0.1)  # interleaved: no difference
     text = precision_control.markdown(table.reset_index(), "mixed_bfloat16", "float32", 2)
-    assert "| cgan | 6 vs 6 | 12.5 [" in text and "| 0.556 | -1.00 |" in text
+    assert "| cgan | 6 vs 6 | 0 vs 0 | 12.5 [" in text and "| 0.556 | -1.00 |" in text
 
 
 def export(tmp_path):
@@ -53,32 +54,27 @@ def export(tmp_path):
     return tmp_path
 
 
-def test_finished_runs_are_read_not_trained_again(tmp_path, monkeypatch):
+def test_finished_runs_are_read_not_trained_again_and_diverged_ones_counted(tmp_path, monkeypatch):
     root = export(tmp_path)
-    fids = {
-        ("mixed_bfloat16", 0): 40.0,
-        ("float32", 0): 41.0,
-        ("mixed_bfloat16", 1): 42.0,
-        ("float32", 1): 43.0,
-    }
-    for (precision, seed), fid in fids.items():
+    records = {("mixed_bfloat16", s): {"metrics": {"fid": f}} for s, f in enumerate([40.0, 42.0, 44.0, 46.0])}
+    records |= {("float32", s): {"metrics": {"fid": f}} for s, f in enumerate([41.0, 43.0])}
+    # ended diverged: by its FID after training (metrics written), or in training (none written)
+    records[("float32", 2)] = {"metrics": {"fid": 3e6}, "diverged": "FID 3e6 after training"}
+    records[("float32", 3)] = {"diverged": "non-finite losses at step 9"}
+    for (precision, seed), record in records.items():
         out = root / "precision_control" / f"gan_{precision}_s{seed}"
         out.mkdir(parents=True)
-        (out / "run.json").write_text(json.dumps({"metrics": {"fid": fid}}))
+        (out / "run.json").write_text(json.dumps(record))
 
     def no_training(*args, **kwargs):
         raise AssertionError(f"trained again: {args}")
 
     monkeypatch.setattr(precision_control.subprocess, "run", no_training)
-    assert precision_control.main([str(root), "--variants", "gan", "--seeds", "2"]) == 0
+    assert precision_control.main([str(root), "--variants", "gan", "--seeds", "4"]) == 0
     table = pd.read_csv(root / "precision_control.csv")
-    assert sorted(zip(table["precision"], table["seed"], table["fid"])) == sorted(
-        (p, s, f) for (p, s), f in fids.items()
-    )
-    assert (
-        "| gan | 2 vs 2 | 41.0 [40.0, 42.0] | 42.0 [41.0, 43.0] |"
-        in (root / "precision_control.md").read_text()
-    )
+    assert len(table) == 8 and table["diverged"].sum() == 2 and table["fid"].isna().sum() == 2
+    text = (root / "precision_control.md").read_text()
+    assert "| gan | 4 vs 2 | 0 vs 2 | 43.0 [40.0, 46.0] | 42.0 [41.0, 43.0] |" in text
 
 
 def test_the_command_trains_the_exported_configuration_at_the_asked_precision(tmp_path):
@@ -94,7 +90,10 @@ def test_the_command_trains_the_exported_configuration_at_the_asked_precision(tm
     [
         (["--variants", "stylegan"], ["--variants stylegan not exported", "exported: gan"]),
         (["--variants", "gan", "--seeds", "1"], ["--seeds 1", "at least 2 seeds"]),
-        (["--variants", "gan", "--precisions", "float32"], ["--precisions 'float32'", "two precisions"]),
+        (["--variants", "gan", "--eval-samples", "0"], ["--eval-samples 0", "1 sample"]),
+        (["--variants", "gan", "--precisions", "float32"], ["--precisions 'float32'", "two different"]),
+        (["--variants", "gan", "--precisions", "float32,float32"], ["'float32,float32'", "two different"]),
+        (["--variants", "gan", "--precisions", "float32,bf16"], ["'float32,bf16'", "mixed_bfloat16"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_training(tmp_path, capsys, args, words):
@@ -103,3 +102,10 @@ def test_bad_input_is_one_line_and_exit_2_before_any_training(tmp_path, capsys, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error:") and all(w in err for w in words)
     assert not (root / "precision_control").exists()
+
+
+def test_a_control_with_no_scored_run_says_so_and_exits_1(tmp_path, monkeypatch, capsys):
+    root = export(tmp_path)
+    monkeypatch.setattr(precision_control.subprocess, "run", lambda *a, **k: SimpleNamespace(returncode=1))
+    assert precision_control.main([str(root), "--variants", "gan", "--seeds", "2"]) == 1
+    assert "no run was scored" in capsys.readouterr().err

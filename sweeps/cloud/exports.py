@@ -10,6 +10,8 @@ s3://bucket/prefix/latest` reads it back. Any URI pyarrow opens works (s3://, gs
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 LATEST = "latest"
@@ -84,3 +86,26 @@ def fetch(uri: str, local: Path) -> Path:
 
 def folder_name(uri: str) -> str:
     return uri.partition("?")[0].rstrip("/").rpartition("/")[2]
+
+
+def read_json(uri: str):
+    """A JSON document in storage (a local path or a URI), None if there is none."""
+    from pyarrow import fs
+
+    filesystem, path = _open(uri)
+    if filesystem.get_file_info(path).type != fs.FileType.File:
+        return None
+    with filesystem.open_input_stream(path) as source:
+        return json.loads(source.read().decode())
+
+
+def write_json(uri: str, document) -> None:
+    """A JSON document into storage, whole: written under a temporary name, then moved over the
+    old one, so an interrupted write leaves the old document."""
+    filesystem, path = _open(uri)
+    parent, _, leaf = path.rpartition("/")
+    filesystem.create_dir(parent, recursive=True)
+    partial = f"{parent}/.partial-{time.time_ns()}-{leaf}"
+    with filesystem.open_output_stream(partial) as out:
+        out.write(json.dumps(document, indent=1).encode())
+    filesystem.move(partial, path)

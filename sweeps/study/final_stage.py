@@ -134,16 +134,23 @@ def climbers(table: pd.DataFrame, budget: int, top: dict[str, int]) -> list[str]
     return sorted(chosen)
 
 
-def kept_climbers(path: Path, rounds: int, chosen: list[str]) -> list[str]:
-    """The climbers to `rounds` as first chosen, kept in `path` (JSON, rounds -> variants): a resumed
-    study whose earlier budget changed since (a failed run retried and finished) goes on with the
-    runs its later experiment already holds, not with a new choice."""
-    kept = json.loads(path.read_text()) if path.is_file() else {}
-    if str(rounds) not in kept:
-        kept[str(rounds)] = chosen
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(kept, indent=1))
-    return kept[str(rounds)]
+def kept_ladder_step(uri: str, rounds: int, chosen: list[str], runs_of) -> tuple[list[str], list[dict]]:
+    """The variants and runs that go on to `rounds` as first chosen, kept in the JSON document at
+    `uri` (beside the experiments in the sweep's storage): a resumed study whose earlier budget
+    changed since (a failed run retried and finished) goes on with the runs its later experiment
+    already holds, not with a new choice. `runs_of(variants)`: the configs continuing their runs."""
+    from sweeps.cloud.exports import read_json, write_json
+
+    kept = read_json(uri) or {}
+    first = kept.get(str(rounds))
+    if first is None:
+        configs = runs_of(chosen)
+        runs = sorted([c["run"]["variant"], c["run"]["seed"]] for c in configs)
+        write_json(uri, {**kept, str(rounds): {"variants": chosen, "runs": runs}})
+        return chosen, configs
+    wanted = {tuple(run) for run in first["runs"]}
+    configs = [c for c in runs_of(first["variants"]) if (c["run"]["variant"], c["run"]["seed"]) in wanted]
+    return first["variants"], configs
 
 
 # how many of each family go on to each of the ladder's later budgets, unless the preset says
@@ -618,15 +625,20 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
     return found
 
 
-def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str) -> list[Path]:
+def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str | None) -> list[Path]:
     """For anyone to check the answer: each family's winner (the best arm's lowest median FID at the
     longest budget the family reached), its median seed's generator there (the lower middle of an
-    even count), copied from OUT_DIR/runs/ (collect_runs) into OUT_DIR/generators/<variant>/ as .h5,
-    with metrics.json: the run's row of runs.csv and the command that scores it again."""
+    even count), copied from OUT_DIR/runs/ (collect_runs) into OUT_DIR/generators/<variant>/ as .h5
+    (the weights' and, where the run kept one, their average's), with metrics.json: the run's row
+    of runs.csv and, per file, the command that scores it again and the column it reproduces."""
+    import shlex
     import shutil
 
+    shutil.rmtree(out_dir / "generators", ignore_errors=True)  # an earlier winner's are no answer now
+    if table.empty:
+        return []
     written = []
-    best = table[(table["arm"] == "best") & np.isfinite(finite(table["fid"]))] if not table.empty else table
+    best = table[(table["arm"] == "best") & np.isfinite(finite(table["fid"]))]
     for family in registry.FAMILIES:
         mine = best[best["variant"].map(registry.family) == family]
         if mine.empty:
@@ -636,20 +648,24 @@ def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str) -> 
         variant = here.groupby("variant")["fid"].median().sort_values().index[0]
         runs = here[here["variant"] == variant].sort_values(["fid", "seed"], kind="stable")
         row = runs.iloc[(len(runs) - 1) // 2]
-        source = out_dir / "runs" / f"{variant}_best_s{int(row['seed'])}_{budget}"
-        target = out_dir / "generators" / variant
+        seed = int(row["seed"])
+        source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
         files = sorted(source.glob(f"{variant}_generator*.h5"))
         if not files:
+            print(f"final stage: no generator in {source} for {family}'s winner; none kept", flush=True)
             continue
+        target = out_dir / "generators" / variant
         target.mkdir(parents=True, exist_ok=True)
+        # the CAS too where the run was scored with one (a classifier trained: tens of seconds)
+        scored_cas = any(isinstance(plain(row.get(k)), float) for k in ("cas", "cas_evaluator"))
+        rescore = {}
         for path in files:
             shutil.copyfile(path, target / path.name)
-        seed = int(row["seed"])
-        rescore = {
-            path.name: f"python -m ganlib.evaluate {target / path.name} --n {n} --seed {seed} --data {data}"
-            + (" --cas" if registry.family(variant) == "conditional" else "")
-            for path in files
-        }
+            words = ["python", "-m", "ganlib.evaluate", str(target / path.name)]
+            words += ["--n", str(n), "--seed", str(seed)]
+            words += (["--data", str(data)] if data else []) + (["--cas"] if scored_cas else [])
+            column = "ema_fid" if path.stem.endswith("_ema") else "fid"
+            rescore[path.name] = {"command": shlex.join(words), "reproduces": column}
         record = {
             "family": family,
             "variant": variant,

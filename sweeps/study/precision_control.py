@@ -21,8 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from ganlib.divergence import bad_fid
+from ganlib.precision import PRECISIONS as ALLOWED
 from sweeps.study import statistics
 from sweeps.study.throughput import configurations
 
@@ -45,21 +48,32 @@ def command(variant: str, hyperparameters: dict, precision: str, seed: int, out,
 
 
 def finished(out: Path) -> dict | None:
+    """The run's record once it ended: scored, or diverged (in training or by its FID), which
+    training it again with the same seed would repeat; None while it has not."""
     record = out / "run.json"
     if not record.is_file():
         return None
     found = json.loads(record.read_text())
-    return found if "metrics" in found else None
+    return found if "metrics" in found or found.get("diverged") else None
+
+
+def fid_of(record: dict) -> float:
+    """The run's FID; NaN for a diverged run, which stays out of the medians and is counted."""
+    fid = float(record.get("metrics", {}).get("fid", math.nan))
+    return math.nan if record.get("diverged") or bad_fid(fid) else fid
 
 
 def comparison(runs: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
-    """Per variant: each precision's median FID [95% bootstrap interval], first / second's ratio
-    of medians, Cliff's delta (positive: first's FIDs tend higher) and Mann-Whitney's p."""
+    """Per variant: the seeds scored and diverged at each precision, each precision's median FID
+    [95% bootstrap interval], first / second's ratio of medians, Cliff's delta (positive: first's
+    FIDs tend higher) and Mann-Whitney's p."""
     rows = []
     for variant, mine in runs.groupby("variant"):
         a = mine.loc[mine["precision"] == first, "fid"].to_numpy(float)
         b = mine.loc[mine["precision"] == second, "fid"].to_numpy(float)
-        row = {"variant": variant, "seeds": f"{len(a)} vs {len(b)}"}
+        lost = [int(np.sum(~np.isfinite(x))) for x in (a, b)]  # diverged: out of every figure, counted
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        row = {"variant": variant, "seeds": f"{len(a)} vs {len(b)}", "diverged": f"{lost[0]} vs {lost[1]}"}
         for name, values in ((first, a), (second, b)):
             median, low, high = statistics.median_interval(values)
             row.update({f"fid_{name}": median, f"fid_{name}_low": low, f"fid_{name}_high": high})
@@ -82,8 +96,8 @@ def markdown(table: pd.DataFrame, first: str, second: str, epochs: int) -> str:
         "interval]; ratio = median at the first over median at the second; Mann-Whitney p (two-sided) "
         "beside the smallest p these seeds allow.",
         "",
-        f"| variant | seeds | {first} | {second} | ratio | Cliff's delta | p | smallest p |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| variant | seeds | diverged | {first} | {second} | ratio | Cliff's delta | p | smallest p |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in table.iterrows():
         cells = [
@@ -91,8 +105,8 @@ def markdown(table: pd.DataFrame, first: str, second: str, epochs: int) -> str:
             for name in (first, second)
         ]
         lines.append(
-            f"| {r['variant']} | {r['seeds']} | {cells[0]} | {cells[1]} | {r['ratio']:.3f} | "
-            f"{r['cliffs_delta']:+.2f} | {r['p']:.3g} | {r['smallest_p']:.3g} |"
+            f"| {r['variant']} | {r['seeds']} | {r['diverged']} | {cells[0]} | {cells[1]} | "
+            f"{r['ratio']:.3f} | {r['cliffs_delta']:+.2f} | {r['p']:.3g} | {r['smallest_p']:.3g} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -121,10 +135,17 @@ def main(argv=None) -> int:
         allowed = ", ".join(found) or f"none: {export_dir} has no best/VARIANT/config.json"
         print(f"error: --variants {','.join(unknown)} not exported; exported: {allowed}", file=sys.stderr)
         return 2
-    if len(precisions) != 2 or args.seeds < 2 or args.epochs < 1:
+    if len(set(precisions)) != 2 or len(precisions) != 2 or not set(precisions) <= set(ALLOWED):
         print(
-            f"error: --precisions {args.precisions!r} / --seeds {args.seeds} / --epochs {args.epochs}: "
-            "need two precisions, at least 2 seeds and 1 epoch",
+            f"error: --precisions {args.precisions!r} is not allowed: two different ones of "
+            f"{', '.join(ALLOWED)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.seeds < 2 or args.epochs < 1 or args.eval_samples < 1:
+        print(
+            f"error: --seeds {args.seeds} / --epochs {args.epochs} / --eval-samples {args.eval_samples}: "
+            "need at least 2 seeds, 1 epoch and 1 sample",
             file=sys.stderr,
         )
         return 2
@@ -139,15 +160,22 @@ def main(argv=None) -> int:
                     hyperparameters = found[variant]["hyperparameters"]
                     done = subprocess.run(command(variant, hyperparameters, precision, seed, out, args))
                     record = finished(out)
-                    if done.returncode != 0 or record is None:
-                        print(f"[{variant}] {precision}, seed {seed}: failed (see {out})", flush=True)
+                    if record is None:  # failed (not diverged): left out, tried again next time
+                        print(f"[{variant}] {precision}, seed {seed}: failed, exit {done.returncode} ({out})")
                         continue
-                fid = float(record["metrics"]["fid"])
-                rows.append({"variant": variant, "precision": precision, "seed": seed, "fid": fid})
-                print(f"[{variant}] {precision}, seed {seed}: FID {fid:.1f}", flush=True)
-    runs = pd.DataFrame(rows, columns=["variant", "precision", "seed", "fid"])
+                fid = fid_of(record)
+                rows.append(
+                    {"variant": variant, "precision": precision, "seed": seed, "fid": fid}
+                    | {"diverged": bool(record.get("diverged"))}
+                )
+                said = "diverged" if math.isnan(fid) else f"FID {fid:.1f}"
+                print(f"[{variant}] {precision}, seed {seed}: {said}", flush=True)
+    runs = pd.DataFrame(rows, columns=["variant", "precision", "seed", "fid", "diverged"])
     runs.to_csv(export_dir / "precision_control.csv", index=False)
-    table = comparison(runs[runs["fid"].map(math.isfinite)], *precisions)
+    if not np.isfinite(runs["fid"].astype(float)).any():
+        print(f"error: no run was scored; see {export_dir / 'precision_control'}", file=sys.stderr)
+        return 1
+    table = comparison(runs, *precisions)
     text = markdown(table, *precisions, args.epochs)
     (export_dir / "precision_control.md").write_text(text)
     print(text, flush=True)
