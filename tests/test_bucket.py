@@ -124,3 +124,23 @@ def test_an_interrupted_sweep_resumes_from_the_bucket_and_keeps_its_exports_ther
     assert (tmp_path / "laptop" / "report.html").is_file() and "sweeps/s3sweep/report.html" in bucket_files(
         s3_env, bucket, "sweeps/s3sweep/"
     )
+
+
+def test_the_ladders_first_choice_is_kept_whole_in_the_bucket_and_read_back(s3_bucket, monkeypatch):
+    """A study resumed on a new head (nothing local) finds the ladder's first choice beside its
+    experiments in the bucket."""
+    from sweeps.study.final_stage import kept_ladder_step
+
+    bucket, s3_env = s3_bucket
+    for name, value in s3_env.items():
+        monkeypatch.setenv(name, value)
+
+    def runs_of(variants):
+        return [{"run": {"variant": variant, "seed": 0}} for variant in variants]
+
+    uri = f"s3://{bucket}/sweeps/study-final-ladder.json"
+    assert kept_ladder_step(uri, 30, ["cgan", "dcgan"], runs_of)[0] == ["cgan", "dcgan"]
+    assert kept_ladder_step(uri, 30, ["acgan", "dcgan"], runs_of)[0] == ["cgan", "dcgan"]
+    files = bucket_files(s3_env, bucket, "sweeps/")
+    assert not [key for key in files if ".partial" in key]  # no temporary object left
+    assert json.loads(files["sweeps/study-final-ladder.json"])["30"]["variants"] == ["cgan", "dcgan"]
