@@ -14,10 +14,60 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FuncFormatter,
+    Locator,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
+
+
+class PlainLogLocator(Locator):
+    """Major ticks of a logarithmic FID axis at round numbers: the densest of 1, 1-2-5, 1-2-3-5 and
+    1-9 times a power of ten that puts at most `most` ticks in view, and evenly spaced ticks when the
+    view is too narrow to hold two of those. Matplotlib's own log locator labels either the decades
+    alone (too few on a span like 20-900) or every minor tick, where the labels run together."""
+
+    SEQUENCES = ((1,), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10)))
+
+    def __init__(self, most: int = 9):
+        self.most = most
+
+    def __call__(self):
+        low, high = self.axis.get_view_interval()
+        return self.tick_values(low, high)
+
+    def tick_values(self, vmin, vmax):
+        low, high = sorted((float(vmin), float(vmax)))
+        low = max(low, np.finfo(float).tiny)
+        high = max(high, low)
+        powers = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+        chosen = []
+        for sequence in self.SEQUENCES:
+            # rounded so that 3 x 10^-1 is 0.3, which the view's bounds compare against exactly
+            ticks = [float(f"{m}e{k}") for k in powers for m in sequence]
+            inside = [t for t in ticks if low <= t <= high]
+            if len(inside) > self.most:
+                break
+            chosen = inside
+        if len(chosen) >= 2:
+            return np.array(chosen)
+        return np.array([t for t in MaxNLocator(4).tick_values(low, high) if low <= t <= high])
+
+
+def plain_log_axis(axis, which: str = "x") -> None:
+    """A logarithmic FID axis labelled in plain numbers at round values (matplotlib's default writes
+    2 x 10^2), its minor ticks unlabelled."""
+    getattr(axis, f"set_{which}scale")("log")
+    target = axis.xaxis if which == "x" else axis.yaxis
+    target.set_major_locator(PlainLogLocator())
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_locator(LogLocator(subs="all"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
@@ -49,7 +99,7 @@ def fid_curves(histories: dict, trials: dict, path: Path) -> Path:
                     color="red",
                 )
         axis.set_title(variant, fontsize=10)
-        axis.set_yscale("log")
+        plain_log_axis(axis, "y")
         axis.set_xlabel("training images", fontsize=8)
         axis.set_ylabel("FID (validation slice)", fontsize=8)
         axis.tick_params(labelsize=7)
@@ -212,7 +262,7 @@ def strip_points(runs: pd.DataFrame) -> pd.DataFrame:
     return dots.assign(row=dots["variant"].map(rows))
 
 
-def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
+def strip_figure(runs: pd.DataFrame):
     """Every final-stage seed's FID on the test split as a dot, a panel a family and a row a
     variant: its best configuration, and its papers' defaults just below it in another marker;
     each arm's median a bar, a collapsed seed hollow, the FID axis logarithmic. A row's label
@@ -256,11 +306,7 @@ def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
             fontsize=8,
         )
         axis.set_ylim(len(labels) - 0.4, -0.4)
-        axis.set_xscale("log")
-        # FIDs as plain numbers on the log axis (matplotlib's default writes 2 x 10^2)
-        plain = FuncFormatter(lambda value, _: f"{value:g}")
-        axis.xaxis.set_major_formatter(plain)
-        axis.xaxis.set_minor_formatter(plain)
+        plain_log_axis(axis, "x")
         axis.set_title(f"{family} variants", fontsize=9)
         axis.grid(axis="x", which="both", alpha=0.3)
         axis.tick_params(axis="x", labelsize=7)
@@ -276,6 +322,14 @@ def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
     axes[0, 0].legend(handles=handles, fontsize=7, loc="best")
     figure.suptitle("Final stage: every seed's FID, each family apart", fontsize=10)
     figure.tight_layout()
+    return figure
+
+
+def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
+    """strip_figure saved as a PNG file; None where no seed has a finite FID."""
+    figure = strip_figure(runs)
+    if figure is None:
+        return None
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
+from sweeps.reporting.figures import plain_log_axis  # noqa: E402
 
 
 def started(trials: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def best_so_far_figure(frame: pd.DataFrame, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (variant, part) in enumerate(frame.groupby("variant", sort=False)):
         ax.step(part["trials"], part["best_fid"], where="post", label=variant, color=plt.cm.tab20(i % 20))
-    ax.set_yscale("log")
+    plain_log_axis(ax, "y")
     ax.set_xlabel("trials so far (in the order they started)")
     ax.set_ylabel("best search FID so far (validation slice)")
     ax.set_title("The search's budget: best FID against trials")
@@ -171,7 +172,7 @@ def fid_bands_figure(bands: pd.DataFrame, path: Path) -> Path | None:
         for ax, label in zip(row, ("training images", "seconds of training, measured alone")):
             ax.set_xlabel(label)
             ax.set_ylabel("FID (median over seeds; band: min to max)")
-            ax.set_yscale("log")
+            plain_log_axis(ax, "y")
             ax.set_title(f"{family} variants")
         row[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
