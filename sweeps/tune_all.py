@@ -386,7 +386,11 @@ def final(setup: Setup, seed: int, verbose: bool):
     board = final_stage.write(setup.export_dir / "final", table, histories)
     final_stage.collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
     final_stage.winner_generators(
-        table, setup.export_dir / "final", setup.run["final_eval_samples"], setup.run["data"]
+        table,
+        setup.export_dir / "final",
+        setup.run["final_eval_samples"],
+        setup.run["data"],
+        final_stage.chosen_generator(setup.export_dir / "final"),
     )
     if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
         import ray

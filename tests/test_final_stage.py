@@ -234,7 +234,7 @@ def test_runs_of_a_best_that_is_the_papers_defaults_fill_both_rows():
 
 def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
     rows = []
-    for seed, fids in enumerate([[900, 500, 300, 150], [900, 450, 390, 250]]):
+    for seed, fids in enumerate([[900, 500, 300, 150], [900, 450, 390, 250], [390, 300, 300, 300]]):
         for i, fid in enumerate(fids):
             rows.append(
                 {
@@ -248,7 +248,8 @@ def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
                 }
             )
     found = time_to_quality(pd.DataFrame(rows), thresholds=(400.0, 200.0)).iloc[0]
-    assert found["reached_400"] == 2 and found["images_to_400"] == np.mean([3000, 3000])
+    # the median of 3000, 3000 and 1000 images (their mean would be 2333)
+    assert found["reached_400"] == 3 and found["images_to_400"] == 3000 and found["seconds_to_400"] == 30.0
     assert found["reached_200"] == 1 and found["images_to_200"] == 4000 and found["seconds_to_200"] == 40.0
 
 
@@ -342,8 +343,10 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     )
     assert rescored.returncode == 0, rescored.stderr[-3000:]
     assert json.loads(rescored.stdout)["fid"] == pytest.approx(record["run"]["fid"], rel=1e-3)
+    # the headline: the longest budget both variants reached, the ladder's last here
     board = pd.read_csv(final / "leaderboard.csv")
-    assert len(board) == 4 and (board["seeds"] == 2).all() and list(board["fid"]) == sorted(board["fid"])
+    assert len(board) == 2 and (board["seeds"] == 1).all() and list(board["fid"]) == sorted(board["fid"])
+    assert (board["budget_images"] == 4800).all() and (board["arm"] == "best").all()
     assert (board["fid_low"] <= board["fid"]).all() and (board["fid"] <= board["fid_high"]).all()
     assert (board["family"] == "unconditional").all() and (board["non_finite"] == 0).all()
     table = (final / "leaderboard.md").read_text()
@@ -353,6 +356,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     # the report answers the four questions from it, each with a finding drawn from its table
     report = (tmp_path / "store" / "f" / "report.md").read_text()
     for title in (
+        "## Final stage at 4,800 training images (median",
         "## Image quality",
         "## Classification accuracy",
         "## Losses (every search trial)",
@@ -362,8 +366,8 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     top = board[board["leader"]].iloc[0]
     assert (
         top["arm"] == "best"
-        and f"**Among unconditional variants, {top['variant']} has the lowest median FID, {top['fid']:.4g} "
-        f"[{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 2 seeds"
+        and f"**At 4,800 training images, among unconditional variants, {top['variant']} has the lowest "
+        f"median FID, {top['fid']:.4g} [{top['fid_low']:.4g}, {top['fid_high']:.4g}] over 1 seed"
         in report
     )
     # images/s measured alone, one variant after another, then the report's computing answer from it
@@ -477,7 +481,7 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
     assert said == (
         "c trains fastest (400 images/s measured alone), b slowest (100). "
         "To FID 200, b needs the fewest images "
-        "(3,000 on average, 30 s alone); 1 of 3 variants never reach it in the budget."
+        "(3,000, the median, 30 s alone); 1 of 3 variants do not reach it within the budget."
     )
     # a measurement that leaves a variant out cannot rank them: the final stage's rates do
     assert findings(board, pd.DataFrame(), ttq, alone[alone["variant"] != "c"])["computing time"].startswith(
@@ -700,6 +704,32 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
 
 
+def test_the_headline_is_the_longest_budget_every_variant_reached_lost_runs_counted(tmp_path):
+    from sweeps.study.final_stage import headline_budget, write
+
+    first = runs_table(
+        {
+            ("gan", "best"): [300, 310, 320],
+            ("gan", "defaults"): [500, 510, 520],  # scored at the first budget only
+            ("dcgan", "best"): [200, 210, 220],
+            ("cgan", "best"): [100, 110, 120],
+        }
+    ).assign(budget_images=1000)
+    tenth = first[first["arm"] == "best"].assign(budget_images=10_000, fid=lambda t: t["fid"] / 4)
+    tenth.loc[(tenth["variant"] == "dcgan") & (tenth["seed"] == 2), "fid"] = math.nan  # lost on the way
+    thirtieth = tenth[tenth["variant"].isin(["dcgan", "cgan"])].assign(budget_images=30_000)
+    table = pd.concat([first, tenth, thirtieth], ignore_index=True)
+    assert headline_budget(table) == 10_000
+    assert headline_budget(first) == 1000 and headline_budget(first.drop(columns="budget_images")) is None
+    board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
+    assert (board["budget_images"] == 10_000).all() and set(board["arm"]) == {"best"}
+    assert board.at["dcgan", "fid"] == 51.25 and board.at["dcgan", "non_finite"] == 1
+    assert (pd.read_csv(tmp_path / "leaderboard.csv")["budget_images"] == 10_000).all()
+    ladder = pd.read_csv(tmp_path / "ladder.csv")
+    assert sorted(set(ladder["budget_images"])) == [1000, 10_000, 30_000]
+    assert set(ladder.loc[ladder["budget_images"] == 1000, "arm"]) == {"best", "defaults"}
+
+
 def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_budget(tmp_path, capsys):
     from sweeps.study.final_stage import winner_generators
 
@@ -747,6 +777,60 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
     assert winner_generators(lost, tmp_path, 10_000, None) == []
     assert "no generator in" in capsys.readouterr().out
     assert winner_generators(table.iloc[:0], tmp_path, 10_000, None) == []
+
+
+def test_the_headline_scores_the_weight_average_only_where_it_is_significantly_better():
+    from sweeps.study.final_stage import generator_choice
+
+    fids = {("gan", "best"): [100.0, 110, 120, 130], ("dcgan", "best"): [60.0, 70, 80, 90]}
+    table = runs_table(fids).assign(budget_images=1000)
+    table["ema_fid"] = table["fid"] * 0.9  # lower in all 8 runs: two-sided p = 2 / 2^8
+    found = generator_choice(table, 1000)
+    assert found["generator"] == "ema" and found["lower_in"] == 8 and found["runs"] == 8
+    assert found["median_ratio"] == pytest.approx(0.9) and found["wilcoxon_p"] == pytest.approx(2 / 256)
+    # lower in 5 of 8 by small amounts, higher in 3 by more: not better
+    table["ema_fid"] = table["fid"] * np.array([0.99, 0.99, 0.99, 0.99, 0.99, 1.2, 1.2, 1.2])
+    assert generator_choice(table, 1000)["generator"] == "weights"
+    # much worse everywhere: a significant difference the wrong way keeps the weights
+    table["ema_fid"] = table["fid"] * 3
+    assert generator_choice(table, 1000)["generator"] == "weights"
+    few = table.iloc[:5].assign(ema_fid=lambda t: t["fid"] * 0.5)  # p cannot go under 0.0625
+    said = generator_choice(few, 1000)
+    assert said["generator"] == "weights" and "too few" in said["why"]
+    assert generator_choice(table.drop(columns="ema_fid"), 1000)["generator"] == "weights"
+    # only the headline budget's runs decide
+    later = table.assign(budget_images=5000, ema_fid=lambda t: t["fid"] * 0.8)
+    assert generator_choice(pd.concat([table, later]), 1000)["generator"] == "weights"
+
+
+def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_seed(tmp_path):
+    from sweeps.study.final_stage import winner_generators, write
+
+    fids = {("gan", "best"): [100.0, 110, 120, 130, 140, 150], ("dcgan", "best"): [60.0, 70, 80, 90, 95, 99]}
+    table = runs_table(fids, classes_covered=10).assign(budget_images=1000)
+    # the average is lower in every run, and reverses gan's seed order: its median seed is another
+    table["ema_fid"] = table["fid"] * 0.9
+    table.loc[table["variant"] == "gan", "ema_fid"] = [120.0, 110, 100, 90, 80, 70]
+    table["ema_classes_covered"] = 10
+    board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
+    assert json.loads((tmp_path / "generator_choice.json").read_text())["generator"] == "ema"
+    assert (board["generator"] == "ema").all()
+    assert board.at["gan", "fid"] == 95.0 and board.at["dcgan", "fid"] == pytest.approx(0.9 * 85)
+    assert board.index[0] == "dcgan"  # scored by the average, dcgan still leads
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert runs["fid"].tolist() == table["fid"].tolist() and "ema_collapsed" in runs  # both kept
+    for _, row in table.iterrows():
+        folder = tmp_path / "runs" / f"{row['variant']}_best_s{row['seed']}_1000"
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "_ema"):
+            (folder / f"{row['variant']}_generator{suffix}.h5").write_text(folder.name + suffix)
+    winner_generators(table[table["variant"] == "gan"], tmp_path, 100, None, generator="ema")
+    record = json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())
+    # the lower middle of the average's six FIDs is 90 (seed 3); by the weights it would be seed 2
+    assert (record["seed"], record["run"]["ema_fid"], record["run"]["fid"]) == (3, 90.0, 130.0)
+    assert record["generator"] == "ema" and record["headline_file"] == "gan_generator_ema.h5"
+    winner_generators(table[table["variant"] == "gan"], tmp_path, 100, None)
+    assert json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())["seed"] == 2
 
 
 def test_a_resumed_ladder_keeps_the_climbers_and_runs_it_first_chose(tmp_path):

@@ -167,6 +167,7 @@ def test_the_report_answers_a_family_at_a_time_with_medians_and_rank_tests(tmp_p
     assert axes["strip"].is_file() and axes["strip"].name == "fid_strip.png"
     markdown = render_markdown(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), axes)
     assert "median [95% bootstrap interval]" in markdown and "Mann-Whitney" in markdown
+    assert "strip plots score each run's generator weights (no weight average was scored)." in markdown
     assert markdown.index("### Unconditional variants") < markdown.index("### Conditional variants")
     assert (
         "| 7 (1 without a finite FID) |" in markdown

@@ -196,7 +196,7 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
         axes[1].plot(xs, [row[f"seconds_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
     for ax, label in zip(axes, ("training images", "training seconds")):
         ax.set_xlabel("FID threshold (validation slice)")
-        ax.set_ylabel(f"{label} to first reach it (mean over seeds)")
+        ax.set_ylabel(f"{label} to first reach it (median over the seeds that do)")
         ax.invert_xaxis()
         ax.set_yscale("log")
     axes[1].legend(fontsize=7, ncol=2)
@@ -266,7 +266,11 @@ def findings(
         return {}
     families = [(family, best[best["family"] == family]) for family in registry.FAMILIES]
     families = [(family, rows) for family, rows in families if len(rows)]
-    out = {"quality": " ".join(family_quality(rows, family) for family, rows in families)}
+    said = " ".join(family_quality(rows, family) for family, rows in families)
+    budget = headline(board)
+    if budget is not None:  # the sentence names the budget it answers at
+        said = f"At {budget:,} training images, {said[0].lower()}{said[1:]}"
+    out = {"quality": said}
     scored = [(family, found) for family, rows in families if (found := most_confident(rows))]
     if scored:
         (family, (variant, score)), rest = scored[0], scored[1:]
@@ -345,11 +349,15 @@ def findings(
             if where == "measured alone" and first.variant in rates
             else ""
         )
+        short = len(best) - len(done)
         out["computing time"] += (
             f" To FID {label}, {first.variant} needs the fewest images "
-            f"({first[chosen]:,.0f} on average{seeds}{seconds}); "
-            f"{len(best) - len(done)} of {len(best)} variants never reach it in the "
-            "budget."
+            f"({first[chosen]:,.0f}, the median{seeds}{seconds}); "
+            + (
+                f"{short} of {len(best)} variants do not reach it within the budget."
+                if short
+                else "every variant reaches it."
+            )
         )
     return out
 
@@ -395,11 +403,45 @@ def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return board, runs, winners
 
 
-def first_budget(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs at the final stage's first budget, the one every arm is scored at."""
+def headline(board: pd.DataFrame) -> int | None:
+    """The budget the leaderboard answers at (final_stage.headline_budget); None for a final stage
+    written before the ladder."""
+    if "budget_images" not in board or board["budget_images"].isna().all():
+        return None
+    return int(board["budget_images"].dropna().iloc[0])
+
+
+def at_headline(runs: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+    """The runs at the leaderboard's budget (or at the first, for a leaderboard without one)."""
     if "budget_images" not in runs or runs["budget_images"].isna().all():
         return runs
-    return runs[runs["budget_images"] == runs["budget_images"].min()]
+    budget = headline(board)
+    return runs[runs["budget_images"] == (runs["budget_images"].min() if budget is None else budget)]
+
+
+def generator_sentence(final: Path) -> str:
+    """Which generator the final stage's tables score and why (final_stage.generator_choice)."""
+    path = final / "generator_choice.json"
+    if not path.is_file():
+        return ""
+    choice = json.loads(path.read_text())
+    which = (
+        "each run's exponential moving average of generator weights (EMA)"
+        if choice["generator"] == "ema"
+        else "each run's generator weights"
+    )
+    said = f"The final stage's tables and strip plots score {which}"
+    if "wilcoxon_p" in choice:
+        said += (
+            f": over the {choice['runs']} runs scored both ways at {choice['budget_images']:,} training "
+            f"images, the average's FID is lower in {choice['lower_in']}, median ratio "
+            f"{choice['median_ratio']:.3f}, Wilcoxon signed-rank p={choice['wilcoxon_p']:.2g}"
+        )
+    else:
+        said += f" ({choice.get('why', '')})" if choice.get("why") else ""
+    if choice["generator"] == "ema":  # the average is scored only at each budget's end
+        said += "; the FID curves, time to quality, class shares and seeds' grids are the weights'"
+    return said + "."
 
 
 def load_ladder(final: Path, runs: pd.DataFrame, figures: Path) -> dict | None:
@@ -434,6 +476,9 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     if not (final / "leaderboard.csv").exists():
         return None
     board, runs, winners = load_final(final)
+    from sweeps.study.final_stage import as_scored, chosen_generator
+
+    scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
     ttq_path = final / "time_to_quality.csv"
     ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
     alone_path = results / "throughput.csv"
@@ -456,10 +501,13 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "winners": winners,
         "tables": tables,
         "findings": with_real_cas(findings(board, stable, ttq, alone), final / "cas_real.json"),
-        "strip": fid_strip(first_budget(runs), figures / "fid_strip.png") if not runs.empty else None,
-        "classes": class_shares(first_budget(runs), figures / "class_shares.png") if not runs.empty else None,
+        "strip": fid_strip(at_headline(scored, board), figures / "fid_strip.png") if not runs.empty else None,
+        "classes": (
+            class_shares(at_headline(runs, board), figures / "class_shares.png") if not runs.empty else None
+        ),
         "seeds": seed_grids(final, runs, figures) if not runs.empty else {},
-        "ladder": load_ladder(final, runs, figures),
+        "ladder": load_ladder(final, scored, figures),
+        "generator": generator_sentence(final),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
     }

@@ -336,7 +336,7 @@ def fid_strip(runs: pd.DataFrame, path: Path) -> Path | None:
 
 
 def class_shares(runs: pd.DataFrame, path: Path) -> Path | None:
-    """The evaluator's class histogram of each variant's best configuration (the final stage's first
+    """The evaluator's class histogram of each variant's best configuration (at the leaderboard's
     budget): the median share of each digit over seeds, a bar a digit, against the uniform 10%;
     a panel a variant, the unconditional family first."""
     columns = [f"class_{d}" for d in range(10)]

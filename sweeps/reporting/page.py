@@ -20,6 +20,14 @@ def embed(path: Path | None, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def at_budget(board: pd.DataFrame) -> str:
+    """' at N training images', the leaderboard's budget, where it records one."""
+    from sweeps.reporting.axes import headline
+
+    budget = headline(board)
+    return "" if budget is None else f" at {budget:,} training images"
+
+
 def render_axes(axes: dict | None) -> str:
     """The final stage's leaderboard a family, its winners, and the four questions, each with its
     table and finding."""
@@ -27,8 +35,10 @@ def render_axes(axes: dict | None) -> str:
         return ""
     table = lambda frame: frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")  # noqa: E731
     parts = [
-        "<h2>Final stage: best configuration and papers' defaults, several seeds, test split</h2>",
+        f"<h2>Final stage{html.escape(at_budget(axes['board']))}: best configurations, several seeds, "
+        "test split</h2>",
         f"<p>{html.escape(tables.LEADERBOARD_NOTE)}</p>",
+        f"<p>{html.escape(axes['generator'])}</p>" if axes.get("generator") else "",
     ]
     for family, rows in tables.by_family(axes["board"]):
         parts += [f"<h3>{html.escape(tables.heading(family))}</h3>", table(tables.leaderboard_table(rows))]
@@ -212,8 +222,10 @@ def render_markdown(
     markdown = ["# GAN variants on MNIST", ""]
     if axes:
         markdown += [
-            "## Final stage (median [95% bootstrap interval] over seeds, test split)",
+            f"## Final stage{at_budget(axes['board'])} (median [95% bootstrap interval] over seeds, "
+            "test split)",
             "",
+            *([axes["generator"], ""] if axes.get("generator") else []),
             tables.markdown(tables.LEADERBOARD_NOTE, axes["board"], tables.leaderboard_table, level=3),
         ]
         if axes.get("strip"):

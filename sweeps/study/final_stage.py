@@ -506,10 +506,11 @@ def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -> pd.DataFrame:
+def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0, 50.0, 20.0)) -> pd.DataFrame:
     """Per variant and arm: the training images and training seconds at the first report whose FID
     (the reports' own: the validation slice, or the test split in a ladder's final stage) is at or
-    below each threshold, mean over the seeds that reached it."""
+    below each threshold, the median over the seeds that reached it (`reached_` counts them). The
+    last threshold is the study's goal for the unconditional family."""
     rows = []
     if histories.empty:
         return pd.DataFrame()
@@ -524,8 +525,8 @@ def time_to_quality(histories: pd.DataFrame, thresholds=(400.0, 200.0, 100.0)) -
                     reached.append((hit["training_images"].iloc[0], hit["train_seconds"].iloc[0]))
             label = f"{threshold:g}"
             row[f"reached_{label}"] = len(reached)
-            row[f"images_to_{label}"] = float(np.mean([r[0] for r in reached])) if reached else math.nan
-            row[f"seconds_to_{label}"] = float(np.mean([r[1] for r in reached])) if reached else math.nan
+            row[f"images_to_{label}"] = float(np.median([r[0] for r in reached])) if reached else math.nan
+            row[f"seconds_to_{label}"] = float(np.median([r[1] for r in reached])) if reached else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -625,12 +626,15 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
     return found
 
 
-def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str | None) -> list[Path]:
-    """For anyone to check the answer: each family's winner (the best arm's lowest median FID at the
-    longest budget the family reached), its median seed's generator there (the lower middle of an
-    even count), copied from OUT_DIR/runs/ (collect_runs) into OUT_DIR/generators/<variant>/ as .h5
-    (the weights' and, where the run kept one, their average's), with metrics.json: the run's row
-    of runs.csv and, per file, the command that scores it again and the column it reproduces."""
+def winner_generators(
+    table: pd.DataFrame, out_dir: Path, n: int, data: str | None, generator: str = "weights"
+) -> list[Path]:
+    """For anyone to check the answer: each family's winner (the best arm's lowest median FID, as
+    the headline's `generator` scored it, at the longest budget the family reached), its median
+    seed's generator there (the lower middle of an even count), copied from OUT_DIR/runs/
+    (collect_runs) into OUT_DIR/generators/<variant>/ as .h5 (the weights' and, where the run kept
+    one, their average's), with metrics.json: the run's row of runs.csv, which file the headline
+    scores, and per file the command that scores it again and the column it reproduces."""
     import shlex
     import shutil
 
@@ -638,6 +642,8 @@ def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str | No
     if table.empty:
         return []
     written = []
+    raw = table
+    table = as_scored(table, generator)
     best = table[(table["arm"] == "best") & np.isfinite(finite(table["fid"]))]
     for family in registry.FAMILIES:
         mine = best[best["variant"].map(registry.family) == family]
@@ -647,7 +653,7 @@ def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str | No
         here = mine[mine["budget_images"] == budget]
         variant = here.groupby("variant")["fid"].median().sort_values().index[0]
         runs = here[here["variant"] == variant].sort_values(["fid", "seed"], kind="stable")
-        row = runs.iloc[(len(runs) - 1) // 2]
+        row = raw.loc[runs.index[(len(runs) - 1) // 2]]  # the run's own columns, both generators'
         seed = int(row["seed"])
         source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
         files = sorted(source.glob(f"{variant}_generator*.h5"))
@@ -673,6 +679,8 @@ def winner_generators(table: pd.DataFrame, out_dir: Path, n: int, data: str | No
             "budget_images": budget,
             "of_seeds": len(runs),
             "why": "the median seed (lower middle) of the family's best median FID at its longest budget",
+            "generator": generator,
+            "headline_file": f"{variant}_generator{'_ema' if generator == 'ema' else ''}.h5",
             "run": {key: plain(value) for key, value in row.items()},
             "rescore": rescore,
         }
@@ -700,26 +708,102 @@ def at_budget(table: pd.DataFrame, budget: int | None) -> pd.DataFrame:
     return table[table["budget_images"] == budget]
 
 
+def headline_budget(table: pd.DataFrame) -> int | None:
+    """The longest budget that every variant's best configuration was trained to: with a ladder,
+    the rung all variants climbed (later rungs take only each family's best on). A run lost before
+    a budget is a row there without figures, so losses do not move the headline."""
+    ladder = budgets(table)
+    if not ladder:
+        return None
+    best = table[table["arm"] == "best"]
+    scored = {b: set(best.loc[best["budget_images"] == b, "variant"]) for b in ladder}
+    return [b for b in ladder if scored[b] >= scored[ladder[0]]][-1]
+
+
+def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.05) -> dict:
+    """Which generator the headline scores: each run's weight average (`ema`, where the stage kept
+    one) or its weights. The average is taken when, over every run scored both ways at the headline
+    budget, the paired log ratio of its FID to the weights' is below zero by a two-sided Wilcoxon
+    signed-rank test at `alpha`. One choice for every variant and budget: taking the lower of the
+    two per variant would report the minimum of two noisy figures."""
+    rows = at_budget(table, budget)
+    found = {"generator": "weights", "budget_images": budget}
+    if "ema_fid" not in rows or rows["ema_fid"].isna().all():
+        return {**found, "why": "no weight average was scored"}
+    pairs = pd.DataFrame({"weights": finite(rows["fid"]), "ema": finite(rows["ema_fid"])}).dropna()
+    pairs = pairs[(pairs > 0).all(axis=1)]
+    found["runs"] = len(pairs)
+    if len(pairs) < 6:  # the test's smallest two-sided p at 5 pairs is 0.0625
+        return {**found, "why": f"{len(pairs)} runs scored both ways, too few to test"}
+    from scipy import stats
+
+    logs = np.log(pairs["ema"].to_numpy() / pairs["weights"].to_numpy())
+    p = float(stats.wilcoxon(logs).pvalue)
+    lower = bool(p < alpha and np.median(logs) < 0)
+    return {
+        **found,
+        "generator": "ema" if lower else "weights",
+        "lower_in": int((logs < 0).sum()),
+        "median_ratio": float(np.exp(np.median(logs))),
+        "wilcoxon_p": p,
+        "why": (
+            "the average's FID is lower (Wilcoxon signed-rank on the paired log ratios)"
+            if lower
+            else "the average's FID is not significantly lower (Wilcoxon signed-rank)"
+        ),
+    }
+
+
+def as_scored(table: pd.DataFrame, generator: str) -> pd.DataFrame:
+    """The runs as the chosen generator scored them: with `ema`, each figure (and `collapsed`) is
+    the weight average's; runs.csv keeps both sets of columns."""
+    if generator != "ema":
+        return table
+    swapped = {m: table[f"ema_{m}"] for m in [*METRICS, "collapsed"] if f"ema_{m}" in table}
+    return table.assign(**swapped)
+
+
+def chosen_generator(final: Path) -> str:
+    """The headline's generator, as write recorded it (`weights` for a stage written before)."""
+    path = final / "generator_choice.json"
+    return json.loads(path.read_text())["generator"] if path.is_file() else "weights"
+
+
 def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
-    """runs.csv (every run at every budget), histories.csv, and the first budget's leaderboard,
-    winners and time to quality (every arm is scored there); with a ladder, ladder.csv/.md: the
-    leaderboard at every budget, and order.csv: each family's top 3 at each budget."""
+    """runs.csv (every run at every budget), histories.csv, generator_choice.json (weights or their
+    average, generator_choice), and at the headline budget (the longest every variant reached) the
+    leaderboard, winners and time to quality; with a ladder, ladder.csv/.md: the leaderboard at
+    every budget (the papers' defaults are scored at the first), and order.csv: each family's top 3
+    at each budget. Leaderboards and winners score the chosen generator; time to quality reads
+    every report's FID, which is the weights'."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ladder = budgets(table)
     if not table.empty:  # the report's strip plot draws collapsed seeds hollow
         flags = pd.concat([collapsed_runs(at_budget(table, b)) for b in ladder or [None]])
         table = table.assign(family=table["variant"].map(registry.family), collapsed=flags)
+        if "ema_fid" in table:
+            averaged = as_scored(table, "ema")
+            flags = pd.concat([collapsed_runs(at_budget(averaged, b)) for b in ladder or [None]])
+            table = table.assign(ema_collapsed=flags)
     table.to_csv(out_dir / "runs.csv", index=False)
     if not histories.empty:
         histories.to_csv(out_dir / "histories.csv", index=False)
-    first = at_budget(table, ladder[0] if ladder else None)
+    headline = headline_budget(table)
+    choice = generator_choice(table, headline) if not table.empty else {"generator": "weights"}
+    (out_dir / "generator_choice.json").write_text(json.dumps(choice, indent=1))
+    scored = as_scored(table, choice["generator"])
+    first = at_budget(scored, headline)
     board = leaderboard(first)
+    if not board.empty:
+        board = board.assign(generator=choice["generator"])
+    if headline is not None:
+        board = board.assign(budget_images=headline)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
-    # every run's reports up to the first budget, so that no arm is timed on a longer budget
+    # every run's reports up to the headline budget, so that no variant is timed on a longer one
     early = histories
     if len(ladder) > 1 and not histories.empty:
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
-        early = histories[clock <= ladder[0]]
+        early = histories[clock <= headline]
     time_to_quality(early).to_csv(out_dir / "time_to_quality.csv", index=False)
     found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
@@ -728,7 +812,7 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )
     if len(ladder) > 1:
-        boards = [leaderboard(at_budget(table, b)).assign(budget_images=b) for b in ladder]
+        boards = [leaderboard(at_budget(scored, b)).assign(budget_images=b) for b in ladder]
         pd.concat(boards, ignore_index=True).to_csv(out_dir / "ladder.csv", index=False)
         parts = [tables.LEADERBOARD_NOTE, ""]
         for b, each in zip(ladder, boards):
