@@ -76,6 +76,28 @@ def test_fid_bands_are_the_median_and_range_over_seeds_against_images_and_second
     assert math.isnan(bands.loc[("cgan", 100), "seconds_alone"])
 
 
+def test_the_fid_bands_figure_draws_seconds_alone_only_where_they_were_measured(tmp_path):
+    import matplotlib.image
+
+    from sweeps.reporting.search import fid_bands, fid_bands_figure
+
+    histories = pd.DataFrame(
+        {
+            "variant": ["gan"] * 4,
+            "arm": ["best"] * 4,
+            "seed": [0, 1, 0, 1],
+            "training_images": [100, 100, 200, 200],
+            "fid": [30.0, 20.0, 10.0, 12.0],
+        }
+    )
+    alone = pd.DataFrame({"variant": ["gan"], "images_per_s_alone": [50.0]})
+    both = fid_bands_figure(fid_bands(histories, alone), tmp_path / "both.png")
+    images_only = fid_bands_figure(fid_bands(histories), tmp_path / "images.png")
+    # one panel is half as wide as two: no empty seconds panel without a measurement
+    width = {path.name: matplotlib.image.imread(path).shape[1] for path in (both, images_only)}
+    assert width["images.png"] * 2 == width["both.png"]
+
+
 def test_the_class_shares_figure_is_drawn_from_the_runs_class_columns_and_skipped_without_them(tmp_path):
     from sweeps.reporting.figures import class_shares
 

@@ -152,19 +152,24 @@ def fid_bands(histories: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.
 
 
 def fid_bands_figure(bands: pd.DataFrame, path: Path) -> Path | None:
-    """Two panels a family: FID against training images and against seconds alone, a line a
-    variant (the median over seeds) in its band (min to max over seeds)."""
+    """A row a family: FID against training images and, where the rates were measured alone,
+    against seconds alone; a line a variant (the median over seeds) in its band (min to max over
+    seeds)."""
     if bands.empty:
         return None
     from ganlib import registry
 
     families = [f for f in registry.FAMILIES if bands["variant"].map(registry.family).eq(f).any()]
-    fig, axes = plt.subplots(len(families), 2, figsize=(11, 4 * len(families)), squeeze=False)
+    # seconds alone only where sweeps.study.throughput measured the rates
+    clocks = ["training_images"] + (["seconds_alone"] if bands["seconds_alone"].notna().any() else [])
+    fig, axes = plt.subplots(
+        len(families), len(clocks), figsize=(5.5 * len(clocks), 4 * len(families)), squeeze=False
+    )
     for row, family in zip(axes, families):
         part = bands[bands["variant"].map(registry.family) == family]
         for i, (variant, curve) in enumerate(part.groupby("variant")):
             colour = plt.cm.tab20(i % 20)
-            for ax, x in zip(row, ("training_images", "seconds_alone")):
+            for ax, x in zip(row, clocks):
                 if curve[x].isna().all():
                     continue
                 ax.plot(curve[x], curve["median"], color=colour, label=variant)
