@@ -344,7 +344,10 @@ def final(setup: Setup, seed: int, verbose: bool):
         if rounds is not None:  # a later budget of the ladder: the best of each family, continued
             table, _ = final_stage.results_table([r for grid in grids for r in grid])
             top = dict(setup.preset.ladder_top) or final_stage.TOP
-            chosen = final_stage.climbers(table, previous * images, top)
+            # ranked as the tables will score them: the weights or their average
+            choice = final_stage.generator_choice(table, previous * images)
+            scored = final_stage.as_scored(table, choice["generator"])
+            chosen = final_stage.climbers(scored, previous * images, top)
 
             def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
                 return final_stage.continued(

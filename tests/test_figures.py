@@ -22,8 +22,8 @@ def round_number(value: float) -> bool:
 
 @settings(max_examples=400, deadline=None)
 @given(
-    low=st.floats(min_value=0.5, max_value=5e4),
-    ratio=st.floats(min_value=1.05, max_value=2e4),
+    low=st.floats(min_value=1e-3, max_value=1e6),
+    ratio=st.floats(min_value=1.05, max_value=1e12),
 )
 def test_log_ticks_are_round_in_view_and_few_over_any_span(low, ratio):
     high = low * ratio
@@ -37,10 +37,19 @@ def test_log_ticks_are_round_in_view_and_few_over_any_span(low, ratio):
         assert all(round_number(t) for t in ticks), ticks
 
 
+@settings(max_examples=200, deadline=None)
+@given(low=st.floats(min_value=1e-3, max_value=1e6), ratio=st.floats(min_value=1.0, max_value=1.05))
+def test_log_ticks_of_a_narrow_or_empty_view_stay_in_it_and_never_repeat(low, ratio):
+    ticks = PlainLogLocator().tick_values(low, low * ratio)
+    assert len(ticks) <= 9 and len(set(ticks.tolist())) == len(ticks)
+    assert all(low <= t <= low * ratio for t in ticks)
+
+
 def test_log_ticks_take_the_densest_round_sequence_that_fits():
     assert PlainLogLocator().tick_values(15, 950).tolist() == [20, 30, 50, 100, 200, 300, 500]
     assert PlainLogLocator().tick_values(45, 80).tolist() == [50, 60, 70, 80]
     assert PlainLogLocator().tick_values(1, 1e6).tolist() == [1, 10, 100, 1e3, 1e4, 1e5, 1e6]
+    assert PlainLogLocator().tick_values(1, 1e12).tolist() == [1, 100, 1e4, 1e6, 1e8, 1e10, 1e12]
 
 
 def crowded_labels(axis, gap: float = 8.0) -> list[tuple[str, str]]:

@@ -801,6 +801,16 @@ def test_the_headline_scores_the_weight_average_only_where_it_is_significantly_b
     # only the headline budget's runs decide
     later = table.assign(budget_images=5000, ema_fid=lambda t: t["fid"] * 0.8)
     assert generator_choice(pd.concat([table, later]), 1000)["generator"] == "weights"
+    # the signed ranks decide the direction: 26 runs a little lower and 24 much higher have a median
+    # ratio under 1, yet the average is significantly worse
+    mixed = runs_table({("gan", "best"): [100.0] * 50}).assign(budget_images=1000)
+    mixed["ema_fid"] = [100.0 * math.exp(-0.001 * (i + 1)) for i in range(26)] + [150.0] * 24
+    said = generator_choice(mixed, 1000)
+    assert said["median_ratio"] < 1 and said["wilcoxon_p"] < 0.05 and said["generator"] == "weights"
+    # a defaults row made of its best row's runs is one pair, not two
+    copies = table[table["variant"] == "gan"].assign(arm="defaults", same_runs_as_best=True)
+    doubled = pd.concat([table.assign(same_runs_as_best=False, ema_fid=table["fid"] * 0.9), copies])
+    assert generator_choice(doubled, 1000)["runs"] == 8
 
 
 def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_seed(tmp_path):
@@ -812,8 +822,12 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     table["ema_fid"] = table["fid"] * 0.9
     table.loc[table["variant"] == "gan", "ema_fid"] = [120.0, 110, 100, 90, 80, 70]
     table["ema_classes_covered"] = 10
+    # the average was not scored with a CAS: the tables keep the weights' and say so
+    table["cas_evaluator"], table["ema_cas_evaluator"] = 0.7, math.nan
     board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
-    assert json.loads((tmp_path / "generator_choice.json").read_text())["generator"] == "ema"
+    choice = json.loads((tmp_path / "generator_choice.json").read_text())
+    assert choice["generator"] == "ema" and choice["weights_only"] == ["cas_evaluator"]
+    assert (board["cas_evaluator"] == 0.7).all()
     assert (board["generator"] == "ema").all()
     assert board.at["gan", "fid"] == 95.0 and board.at["dcgan", "fid"] == pytest.approx(0.9 * 85)
     assert board.index[0] == "dcgan"  # scored by the average, dcgan still leads
@@ -831,6 +845,66 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     assert record["generator"] == "ema" and record["headline_file"] == "gan_generator_ema.h5"
     winner_generators(table[table["variant"] == "gan"], tmp_path, 100, None)
     assert json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())["seed"] == 2
+
+
+def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_path):
+    from sweeps.study.final_stage import write
+
+    first = runs_table({("gan", "best"): [300.0] * 4, ("gan", "defaults"): [500.0] * 2}).assign(
+        budget_images=1000
+    )
+    later = first[(first["arm"] == "best") & (first["seed"] < 2)].assign(budget_images=2000, fid=90.0)
+    reports = [
+        {
+            "variant": "gan",
+            "arm": arm,
+            "seed": seed,
+            "budget_images": images,
+            "training_images": images,
+            "train_seconds": images / 100,
+            "fid": fid,
+        }
+        for arm, seeds in (("best", range(4)), ("defaults", range(2)))
+        for seed in seeds
+        for images, fid in ((1000, 300.0), (2000, 90.0))
+        if images == 1000 or (arm == "best" and seed < 2)
+    ]
+    write(tmp_path, pd.concat([first, later], ignore_index=True), pd.DataFrame(reports))
+    found = pd.read_csv(tmp_path / "time_to_quality.csv").set_index("arm")
+    # seeds 2 and 3 stopped at the first budget: they are not counted as never reaching FID 100
+    assert found.at["best", "seeds"] == 2 and found.at["best", "reached_100"] == 2
+    assert "defaults" not in found.index
+
+
+def test_the_goals_are_reported_met_or_not_per_budget_with_lost_runs_not_covering(tmp_path):
+    from sweeps.reporting.axes import load_goals
+    from sweeps.study.final_stage import goals, write
+
+    fids = {
+        ("gan", "best"): [14.0, 15, 16, 17, 18],
+        ("dcgan", "best"): [30.0, 31, 32, 33, 34],
+        ("cgan", "best"): [11.0, 12, 13, 14, 15],
+        ("cgan", "defaults"): [11.0, 12, 13, 14, 15],  # the best's own runs: counted once
+        ("acgan", "best"): [40.0, 41, 42, 43, math.nan],  # a run lost on the way
+    }
+    table = runs_table(fids, classes_covered=10).assign(budget_images=1000)
+    table["same_runs_as_best"] = (table["variant"] == "cgan") & (table["arm"] == "defaults")
+    table.loc[table["fid"].isna(), "classes_covered"] = math.nan
+    found = goals(table).set_index("goal")
+    assert found.at["best unconditional median FID", "variant"] == "gan"
+    assert found.at["best unconditional median FID", "measured"] == 16.0
+    assert found.at["best unconditional median FID", "met"]
+    assert found.at["best conditional median FID", "measured"] == 13.0
+    assert not found.at["best conditional median FID", "met"]
+    coverage = found.loc["final seeds covering all 10 classes"]
+    assert coverage["variant"] == "19 of 20 runs" and coverage["met"]  # 95%: the lost run does not cover
+    table.loc[(table["variant"] == "gan") & (table["seed"] == 0), "classes_covered"] = 9
+    assert not goals(table).set_index("goal").at["final seeds covering all 10 classes", "met"]  # 18 of 20
+    write(tmp_path, table, pd.DataFrame())
+    said = load_goals(tmp_path)["sentence"]
+    assert "best unconditional median FID at 1,000 images: 16 [" in said
+    assert "(gan) against <= 20, met" in said
+    assert "all 10 classes at 1,000 images: 90% (18 of 20 runs) against >= 95%, not met" in said
 
 
 def test_a_resumed_ladder_keeps_the_climbers_and_runs_it_first_chose(tmp_path):

@@ -419,6 +419,35 @@ def at_headline(runs: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["budget_images"] == (runs["budget_images"].min() if budget is None else budget)]
 
 
+def load_goals(final: Path) -> dict | None:
+    """The study's goals against the measured figures (final_stage.goals): the table, and a
+    sentence at each goal's longest budget."""
+    path = final / "goals.csv"
+    if not path.is_file() or path.stat().st_size <= 1:
+        return None
+    table = pd.read_csv(path)
+    if table.empty:
+        return None
+
+    def figure(row) -> str:
+        if row["goal"].startswith("best"):
+            return f"{row['measured']:.4g} [{row['low']:.4g}, {row['high']:.4g}]"
+        return f"{row['measured']:.0%}"
+
+    said = []
+    for goal, rows in table.groupby("goal", sort=False):
+        last = rows.iloc[-1]
+        where = f" at {int(last['budget_images']):,} images" if pd.notna(last["budget_images"]) else ""
+        verdict = "met" if last["met"] else "not met"
+        said.append(f"{goal}{where}: {figure(last)} ({last['variant']}) against {last['target']}, {verdict}")
+    shown = table.assign(
+        budget_images=table["budget_images"].map(lambda b: f"{int(b):,}" if pd.notna(b) else ""),
+        measured=[figure(row) for _, row in table.iterrows()],
+        met=table["met"].map({True: "met", False: "not met"}),
+    ).drop(columns=["low", "high"])
+    return {"sentence": "Goals: " + "; ".join(said) + ".", "table": shown}
+
+
 def generator_sentence(final: Path) -> str:
     """Which generator the final stage's tables score and why (final_stage.generator_choice)."""
     path = final / "generator_choice.json"
@@ -432,15 +461,19 @@ def generator_sentence(final: Path) -> str:
     )
     said = f"The final stage's tables and strip plots score {which}"
     if "wilcoxon_p" in choice:
+        where = f" at {choice['budget_images']:,} training images" if choice.get("budget_images") else ""
         said += (
-            f": over the {choice['runs']} runs scored both ways at {choice['budget_images']:,} training "
-            f"images, the average's FID is lower in {choice['lower_in']}, median ratio "
-            f"{choice['median_ratio']:.3f}, Wilcoxon signed-rank p={choice['wilcoxon_p']:.2g}"
+            f": over the {choice['runs']} runs scored both ways{where}, the average's FID is lower in "
+            f"{choice['lower_in']}, median ratio {choice['median_ratio']:.3f}, Wilcoxon signed-rank "
+            f"p={choice['wilcoxon_p']:.2g}"
         )
     else:
         said += f" ({choice.get('why', '')})" if choice.get("why") else ""
     if choice["generator"] == "ema":  # the average is scored only at each budget's end
-        said += "; the FID curves, time to quality, class shares and seeds' grids are the weights'"
+        weights = ["the FID curves", "time to quality", "class shares", "seeds' grids"]
+        names = {"cas": "CAS", "cas_evaluator": "CAS on the evaluator's labels"}
+        weights += [names.get(m, m.replace("_", " ")) for m in choice.get("weights_only", [])]
+        said += f"; {', '.join(weights[:-1])} and {weights[-1]} are the weights'"
     return said + "."
 
 
@@ -508,6 +541,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "seeds": seed_grids(final, runs, figures) if not runs.empty else {},
         "ladder": load_ladder(final, scored, figures),
         "generator": generator_sentence(final),
+        "goals": load_goals(final),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
     }

@@ -52,11 +52,13 @@ class PlainLogLocator(Locator):
             ticks = [float(f"{m}e{k}") for k in powers for m in sequence]
             inside = [t for t in ticks if low <= t <= high]
             if len(inside) > self.most:
+                if not chosen:  # more decades than ticks: every few decades
+                    chosen = inside[:: -(-len(inside) // self.most)]
                 break
             chosen = inside
-        if len(chosen) >= 2:
-            return np.array(chosen)
-        return np.array([t for t in MaxNLocator(4).tick_values(low, high) if low <= t <= high])
+        if len(chosen) < 2:  # under two round numbers in view: evenly spaced ones
+            chosen = [t for t in MaxNLocator(4).tick_values(low, high) if low <= t <= high]
+        return np.unique(chosen)
 
 
 def plain_log_axis(axis, which: str = "x") -> None:

@@ -42,6 +42,10 @@ def render_axes(axes: dict | None) -> str:
     ]
     for family, rows in tables.by_family(axes["board"]):
         parts += [f"<h3>{html.escape(tables.heading(family))}</h3>", table(tables.leaderboard_table(rows))]
+    if axes.get("goals"):
+        goals = axes["goals"]
+        parts += ["<h3>Goals</h3>", f"<p><strong>{html.escape(goals['sentence'])}</strong></p>"]
+        parts.append(table(goals["table"]))
     parts.append(embed(axes.get("strip"), "final FID per seed"))
     parts.append(embed(axes.get("classes"), "class shares"))
     parts += [embed(png, f"{variant}: every final seed") for variant, png in axes.get("seeds", {}).items()]
@@ -228,6 +232,10 @@ def render_markdown(
             *([axes["generator"], ""] if axes.get("generator") else []),
             tables.markdown(tables.LEADERBOARD_NOTE, axes["board"], tables.leaderboard_table, level=3),
         ]
+        if axes.get("goals"):
+            goals = axes["goals"]
+            markdown += ["### Goals", "", f"**{goals['sentence']}**", ""]
+            markdown += [goals["table"].to_markdown(index=False, floatfmt=".4g"), ""]
         if axes.get("strip"):
             markdown += [f"![final FID per seed](figures/{Path(axes['strip']).name})", ""]
         if axes.get("classes"):

@@ -206,8 +206,13 @@ class GANTrainable(tune.Trainable):
             selection = run.evaluate(samples, split="validation", every_metric=False)
             # the final stage's CAS for every generator (evaluator-labelled for unconditional ones)
             scores = run.evaluate(samples, cas=self.settings.get("cas_every_generator") or None)
-            # ema_half_life: the generator's weight average scored beside its weights
-            averaged = run.evaluate(samples, average=True) if run.model.has_average else {}
+            # ema_half_life: the generator's weight average scored beside its weights, on every figure
+            # (the final stage's tables may score it instead: final_stage.generator_choice)
+            averaged = (
+                run.evaluate(samples, average=True, cas=self.settings.get("cas_every_generator") or None)
+                if run.model.has_average
+                else {}
+            )
             self.eval_seconds += time.perf_counter() - start
             metrics.update(
                 {f"final_{k}": v for k, v in scores.items() if isinstance(v, numbers.Real)},

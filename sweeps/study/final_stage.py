@@ -266,7 +266,11 @@ class FinalTrainable(GANTrainable):
                 self.settings["final_eval_samples"], cas=self.settings.get("cas_every_generator") or None
             )
             if run.model.has_average:
-                averaged = run.evaluate(self.settings["final_eval_samples"], average=True)
+                averaged = run.evaluate(
+                    self.settings["final_eval_samples"],
+                    average=True,
+                    cas=self.settings.get("cas_every_generator") or None,
+                )
             self.eval_seconds += time.perf_counter() - start
             metrics["eval_seconds"] = self.eval_seconds
         # the planned budget, not the images trained: a step of 64 x n_critic images overshoots a
@@ -720,6 +724,59 @@ def headline_budget(table: pd.DataFrame) -> int | None:
     return [b for b in ladder if scored[b] >= scored[ladder[0]]][-1]
 
 
+# the study's goals (issue #30): the best median FID of each family at most this; a share of the
+# final seeds covering every class at least this
+FID_GOALS = {"unconditional": 20.0, "conditional": 10.0}
+COVERAGE_GOAL = 0.95
+
+
+def goals(scored: pd.DataFrame) -> pd.DataFrame:
+    """Per budget, the study's goals against what was measured (met or not): each family's lowest
+    median FID among its best configurations, with the median's interval, and the share of the
+    budget's runs (every arm) whose samples cover all 10 classes; a run without a figure there
+    (diverged, failed) counts as not covering them."""
+    rows = []
+    for budget in budgets(scored) or [None]:
+        here = at_budget(scored, budget)
+        if "same_runs_as_best" in here:  # a defaults row made of its best row's runs: counted once
+            here = here[~here["same_runs_as_best"].fillna(False).astype(bool)]
+        board = leaderboard(here)
+        for family, goal in FID_GOALS.items():
+            mine = board[(board["family"] == family) & (board["arm"] == "best")] if len(board) else board
+            mine = mine.dropna(subset=["fid"]) if len(mine) else mine
+            if mine.empty:
+                continue
+            top = mine.sort_values("fid").iloc[0]
+            rows.append(
+                {
+                    "budget_images": budget,
+                    "goal": f"best {family} median FID",
+                    "target": f"<= {goal:g}",
+                    "variant": top["variant"],
+                    "measured": float(top["fid"]),
+                    "low": float(top["fid_low"]),
+                    "high": float(top["fid_high"]),
+                    "met": bool(top["fid"] <= goal),
+                }
+            )
+        classes = pd.to_numeric(here.get("classes_covered", pd.Series(math.nan, here.index)), errors="coerce")
+        if len(here):
+            share = float((classes >= NUM_CLASSES).sum() / len(here))
+            rows.append(
+                {
+                    "budget_images": budget,
+                    "goal": f"final seeds covering all {NUM_CLASSES} classes",
+                    "target": f">= {COVERAGE_GOAL:.0%}",
+                    "variant": f"{int((classes >= NUM_CLASSES).sum())} of {len(here)} runs",
+                    "measured": share,
+                    "low": math.nan,
+                    "high": math.nan,
+                    "met": bool(share >= COVERAGE_GOAL),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.05) -> dict:
     """Which generator the headline scores: each run's weight average (`ema`, where the stage kept
     one) or its weights. The average is taken when, over every run scored both ways at the headline
@@ -727,6 +784,8 @@ def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.0
     signed-rank test at `alpha`. One choice for every variant and budget: taking the lower of the
     two per variant would report the minimum of two noisy figures."""
     rows = at_budget(table, budget)
+    if "same_runs_as_best" in rows:  # a defaults row made of its best row's runs: one pair, not two
+        rows = rows[~rows["same_runs_as_best"].fillna(False).astype(bool)]
     found = {"generator": "weights", "budget_images": budget}
     if "ema_fid" not in rows or rows["ema_fid"].isna().all():
         return {**found, "why": "no weight average was scored"}
@@ -738,14 +797,19 @@ def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.0
     from scipy import stats
 
     logs = np.log(pairs["ema"].to_numpy() / pairs["weights"].to_numpy())
-    p = float(stats.wilcoxon(logs).pvalue)
-    lower = bool(p < alpha and np.median(logs) < 0)
+    # the direction from the signed ranks themselves (a one-sided test at half the level), not from
+    # the median ratio, which can point the other way
+    lower = bool(stats.wilcoxon(logs, alternative="less").pvalue < alpha / 2)
+    kept = [
+        m for m in METRICS if f"ema_{m}" in rows and rows[m].notna().any() and rows[f"ema_{m}"].isna().all()
+    ]
     return {
         **found,
         "generator": "ema" if lower else "weights",
         "lower_in": int((logs < 0).sum()),
         "median_ratio": float(np.exp(np.median(logs))),
-        "wilcoxon_p": p,
+        "wilcoxon_p": float(stats.wilcoxon(logs).pvalue),
+        "weights_only": kept,
         "why": (
             "the average's FID is lower (Wilcoxon signed-rank on the paired log ratios)"
             if lower
@@ -756,10 +820,16 @@ def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.0
 
 def as_scored(table: pd.DataFrame, generator: str) -> pd.DataFrame:
     """The runs as the chosen generator scored them: with `ema`, each figure (and `collapsed`) is
-    the weight average's; runs.csv keeps both sets of columns."""
+    the weight average's where it was scored; runs.csv keeps both sets of columns."""
     if generator != "ema":
         return table
-    swapped = {m: table[f"ema_{m}"] for m in [*METRICS, "collapsed"] if f"ema_{m}" in table}
+    # a figure the average was not scored on (the running study's averages have no CAS) stays the
+    # weights', as generator_choice's `weights_only` records
+    swapped = {
+        m: table[f"ema_{m}"]
+        for m in [*METRICS, "collapsed"]
+        if f"ema_{m}" in table and not (table[f"ema_{m}"].isna().all() and table[m].notna().any())
+    }
     return table.assign(**swapped)
 
 
@@ -799,12 +869,16 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     if headline is not None:
         board = board.assign(budget_images=headline)
     board.to_csv(out_dir / "leaderboard.csv", index=False)
-    # every run's reports up to the headline budget, so that no variant is timed on a longer one
+    # every report up to the headline budget of the runs meant to reach it (the extra seeds that
+    # stop at the first budget would count as never reaching a threshold), so that no variant is
+    # timed on a longer budget
     early = histories
     if len(ladder) > 1 and not histories.empty:
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
-        early = histories[clock <= headline]
+        there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
+        early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
     time_to_quality(early).to_csv(out_dir / "time_to_quality.csv", index=False)
+    goals(scored).to_csv(out_dir / "goals.csv", index=False)
     found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
     (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
