@@ -628,14 +628,10 @@ def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on
 
     monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
     monkeypatch.setattr("ray.get_gpu_ids", lambda: [])
-    first = FinalTrainable(
-        {"final": ladder_run(mnist_path, max_rounds=3, rungs=[1, 3], cas_every_generator=True)}
-    )
+    first = FinalTrainable({"final": ladder_run(mnist_path, max_rounds=3, rungs=[1, 3])})
     reports = [first.train() for _ in range(3)]
     assert [r["rung_images"] for r in reports] == [64, 0, 192]
     assert all(set(r) >= {"full_fid", "full_ema_fid", "full_recall"} for r in reports)
-    # the average is scored on every figure the weights are, the CAS too (at a rung and at the end)
-    assert all(0 <= reports[i][f"full_{kind}cas_evaluator"] <= 1 for i in (0, 2) for kind in ("", "ema_"))
     assert np.isnan(reports[1]["full_fid"]) and reports[0]["full_fid"] > 0 and reports[2]["full_ema_fid"] > 0
     assert reports[2]["full_fid"] == reports[2]["final_fid"]  # the end of the budget: the trainable's own
     shares = [[r[f"full_class_{d}"] for d in range(10)] for r in (reports[0], reports[2])]
@@ -679,6 +675,24 @@ def test_a_ladder_run_is_scored_in_full_at_each_rung_and_a_continued_run_goes_on
     assert table.loc[1, "fid"] == reports[2]["full_fid"]
     assert table.loc[0, "ema_fid"] == reports[0]["full_ema_fid"]
     assert table.loc[1, "class_7"] == reports[2]["full_class_7"]
+
+
+@pytest.mark.integration
+def test_a_final_stage_run_scores_its_weight_average_with_the_cas_too(mnist_path, monkeypatch):
+    """The average is scored on every figure the weights are, the CAS too, at a rung (FinalTrainable)
+    and at the end of the budget (the trainable's own full evaluation)."""
+    from sweeps.search.trainable import GANTrainable
+    from sweeps.study.final_stage import FinalTrainable
+
+    monkeypatch.setattr(GANTrainable, "placement", {"threads": 0, "gpus_visible": 0})
+    monkeypatch.setattr("ray.get_gpu_ids", lambda: [])
+    run = FinalTrainable(
+        {"final": ladder_run(mnist_path, max_rounds=2, rungs=[1, 2], cas_every_generator=True)}
+    )
+    reports = [run.train() for _ in range(2)]
+    run.stop()
+    assert [r["rung_images"] for r in reports] == [64, 128]
+    assert all(0 <= r[f"full_{kind}cas_evaluator"] <= 1 for r in reports for kind in ("", "ema_"))
 
 
 def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held():
