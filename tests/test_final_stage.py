@@ -840,6 +840,7 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     table["ema_fid"] = table["fid"] * 0.9
     table.loc[table["variant"] == "gan", "ema_fid"] = [120.0, 110, 100, 90, 80, 70]
     table["ema_classes_covered"] = 10
+    table.loc[(table["variant"] == "dcgan") & (table["seed"] == 0), "ema_classes_covered"] = 9
     # the average was not scored with a CAS: the tables keep the weights' and say so
     table["cas_evaluator"], table["ema_cas_evaluator"] = 0.7, math.nan
     board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
@@ -850,7 +851,15 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     assert board.at["gan", "fid"] == 95.0 and board.at["dcgan", "fid"] == pytest.approx(0.9 * 85)
     assert board.index[0] == "dcgan"  # scored by the average, dcgan still leads
     runs = pd.read_csv(tmp_path / "runs.csv")
-    assert runs["fid"].tolist() == table["fid"].tolist() and "ema_collapsed" in runs  # both kept
+    assert runs["fid"].tolist() == table["fid"].tolist()  # both generators' columns kept
+    # dcgan's seed 0 collapsed by its average's nine classes, not by its weights': the board counts it
+    assert runs["ema_collapsed"].sum() == 1 and runs["collapsed"].sum() == 0
+    assert board.at["dcgan", "collapsed"] == 1 and board.at["gan", "collapsed"] == 0
+    from sweeps.reporting.figures import drawn_runs, strip_points
+    from sweeps.study.final_stage import as_scored
+
+    dots = strip_points(drawn_runs(as_scored(runs, "ema")))  # as the report draws them: one hollow
+    assert dots.loc[dots["collapsed"], ["variant", "seed"]].values.tolist() == [["dcgan", 0]]
     for _, row in table.iterrows():
         folder = tmp_path / "runs" / f"{row['variant']}_best_s{row['seed']}_1000"
         folder.mkdir(parents=True, exist_ok=True)
