@@ -88,7 +88,9 @@ def test_a_seed_without_a_finite_fid_is_counted_and_left_out_of_the_median():
     assert board.at["gan", "seeds"] == 4 and board.at["gan", "non_finite"] == 2
     assert board.at["gan", "fid"] == 150.0 and board.at["gan", "fid_max"] == 200.0
     assert board.at["dcgan", "non_finite"] == 0
-    assert board.at["dcgan", "verdict"] == "cannot be told apart at n=3 vs 2 (smallest attainable p 0.2)"
+    assert board.at["dcgan", "verdict"] == (
+        "cannot be told apart at n=3 vs 2 (no difference is detectable: the smallest attainable p is 0.2)"
+    )
 
 
 def test_six_fully_separated_seeds_a_side_differ_with_the_holm_p_shown():

@@ -125,7 +125,7 @@ def test_compare_gives_leader_difference_and_what_could_not_be_detected():
     assert board["n"].tolist() == [3, 3, 8] and board["dropped"].tolist() == [1, 0, 0]
     assert board["verdict"].tolist() == [
         "leader",
-        "cannot be told apart at n=3 vs 3 (smallest attainable p 0.1)",
+        "cannot be told apart at n=3 vs 3 (no difference is detectable: the smallest attainable p is 0.1)",
         "differs (Holm p=0.024)",  # 2/C(11, 3) = 0.0121, doubled in a family of two
     ]
     np.testing.assert_allclose(board["p"].iloc[1:], [0.1, 2 / 165])
@@ -149,3 +149,37 @@ def test_compare_against_a_named_leader_that_is_not_the_best_median():
     np.testing.assert_allclose(board["p"].iloc[1:], [0.1, 0.1])
     with pytest.raises(ValueError, match="not one of the groups"):
         S.compare(groups, leader="absent")
+
+
+def test_the_detectable_ratio_has_the_power_it_states():
+    """The ratio detectable_ratio returns, applied to fresh samples from the distribution the two
+    groups came from, is rejected by Mann-Whitney at 5% about 80% of the time."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    powers = []
+    for seed in range(6):
+        a, b = np.exp(rng.normal(0, 0.1, 30)), np.exp(rng.normal(0, 0.1, 30))
+        ratio = S.detectable_ratio(a, b, seed=seed)
+        fresh = rng.normal(0, 0.1, (4000, 30)), rng.normal(np.log(ratio), 0.1, (4000, 30))
+        powers.append(np.mean(stats.mannwhitneyu(*fresh, axis=1).pvalue < 0.05))
+    # each estimate carries its samples' spread; together they are near the stated 80%
+    assert 0.72 <= np.mean(powers) <= 0.9 and min(powers) > 0.6, powers
+
+
+def test_the_detectable_ratio_falls_with_seeds_rises_with_spread_and_is_said_where_it_exists():
+    a = np.exp(np.linspace(-0.1, 0.1, 6))
+    b = np.exp(np.linspace(-0.12, 0.08, 6))
+    six = S.detectable_ratio(a, b)
+    assert 1.0 < six < 2.0
+    assert S.detectable_ratio(np.tile(a, 2), np.tile(b, 2)) < six  # the same spread, twice the seeds
+    assert S.detectable_ratio(a**3, b**3) > six  # three times the spread on the log scale
+    assert S.detectable_ratio(a[:3], b[:3]) == math.inf  # 3 vs 3: p never reaches 0.05
+    assert math.isnan(S.detectable_ratio([1.0, -2.0, 3.0, 4.0], b))  # not on a log scale
+    assert math.isnan(S.detectable_ratio([1.0], b))
+    board = S.compare({"a": a, "b": b}).set_index("group")  # b leads, a a little behind
+    assert board.at["a", "verdict"] == (
+        f"cannot be told apart at n=6 vs 6 (the test detects a ratio of medians of "
+        f"{board.at['a', 'detectable_ratio']:.3g} or more with 80% power)"
+    )
+    assert math.isnan(board.at["b", "detectable_ratio"]) and 1 < board.at["a", "detectable_ratio"] < 2
