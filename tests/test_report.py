@@ -194,3 +194,14 @@ def test_the_strip_plot_draws_every_finite_seed_once_and_collapsed_ones_hollow(t
     hollow = dots[dots["collapsed"]]
     assert hollow[["variant", "fid"]].values.tolist() == [["acgan", 200.0]]  # over twice acgan's median
     assert dots.loc[dots["variant"] == "gan", "median"].iloc[0] == 51.5
+
+
+def test_a_verdict_shared_by_several_variants_is_said_in_the_plural():
+    from sweeps.reporting.axes import agreed, names
+
+    assert f"{names(['gan', 'wgan'])} {agreed('differs (Holm p=0.0043)', ['gan', 'wgan'])}" == (
+        "gan and wgan differ (Holm p=0.0043)"
+    )
+    assert agreed("has no finite FID", ["a", "b"]) == "have no finite FID"
+    assert agreed("differs (Holm p=0.01)", ["gan"]) == "differs (Holm p=0.01)"
+    assert agreed("cannot be told apart at n=6 vs 6", ["a", "b"]) == "cannot be told apart at n=6 vs 6"

@@ -241,8 +241,18 @@ def family_quality(rows: pd.DataFrame, family: str) -> str:
         verdicts.setdefault("has no finite FID" if row.verdict == "no data" else row.verdict, []).append(
             row.variant
         )
-    told = "; ".join(f"{names(variants)} {verdict}" for verdict, variants in verdicts.items())
+    told = "; ".join(f"{names(group)} {agreed(verdict, group)}" for verdict, group in verdicts.items())
     return f"{said}; against it (Mann-Whitney, Holm within the family, 5%), {told}."
+
+
+def agreed(verdict: str, variants: list[str]) -> str:
+    """The verdict's verb in the plural for several variants ("differ", "have")."""
+    if len(variants) < 2:
+        return verdict
+    for singular, plural in (("differs", "differ"), ("has", "have")):
+        if verdict.startswith(singular + " "):
+            return plural + verdict[len(singular) :]
+    return verdict
 
 
 def most_confident(rows: pd.DataFrame) -> tuple[str, str] | None:
