@@ -730,17 +730,18 @@ FID_GOALS = {"unconditional": 20.0, "conditional": 10.0}
 COVERAGE_GOAL = 0.95
 
 
-def goals(scored: pd.DataFrame) -> pd.DataFrame:
+def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
     """Per budget, the study's goals against what was measured (met or not): each family's lowest
     median FID among its best configurations, with the median's interval, and the share of the
     budget's runs (every arm) whose samples cover all 10 classes; a run without a figure there
-    (diverged, failed) counts as not covering them."""
+    (diverged, failed) counts as not covering them. `boards`: each budget's leaderboard where the
+    caller has it (write), so that none is computed twice."""
     rows = []
     for budget in budgets(scored) or [None]:
         here = at_budget(scored, budget)
         if "same_runs_as_best" in here:  # a defaults row made of its best row's runs: counted once
             here = here[~here["same_runs_as_best"].fillna(False).astype(bool)]
-        board = leaderboard(here)
+        board = boards[budget] if boards and budget in boards else leaderboard(here)
         for family, goal in FID_GOALS.items():
             mine = board[(board["family"] == family) & (board["arm"] == "best")] if len(board) else board
             mine = mine.dropna(subset=["fid"]) if len(mine) else mine
@@ -863,7 +864,9 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     (out_dir / "generator_choice.json").write_text(json.dumps(choice, indent=1))
     scored = as_scored(table, choice["generator"])
     first = at_budget(scored, headline)
-    board = leaderboard(first)
+    # each budget's leaderboard once: the headline's, the goals' and the ladder's
+    every = {b: leaderboard(at_budget(scored, b)) for b in ladder or [None]}
+    board = every[headline]
     if not board.empty:
         board = board.assign(generator=choice["generator"])
     if headline is not None:
@@ -878,7 +881,7 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
         early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
     time_to_quality(early).to_csv(out_dir / "time_to_quality.csv", index=False)
-    goals(scored).to_csv(out_dir / "goals.csv", index=False)
+    goals(scored, every).to_csv(out_dir / "goals.csv", index=False)
     found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
     (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
@@ -886,7 +889,7 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )
     if len(ladder) > 1:
-        boards = [leaderboard(at_budget(scored, b)).assign(budget_images=b) for b in ladder]
+        boards = [every[b].assign(budget_images=b) for b in ladder]
         pd.concat(boards, ignore_index=True).to_csv(out_dir / "ladder.csv", index=False)
         parts = [tables.LEADERBOARD_NOTE, ""]
         for b, each in zip(ladder, boards):
