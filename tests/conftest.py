@@ -258,6 +258,12 @@ def pytest_collection_modifyitems(config, items):
         names = set(getattr(item, "fixturenames", ()))
         if INTEGRATION_FIXTURES & names:
             item.add_marker(pytest.mark.integration)
+        # The integration tests run one after another on one worker, as in a serial run: each starts
+        # a cluster or a server sized for the whole machine, and the smoke sweep is built once. The
+        # other worker takes the unit tests meanwhile.
+        if item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.xdist_group("integration"))
+            continue
         shared = [name for name in SHARED_RUN_FIXTURES if name in names]
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
