@@ -8,10 +8,17 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
+from processes import free_port, stop_marked
 
 REPO = Path(__file__).resolve().parents[1]
 # what sweeps/search/ray_adapter.py was written against: a new minor version must be checked again
@@ -44,6 +51,60 @@ def local_ray():
 def test_start_local_ray_binds_this_machines_ray_to_127_0_0_1(local_ray):
     assert local_ray.util.get_node_ip_address() == "127.0.0.1"
     assert {node["NodeManagerAddress"] for node in local_ray.nodes() if node["Alive"]} == {"127.0.0.1"}
+
+
+PROBE = """
+import json, ray
+from sweeps.search.ray_adapter import start_local_ray
+start_local_ray(num_cpus=2, include_dashboard=False)
+print(json.dumps({"cpus": ray.cluster_resources().get("CPU"), "gcs": ray.get_runtime_context().gcs_address}))
+ray.shutdown()
+"""
+
+
+@pytest.mark.integration
+def test_a_local_sweeps_ray_starts_its_own_beside_one_that_ray_start_recorded():
+    """`ray start` (a `ray up` head on this machine, a user's own) records its address where
+    ray.init without one looks; the sweep's local Ray must still start here, with its CPU count."""
+    temp = Path(tempfile.mkdtemp(prefix="grs-", dir="/tmp"))  # short: socket paths under 108 bytes
+    mark = uuid.uuid4().hex
+    env = {**os.environ, "RAY_TMPDIR": str(temp), "GANLIB_TEST_NODE": mark}
+    env.pop("RAY_ADDRESS", None)
+    # every port of its own: a sweep beside the tests holds the defaults
+    ports = [
+        f"--{name}={free_port()}"
+        for name in (
+            "port",
+            "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port",
+            "metrics-export-port",
+            "runtime-env-agent-port",
+        )
+    ]
+    ray_cli = Path(sys.executable).resolve().parent / "ray"
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", "--num-cpus=1"]
+        + ["--include-dashboard=false", "--block", *ports],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        recorded_file = temp / "ray" / "ray_current_cluster"
+        deadline = time.time() + 120
+        while not recorded_file.exists() and time.time() < deadline:
+            time.sleep(0.5)
+        recorded = recorded_file.read_text().strip()
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        )
+        assert probe.returncode == 0, probe.stderr[-2000:]
+        started = json.loads(probe.stdout.strip().splitlines()[-1])
+        assert started["cpus"] == 2 and started["gcs"] != recorded, (started, recorded)
+    finally:
+        stop_marked(mark)
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def saved_statuses(staging: str) -> list[str]:

@@ -19,8 +19,6 @@ import getpass
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,44 +29,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from processes import free_port, marked_processes, port_in_use, stop_marked
 
 REPO = Path(__file__).resolve().parents[1]
 SSHD = "/usr/sbin/sshd"
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def marked_processes(mark: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if f"GANLIB_TEST_NODE={mark}".encode() in (proc / "environ").read_bytes():
-                    found.append(int(proc.name))
-            except OSError:
-                continue
-    return found
-
-
-def stop_marked(mark: str) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in marked_processes(mark):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(2)
 
 
 def local_cluster_config(base: Path, key: Path, gcs_port: int, dashboard_port: int) -> dict:

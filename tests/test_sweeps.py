@@ -161,7 +161,7 @@ def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metr
 def test_a_quarter_gpu_per_trial_runs_four_trials_at_once(tmp_path, mnist_path):
     import ray
 
-    ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, _node_ip_address="127.0.0.1")
+    ray.init(address="local", num_cpus=4, num_gpus=1, include_dashboard=False, _node_ip_address="127.0.0.1")
     try:
         from sweeps.tune_all import main
 

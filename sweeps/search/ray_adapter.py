@@ -28,7 +28,9 @@ def start_local_ray(**init_args) -> None:
 
     Missing route: ray.init takes the node's address only as the private `_node_ip_address` (the
     public one is `ray start --node-ip-address`, a separate process the sweep would have to manage);
-    without it Ray listens on the machine's reachable address."""
+    without it Ray listens on the machine's reachable address. `address="local"`: a Ray started on
+    this machine by `ray start` (a `ray up` head, a user's own) is left alone, where ray.init without
+    an address would join it and refuse our CPU and GPU counts."""
     import ray
 
-    ray.init(_node_ip_address="127.0.0.1", **init_args)
+    ray.init(address="local", _node_ip_address="127.0.0.1", **init_args)
