@@ -17,6 +17,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def ray_agent_port_flags() -> list[str]:
+    """`ray start` flags giving a node's agents and metrics their own free ports: a sweep beside the
+    tests holds Ray's defaults."""
+    names = (
+        "dashboard-agent-listen-port",
+        "dashboard-agent-grpc-port",
+        "metrics-export-port",
+        "runtime-env-agent-port",
+    )
+    return [f"--{name}={free_port()}" for name in names]
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from processes import free_port, stop_marked
+from processes import free_port, ray_agent_port_flags, stop_marked
 
 REPO = Path(__file__).resolve().parents[1]
 # what sweeps/search/ray_adapter.py was written against: a new minor version must be checked again
@@ -70,17 +70,7 @@ def test_a_local_sweeps_ray_starts_its_own_beside_one_that_ray_start_recorded():
     mark = uuid.uuid4().hex
     env = {**os.environ, "RAY_TMPDIR": str(temp), "GANLIB_TEST_NODE": mark}
     env.pop("RAY_ADDRESS", None)
-    # every port of its own: a sweep beside the tests holds the defaults
-    ports = [
-        f"--{name}={free_port()}"
-        for name in (
-            "port",
-            "dashboard-agent-listen-port",
-            "dashboard-agent-grpc-port",
-            "metrics-export-port",
-            "runtime-env-agent-port",
-        )
-    ]
+    ports = [f"--port={free_port()}", *ray_agent_port_flags()]
     ray_cli = Path(sys.executable).resolve().parent / "ray"
     head = subprocess.Popen(
         [str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", "--num-cpus=1"]

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from processes import free_port, marked_processes, port_in_use, stop_marked
+from processes import free_port, marked_processes, port_in_use, ray_agent_port_flags, stop_marked
 
 REPO = Path(__file__).resolve().parents[1]
 SSHD = "/usr/sbin/sshd"
@@ -59,9 +59,7 @@ def local_cluster_config(base: Path, key: Path, gcs_port: int, dashboard_port: i
         start.replace("--num-cpus=0 --num-gpus=0", "--num-cpus=2 --include-dashboard=true").replace(
             "--port=6379",
             f"--port={gcs_port} --dashboard-port={dashboard_port} --node-ip-address=127.0.0.1 "
-            f"--temp-dir={base / 'ray'} "
-            f"--dashboard-agent-listen-port={free_port()} --dashboard-agent-grpc-port={free_port()} "
-            f"--metrics-export-port={free_port()} --runtime-env-agent-port={free_port()}",
+            f"--temp-dir={base / 'ray'} " + " ".join(ray_agent_port_flags()),
         )
     ]
     return config

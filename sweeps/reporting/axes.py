@@ -194,8 +194,9 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
         xs = [float(t) for t in thresholds]
         axes[0].plot(xs, [row[f"images_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
         axes[1].plot(xs, [row[f"seconds_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
+    split = best["fid_on"].iloc[0] if "fid_on" in best else "validation slice"
     for ax, label in zip(axes, ("training images", "training seconds")):
-        ax.set_xlabel("FID threshold (validation slice)")
+        ax.set_xlabel(f"FID threshold ({split})")
         ax.set_ylabel(f"{label} to first reach it (median over the seeds that do)")
         ax.invert_xaxis()
         ax.set_yscale("log")
@@ -429,9 +430,14 @@ def at_headline(runs: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["budget_images"] == (runs["budget_images"].min() if budget is None else budget)]
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV the final stage wrote, empty where it wrote none (or an empty one)."""
+    return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
+
+
 def load_goals(final: Path) -> dict | None:
     """The study's goals against the measured figures (final_stage.goals): the table, and a
-    sentence at each goal's longest budget."""
+    sentence at each FID goal's longest budget and on the final seeds' coverage."""
     path = final / "goals.csv"
     if not path.is_file() or path.stat().st_size <= 1:
         return None
@@ -446,6 +452,8 @@ def load_goals(final: Path) -> dict | None:
 
     said = []
     for goal, rows in table.groupby("goal", sort=False):
+        if goal.startswith("runs "):  # each budget's coverage: the table's; the goal is the final seeds'
+            continue
         last = rows.iloc[-1]
         where = f" at {int(last['budget_images']):,} images" if pd.notna(last["budget_images"]) else ""
         verdict = "met" if last["met"] else "not met"
@@ -519,7 +527,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     if not (final / "leaderboard.csv").exists():
         return None
     board, runs, winners = load_final(final)
-    from sweeps.study.final_stage import as_scored, chosen_generator
+    from sweeps.study.final_stage import as_scored, chosen_generator, with_alone_rates
 
     scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
     ttq_path = final / "time_to_quality.csv"
@@ -527,6 +535,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     alone_path = results / "throughput.csv"
     # one row a variant (a re-measured variant's last row), read once for the table and the finding
     alone = pd.read_csv(alone_path).drop_duplicates("variant", keep="last") if alone_path.exists() else None
+    winners = with_alone_rates(winners, alone)
     stable = stability(histories, trials)
     tables = dict(
         zip(
@@ -552,6 +561,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "ladder": load_ladder(final, scored, figures),
         "generator": generator_sentence(final),
         "goals": load_goals(final),
+        "gain": read_table(final / "search_gain.csv"),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
     }

@@ -46,11 +46,19 @@ def render_axes(axes: dict | None) -> str:
         goals = axes["goals"]
         parts += ["<h3>Goals</h3>", f"<p><strong>{html.escape(goals['sentence'])}</strong></p>"]
         parts.append(table(goals["table"]))
+    if len(axes.get("gain", ())):
+        parts += [
+            "<h3>The search against the papers' defaults</h3>",
+            f"<p>{html.escape(tables.GAIN_NOTE)}</p>",
+        ]
+        for family, rows in tables.by_family(axes["gain"]):
+            parts += [f"<h4>{html.escape(tables.heading(family))}</h4>", table(tables.gain_table(rows))]
     parts.append(embed(axes.get("strip"), "final FID per seed"))
     parts.append(embed(axes.get("classes"), "class shares"))
     parts += [embed(png, f"{variant}: every final seed") for variant, png in axes.get("seeds", {}).items()]
     if len(axes.get("winners", ())):
-        parts += ["<h3>Winners a family and axis</h3>", f"<p>{html.escape(tables.WINNERS_NOTE)}</p>"]
+        note = html.escape(tables.winners_note(axes["winners"]))
+        parts += ["<h3>Winners a family and axis</h3>", f"<p>{note}</p>"]
         for family, rows in tables.by_family(axes["winners"]):
             parts += [f"<h4>{html.escape(tables.heading(family))}</h4>", table(tables.winners_table(rows))]
     if axes.get("ladder"):
@@ -236,6 +244,9 @@ def render_markdown(
             goals = axes["goals"]
             markdown += ["### Goals", "", f"**{goals['sentence']}**", ""]
             markdown += [goals["table"].to_markdown(index=False, floatfmt=".4g"), ""]
+        if len(axes.get("gain", ())):
+            markdown += ["### The search against the papers' defaults", ""]
+            markdown += [tables.markdown(tables.GAIN_NOTE, axes["gain"], tables.gain_table, level=4)]
         if axes.get("strip"):
             markdown += [f"![final FID per seed](figures/{Path(axes['strip']).name})", ""]
         if axes.get("classes"):
@@ -246,7 +257,9 @@ def render_markdown(
             markdown += [
                 "### Winners a family and axis",
                 "",
-                tables.markdown(tables.WINNERS_NOTE, axes["winners"], tables.winners_table, level=4),
+                tables.markdown(
+                    tables.winners_note(axes["winners"]), axes["winners"], tables.winners_table, level=4
+                ),
             ]
         if axes.get("ladder"):
             ladder = axes["ladder"]

@@ -561,25 +561,102 @@ def winners(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             low, high = support(metric)
             groups = {v: snapped(finite(g[metric]), low, high) for v, g in part.groupby("variant")}
             found = statistics.compare(groups, lower_is_better=lower, alpha=alpha, low=low, high=high)
-            top = found.iloc[0]
-            second = found.iloc[1] if len(found) > 1 else None
-            rows.append(
-                {
-                    "family": family,
-                    "axis": axis,
-                    "metric": metric,
-                    "better": "lower" if lower else "higher",
-                    "variant": top["group"],
-                    "seeds": int(top["n"]),
-                    "median": top["median"],
-                    "low": top["lo"],
-                    "high": top["hi"],
-                    "prob_best": top["prob_best"],
-                    "runner_up": second["group"] if second is not None else "",
-                    "runner_up_verdict": second["verdict"] if second is not None else "",
-                }
-            )
+            rows.append(winner_row(family, axis, metric, lower, found))
     return pd.DataFrame(rows)
+
+
+def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per variant whose search found other settings than its papers' defaults, the two arms' FIDs
+    over their seeds: each median with its interval, Mann-Whitney's p and its Holm adjustment over
+    the variants, the ratio of medians (defaults over best: above 1, the search gained) and Cliff's
+    delta (defaults against best), and a verdict that, where the test cannot tell, says what ratio
+    it could have detected. A defaults row made of its best row's runs is no comparison."""
+    rows, arms = [], {}
+    for variant, runs in table.groupby("variant", sort=False) if len(table) else ():
+        if "same_runs_as_best" in runs and runs["same_runs_as_best"].fillna(False).astype(bool).any():
+            continue
+        fids = {arm: finite(runs.loc[runs["arm"] == arm, "fid"]) for arm in ("best", "defaults")}
+        best, defaults = (values[np.isfinite(values)] for values in fids.values())
+        if not len(best) or not len(defaults):
+            continue
+        arms[variant] = (defaults, best)
+        row = {"variant": variant, "family": registry.family(variant)}
+        for arm, values in (("best", best), ("defaults", defaults)):
+            median, low, high = statistics.median_interval(values, low=0.0)
+            row.update({f"{arm}_seeds": len(values), arm: median, f"{arm}_low": low, f"{arm}_high": high})
+        row.update(
+            p=statistics.mann_whitney(defaults, best),
+            ratio_of_medians=statistics.ratio_of_medians(defaults, best),
+            cliffs_delta=statistics.cliffs_delta(defaults, best),
+        )
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    gain = pd.DataFrame(rows)
+    gain["p_holm"] = statistics.holm(gain["p"])
+    verdicts = []
+    for row in gain.itertuples():
+        if row.p_holm < alpha:
+            lower = "the search's best" if row.ratio_of_medians > 1 else "the papers' defaults"
+            verdicts.append(f"{lower} lower (Holm p={row.p_holm:.2g})")
+            continue
+        said = f"cannot be told apart at n={row.defaults_seeds} vs {row.best_seeds}"
+        detectable = statistics.detectable_ratio(*arms[row.variant], alpha=alpha)
+        if math.isfinite(detectable):
+            said += f" (the test detects a ratio of medians of {detectable:.3g} or more with 80% power)"
+        else:
+            said += (
+                f" (smallest attainable p {statistics.smallest_p(row.defaults_seeds, row.best_seeds):.2g})"
+            )
+        verdicts.append(said)
+    return gain.assign(verdict=verdicts)
+
+
+def winner_row(family: str, axis: str, metric: str, lower: bool, found: pd.DataFrame) -> dict:
+    """A winners row from statistics.compare's table (the leader first)."""
+    top = found.iloc[0]
+    second = found.iloc[1] if len(found) > 1 else None
+    return {
+        "family": family,
+        "axis": axis,
+        "metric": metric,
+        "better": "lower" if lower else "higher",
+        "variant": top["group"],
+        "seeds": int(top["n"]),
+        "median": top["median"],
+        "low": top["lo"],
+        "high": top["hi"],
+        "prob_best": top["prob_best"],
+        "runner_up": second["group"] if second is not None else "",
+        "runner_up_verdict": second["verdict"] if second is not None else "",
+    }
+
+
+def with_alone_rates(found: pd.DataFrame, alone: pd.DataFrame | None, alpha: float = 0.05) -> pd.DataFrame:
+    """The winners with the computing-time axis answered from the rates measured alone
+    (sweeps.study.throughput's timed windows, `window_images_per_s`) in place of the final stage's,
+    whose runs shared the machine. Unchanged where no window was measured. `seeds` counts windows."""
+    if alone is None or alone.empty or "window_images_per_s" not in alone:
+        return found
+    windows = {
+        row.variant: [float(w) for w in str(row.window_images_per_s).split(";") if w not in ("", "nan")]
+        for row in alone.drop_duplicates("variant", keep="last").itertuples()
+    }
+    rows = []
+    for family in registry.FAMILIES:
+        groups = {v: w for v, w in windows.items() if w and registry.family(v) == family}
+        if groups:
+            compared = statistics.compare(groups, lower_is_better=False, alpha=alpha, low=0.0)
+            rows.append(winner_row(family, "computing time", "images_per_s_alone", False, compared))
+    if not rows:
+        return found
+    answered = {row["family"] for row in rows}
+    kept = (
+        found[~((found["axis"] == "computing time") & found["family"].isin(answered))]
+        if len(found)
+        else found
+    )
+    return pd.concat([kept, pd.DataFrame(rows)], ignore_index=True)
 
 
 def real_baseline(data, n: int, seed: int = 0) -> dict:
@@ -638,7 +715,8 @@ def winner_generators(
     seed's generator there (the lower middle of an even count), copied from OUT_DIR/runs/
     (collect_runs) into OUT_DIR/generators/<variant>/ as .h5 (the weights' and, where the run kept
     one, their average's), with metrics.json: the run's row of runs.csv, which file the headline
-    scores, and per file the command that scores it again and the column it reproduces."""
+    scores, and per file the command that scores it again (run from that folder) and the column it
+    reproduces."""
     import shlex
     import shutil
 
@@ -671,9 +749,10 @@ def winner_generators(
         rescore = {}
         for path in files:
             shutil.copyfile(path, target / path.name)
-            words = ["python", "-m", "ganlib.evaluate", str(target / path.name)]
-            words += ["--n", str(n), "--seed", str(seed)]
-            words += (["--data", str(data)] if data else []) + (["--cas"] if scored_cas else [])
+            # the file beside this record and no local data path: the folder is committed and
+            # moved (docs/results/), and ganlib.evaluate gets MNIST the Keras way without --data
+            words = ["python", "-m", "ganlib.evaluate", path.name, "--n", str(n), "--seed", str(seed)]
+            words += ["--cas"] if scored_cas else []
             column = "ema_fid" if path.stem.endswith("_ema") else "fid"
             rescore[path.name] = {"command": shlex.join(words), "reproduces": column}
         record = {
@@ -687,6 +766,8 @@ def winner_generators(
             "headline_file": f"{variant}_generator{'_ema' if generator == 'ema' else ''}.h5",
             "run": {key: plain(value) for key, value in row.items()},
             "rescore": rescore,
+            "rescore_from": "this folder; add --data PATH to score against a local copy of Keras's mnist.npz"
+            + (f" (the run used {data})" if data else ""),
         }
         (target / "metrics.json").write_text(json.dumps(record, indent=1, default=str))
         written.append(target)
@@ -733,9 +814,9 @@ COVERAGE_GOAL = 0.95
 def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
     """Per budget, the study's goals against what was measured (met or not): each family's lowest
     median FID among its best configurations, with the median's interval, and the share of the
-    budget's runs (every arm) whose samples cover all 10 classes; a run without a figure there
-    (diverged, failed) counts as not covering them. `boards`: each budget's leaderboard where the
-    caller has it (write), so that none is computed twice."""
+    budget's runs (every arm) whose samples cover all 10 classes; then the coverage goal proper, over
+    the final seeds: every run once, at the longest budget it was trained to (final_seeds).
+    `boards`: each budget's leaderboard where the caller has it (write), so none is computed twice."""
     rows = []
     for budget in budgets(scored) or [None]:
         here = at_budget(scored, budget)
@@ -760,22 +841,41 @@ def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
                     "met": bool(top["fid"] <= goal),
                 }
             )
-        classes = pd.to_numeric(here.get("classes_covered", pd.Series(math.nan, here.index)), errors="coerce")
-        if len(here):
-            share = float((classes >= NUM_CLASSES).sum() / len(here))
-            rows.append(
-                {
-                    "budget_images": budget,
-                    "goal": f"final seeds covering all {NUM_CLASSES} classes",
-                    "target": f">= {COVERAGE_GOAL:.0%}",
-                    "variant": f"{int((classes >= NUM_CLASSES).sum())} of {len(here)} runs",
-                    "measured": share,
-                    "low": math.nan,
-                    "high": math.nan,
-                    "met": bool(share >= COVERAGE_GOAL),
-                }
-            )
-    return pd.DataFrame(rows)
+        if budget is not None:
+            rows.append(coverage(here, f"runs covering all {NUM_CLASSES} classes", budget))
+    rows.append(coverage(final_seeds(scored), f"final seeds covering all {NUM_CLASSES} classes", None))
+    return pd.DataFrame([row for row in rows if row])
+
+
+def final_seeds(scored: pd.DataFrame) -> pd.DataFrame:
+    """Each run (variant, arm, seed) once, at the longest budget it was trained to; a defaults row
+    made of its best row's runs left out (those runs are counted once)."""
+    here = scored
+    if "same_runs_as_best" in here:
+        here = here[~here["same_runs_as_best"].fillna(False).astype(bool)]
+    if here.empty or "budget_images" not in here:
+        return here
+    return here.sort_values("budget_images").groupby(["variant", "arm", "seed"], sort=False).tail(1)
+
+
+def coverage(runs: pd.DataFrame, goal: str, budget: int | None) -> dict:
+    """The share of `runs` whose samples cover all 10 classes against COVERAGE_GOAL; a run without
+    a figure (diverged, failed) counts as not covering them."""
+    if runs.empty:
+        return {}
+    classes = pd.to_numeric(runs.get("classes_covered", pd.Series(math.nan, runs.index)), errors="coerce")
+    covered = int((classes >= NUM_CLASSES).sum())
+    share = covered / len(runs)
+    return {
+        "budget_images": budget,
+        "goal": goal,
+        "target": f">= {COVERAGE_GOAL:.0%}",
+        "variant": f"{covered} of {len(runs)} runs" + ("" if budget else ", each at its longest budget"),
+        "measured": share,
+        "low": math.nan,
+        "high": math.nan,
+        "met": bool(share >= COVERAGE_GOAL),
+    }
 
 
 def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.05) -> dict:
@@ -880,11 +980,18 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
         there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
         early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
-    time_to_quality(early).to_csv(out_dir / "time_to_quality.csv", index=False)
+    # the reports' FID: the test split's in a ladder (entries), the validation slice's otherwise
+    split = "test split" if len(ladder) > 1 else "validation slice"
+    time_to_quality(early).assign(fid_on=split).to_csv(out_dir / "time_to_quality.csv", index=False)
     goals(scored, every).to_csv(out_dir / "goals.csv", index=False)
+    # the papers' defaults are trained to the first budget only: the search's gain is measured there
+    gain = search_gain(at_budget(scored, ladder[0] if ladder else None))
+    gain.to_csv(out_dir / "search_gain.csv", index=False)
+    (out_dir / "search_gain.md").write_text(tables.markdown(tables.GAIN_NOTE, gain, tables.gain_table))
     found = winners(first)
     found.to_csv(out_dir / "winners.csv", index=False)
-    (out_dir / "winners.md").write_text(tables.markdown(tables.WINNERS_NOTE, found, tables.winners_table))
+    note = tables.winners_note(found)
+    (out_dir / "winners.md").write_text(tables.markdown(note, found, tables.winners_table))
     (out_dir / "leaderboard.md").write_text(
         tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )

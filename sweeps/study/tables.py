@@ -25,12 +25,50 @@ LEADERBOARD_NOTE = (
     "marked (= best) is its best row's runs (the search's best was the defaults) and takes that "
     "row's verdict."
 )
-WINNERS_NOTE = (
-    "Per family and axis, among the best configurations: the variant with the best median "
-    "(computing time: images/s in the final stage, runs sharing the machine), its 95% bootstrap "
-    "interval and its bootstrap chance of the best median; the runner-up's verdict is Mann-Whitney "
-    "against the winner, Holm-adjusted within the family."
+
+
+GAIN_NOTE = (
+    "The search against the papers' defaults, each variant's two arms over their seeds at the first "
+    "budget (the defaults are trained no further): FID medians [95% bootstrap interval], the ratio "
+    "of medians (defaults over best: above 1, the search gained), Cliff's delta (defaults against "
+    "best) and Mann-Whitney's p, Holm-adjusted over the variants."
 )
+
+
+def gain_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One family's search_gain rows (final_stage.search_gain) as shown."""
+    return pd.DataFrame(
+        {
+            "variant": rows["variant"],
+            "best: seeds, FID median [95% interval]": [
+                f"{r.best_seeds}, {spread(r.best, r.best_low, r.best_high, '.1f')}" for r in rows.itertuples()
+            ],
+            "defaults: seeds, FID median [95% interval]": [
+                f"{r.defaults_seeds}, {spread(r.defaults, r.defaults_low, r.defaults_high, '.1f')}"
+                for r in rows.itertuples()
+            ],
+            "ratio": rows["ratio_of_medians"].map(lambda v: number(v, ".2f")),
+            "Cliff's delta": rows["cliffs_delta"].map(lambda v: number(v, "+.2f")),
+            "Holm p": rows["p_holm"].map(lambda v: number(v, ".2g")),
+            "verdict": rows["verdict"],
+        }
+    )
+
+
+def winners_note(rows: pd.DataFrame) -> str:
+    """What the winners table (final_stage.winners) answers from; the computing time's rates are the
+    final stage's own unless the report put the rates measured alone in (final_stage.with_alone_rates)."""
+    alone = "metric" in rows and (rows["metric"] == "images_per_s_alone").any()
+    rates = (
+        "images/s measured alone, the median over timed windows"
+        if alone
+        else "images/s in the final stage, runs sharing the machine"
+    )
+    return (
+        f"Per family and axis, among the best configurations: the variant with the best median "
+        f"(computing time: {rates}), its 95% bootstrap interval and its bootstrap chance of the best "
+        "median; the runner-up's verdict is Mann-Whitney against the winner, Holm-adjusted within the family."
+    )
 
 
 def number(value, spec: str) -> str:
@@ -58,8 +96,8 @@ def heading(family: str) -> str:
 
 
 def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One family's leaderboard rows as shown: FID median with its interval, IQR, the test against
-    the family's leader and the verdict."""
+    """One family's leaderboard rows as shown: FID median with its interval, IQR, min to max, the
+    test against the family's leader and the verdict."""
     leads = rows["verdict"] == "leader"
     return pd.DataFrame(
         {
@@ -77,6 +115,9 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
                 spread(r.fid, r.fid_low, r.fid_high, ".1f", "no finite FID") for r in rows.itertuples()
             ],
             "IQR": [spread(r.fid, r.fid_q1, r.fid_q3, ".1f", form="{1} to {2}") for r in rows.itertuples()],
+            "min to max": [
+                spread(r.fid, r.fid_min, r.fid_max, ".1f", form="{1} to {2}") for r in rows.itertuples()
+            ],
             "Holm p": rows["p_holm"].map(lambda v: number(v, ".2g")),
             # the leader against itself (1.00, +0.00) says nothing
             "ratio": rows["ratio_of_medians"].where(~leads).map(lambda v: number(v, ".2f")),
