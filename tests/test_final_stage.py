@@ -380,6 +380,10 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     )
     # images/s measured alone, one variant after another, then the report's computing answer from it
     export = tmp_path / "store" / "f"
+    # as a study's final stage would have trained them: with a weight average, which the rate pays for
+    sweep = json.loads((export / "sweep.json").read_text())
+    sweep["preset"]["final_ema_half_life"] = 1000
+    (export / "sweep.json").write_text(json.dumps(sweep))
     done = subprocess.run(
         [
             sys.executable,
@@ -409,6 +413,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         alone["images_per_s_alone"] > 0
     ).all()
     assert alone["window_images_per_s"].map(lambda w: len(w.split(";"))).eq(2).all()
+    assert (alone["ema_half_life"] == 1000).all()
     assert (
         subprocess.run(
             [sys.executable, str(REPO / "sweeps" / "report.py"), str(export)],

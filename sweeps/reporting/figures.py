@@ -5,6 +5,7 @@ stage seed's FID."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -369,38 +370,45 @@ def class_shares(runs: pd.DataFrame, path: Path) -> Path | None:
 
 
 def seed_grids(final: Path, runs: pd.DataFrame, figures: Path) -> dict[str, Path]:
-    """A figure a variant: the sample grid of each of its best configuration's final runs (every
-    seed, at the budget each ran to; final/runs/, final_stage.collect_runs), titled with its seed,
-    budget and FID, a collapsed seed's title in red."""
+    """A figure a variant: the sample grid of each of its final runs (every seed, at the budget each
+    ran to; final/runs/, final_stage.collect_runs), a row an arm (the best configuration, then the
+    papers' defaults), titled with its seed, budget and FID, a collapsed seed's title in red."""
     import matplotlib.image as mpimg
 
     drawn = {}
-    folders = sorted((final / "runs").glob("*_best_s*_*")) if (final / "runs").is_dir() else []
-    by_variant: dict[str, list] = {}
+    folders = sorted((final / "runs").iterdir()) if (final / "runs").is_dir() else []
+    by_variant: dict[str, dict[str, list]] = {}
     for folder in folders:
-        variant, rest = folder.name.split("_best_s")
-        seed, images = (int(part) for part in rest.split("_"))
-        if (folder / "samples.png").is_file():
-            by_variant.setdefault(variant, []).append((images, seed, folder / "samples.png"))
-    for variant, grids in by_variant.items():
-        grids.sort()
-        fig, axes = plt.subplots(1, len(grids), figsize=(2.2 * len(grids), 2.6), squeeze=False)
-        for ax, (images, seed, png) in zip(axes[0], grids):
-            ax.imshow(mpimg.imread(png), cmap="gray")
-            ax.axis("off")
-            row = runs[
-                (runs["variant"] == variant)
-                & (runs["arm"] == "best")
-                & (runs["seed"] == seed)
-                & (runs.get("budget_images", runs["training_images"]) == images)
-            ]
-            fid = float(row["fid"].iloc[0]) if len(row) else float("nan")
-            collapsed = bool(row["collapsed"].iloc[0]) if len(row) and "collapsed" in row else False
-            ax.set_title(
-                f"seed {seed}, {images:,}\nFID {fid:.1f}" + (" (collapsed)" if collapsed else ""),
-                fontsize=7,
-                color="tab:red" if collapsed else "black",
-            )
+        # <variant>_<arm>_s<seed>_<images>; a variant's name may hold an underscore (wgan_gp)
+        named = re.fullmatch(r"(.+)_(best|defaults)_s(\d+)_(\d+)", folder.name)
+        if named is None or not (folder / "samples.png").is_file():
+            continue
+        variant, arm, seed, images = named[1], named[2], int(named[3]), int(named[4])
+        by_variant.setdefault(variant, {}).setdefault(arm, []).append((images, seed, folder / "samples.png"))
+    for variant, arms in by_variant.items():
+        shown = [a for a in ("best", "defaults") if a in arms]
+        columns = max(len(arms[a]) for a in shown)
+        fig, axes = plt.subplots(
+            len(shown), columns, figsize=(2.2 * columns, 2.6 * len(shown)), squeeze=False
+        )
+        for line, arm in zip(axes, shown):
+            for ax in line:
+                ax.axis("off")
+            for ax, (images, seed, png) in zip(line, sorted(arms[arm])):
+                ax.imshow(mpimg.imread(png), cmap="gray")
+                row = runs[
+                    (runs["variant"] == variant)
+                    & (runs["arm"] == arm)
+                    & (runs["seed"] == seed)
+                    & (runs.get("budget_images", runs["training_images"]) == images)
+                ]
+                fid = float(row["fid"].iloc[0]) if len(row) else float("nan")
+                collapsed = bool(row["collapsed"].iloc[0]) if len(row) and "collapsed" in row else False
+                ax.set_title(
+                    f"{arm}, seed {seed}, {images:,}\nFID {fid:.1f}" + (" (collapsed)" if collapsed else ""),
+                    fontsize=7,
+                    color="tab:red" if collapsed else "black",
+                )
         fig.suptitle(f"{variant}: every final seed", fontsize=9)
         fig.tight_layout()
         path = figures / f"seeds_{variant}.png"

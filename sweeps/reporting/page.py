@@ -151,7 +151,9 @@ SEARCH_TEXT = {
     "upward by an amount that depends on the generator; each finalist scored again on 10,000 "
     "samples of the same validation slice says whether that bias decided the pick.",
     "averages": "Final stage: each generator's exponential moving average of weights (config "
-    "ema_half_life) scored beside its weights, same runs, same samples.",
+    "ema_half_life) scored beside its weights, same runs, same samples; seed_ratio is the median of "
+    "each seed's own ratio (average over weights: below 1, the average is better) with its 95% "
+    "bootstrap interval.",
 }
 
 
@@ -165,6 +167,9 @@ def render_search(search: dict | None) -> str:
     if search.get("bands"):
         parts += ["<h2>Final stage: FID against images and seconds, seed bands</h2>"]
         parts.append(embed(search["bands"], "FID curves with seed bands"))
+    if search.get("loss_bands"):
+        parts += ["<h2>Final stage: losses a loss family, seed bands</h2>"]
+        parts.append(embed(search["loss_bands"], "loss curves with seed bands"))
     if len(search.get("selection", ())):
         parts += ["<h2>Selection FID: search samples against 10,000</h2>"]
         parts += [f"<p>{SEARCH_TEXT['selection']}</p>", table(search["selection"])]
@@ -184,6 +189,9 @@ def search_markdown(search: dict | None) -> list[str]:
     if search.get("bands"):
         lines += ["## Final stage: FID against images and seconds, seed bands", ""]
         lines += [f"![FID curves with seed bands](figures/{Path(search['bands']).name})", ""]
+    if search.get("loss_bands"):
+        lines += ["## Final stage: losses a loss family, seed bands", ""]
+        lines += [f"![loss curves with seed bands](figures/{Path(search['loss_bands']).name})", ""]
     if len(search.get("selection", ())):
         lines += ["## Selection FID: search samples against 10,000", "", SEARCH_TEXT["selection"], ""]
         lines += [search["selection"].to_markdown(index=False, floatfmt=".4g"), ""]

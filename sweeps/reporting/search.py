@@ -19,6 +19,7 @@ from scipy import stats  # noqa: E402
 
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import plain_log_axis  # noqa: E402
+from sweeps.study.statistics import median_interval  # noqa: E402
 
 
 def started(trials: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
@@ -94,13 +95,19 @@ def selection_bias(trials: dict) -> pd.DataFrame:
 def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
     """From the final stage's runs.csv, where it scored the generators' weight averages
     (`ema_fid`): per variant, arm and budget, the median FID of the weights and of their average,
-    the ratio, and in how many seeds the average scored lower."""
+    the ratio of the medians, the median of each seed's own ratio (average over weights) with its
+    95% bootstrap interval (above 0), and in how many seeds the average scored lower. A defaults
+    row made of its best row's runs is left out: those runs are the best's row."""
     if runs.empty or "ema_fid" not in runs or runs["ema_fid"].isna().all():
         return pd.DataFrame()
+    if "same_runs_as_best" in runs:
+        runs = runs[~runs["same_runs_as_best"].fillna(False).astype(bool)]
     keys = ["variant", "arm"] + (["budget_images"] if "budget_images" in runs else [])
     rows = []
     for key, group in runs.dropna(subset=["fid", "ema_fid"]).groupby(keys):
         raw, averaged = group["fid"].astype(float), group["ema_fid"].astype(float)
+        paired = (averaged / raw)[raw > 0]
+        seed_ratio, low, high = median_interval(paired.to_numpy(), low=0.0)
         rows.append(
             {
                 **dict(zip(keys, key)),
@@ -108,6 +115,9 @@ def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
                 "fid_weights": float(raw.median()),
                 "fid_average": float(averaged.median()),
                 "ratio": float(averaged.median() / raw.median()) if raw.median() > 0 else math.nan,
+                "seed_ratio": seed_ratio,
+                "seed_ratio_low": low,
+                "seed_ratio_high": high,
                 "average_lower_in": int(np.sum(averaged.values < raw.values)),
             }
         )
@@ -130,21 +140,67 @@ def load_search(results: Path, trials: dict, histories: dict, figures: Path) -> 
         "selection": selection_bias(trials),
         "averages": averaged_against_raw(runs),
         "bands": fid_bands_figure(fid_bands(final, alone), figures / "fid_bands.png"),
+        "loss_bands": loss_bands_figure(final, figures / "loss_bands.png"),
     }
 
 
-def fid_bands(histories: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
-    """From the final stage's histories, per variant (best configuration) and report: the median FID
-    over seeds and its range (min, max), against training images and, where throughput.csv
-    measured the variant's rate alone, against seconds of training alone (images / that rate)."""
-    if histories.empty or "fid" not in histories:
+def seed_bands(histories: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per variant (best configuration) and report of the final stage's histories: `column`'s
+    median over seeds, its range (low, high) and the seeds counted. Over the seeds that ran the
+    variant's whole length (the ladder's climbers), so that a band does not narrow where the extra
+    seeds stop; a diverged report, or one without a finite value, is left out."""
+    if histories.empty or column not in histories or "fid" not in histories:
         return pd.DataFrame()
-    best = histories[(histories["arm"] == "best") & (histories["fid"] < SENTINEL_FID)]
-    bands = (
-        best.groupby(["variant", "training_images"])["fid"]
+    best = histories[histories["arm"] == "best"]
+    longest = best.groupby("variant")["training_images"].transform("max")
+    whole = best.loc[best["training_images"] == longest, ["variant", "seed"]].drop_duplicates()
+    best = best.merge(whole, on=["variant", "seed"])
+    values = pd.to_numeric(best[column], errors="coerce")
+    best = best.assign(**{column: values})[(best["fid"] < SENTINEL_FID) & np.isfinite(values)]
+    return (
+        best.groupby(["variant", "training_images"])[column]
         .agg(median="median", low="min", high="max", seeds="count")
         .reset_index()
     )
+
+
+def loss_bands_figure(histories: pd.DataFrame, path: Path) -> Path | None:
+    """A row a loss family (registry.LOSS_FAMILIES: a loss is read against its own family's
+    scale, never across), D loss and G loss against training images: a line a variant (the median
+    over seeds, each report an epoch's mean) in its band (min to max over seeds)."""
+    from ganlib import registry
+
+    bands = {c: seed_bands(histories, c) for c in ("d_loss", "g_loss")}
+    if any(b.empty for b in bands.values()):
+        return None
+    family = lambda v: registry.get(v).loss_family  # noqa: E731
+    families = [f for f in registry.LOSS_FAMILIES if bands["d_loss"]["variant"].map(family).eq(f).any()]
+    fig, axes = plt.subplots(len(families), 2, figsize=(11, 3.6 * len(families)), squeeze=False)
+    for row, loss_family in zip(axes, families):
+        for ax, (column, band) in zip(row, bands.items()):
+            part = band[band["variant"].map(family) == loss_family]
+            for i, (variant, curve) in enumerate(part.groupby("variant")):
+                colour = plt.cm.tab10(i % 10)
+                ax.plot(curve["training_images"], curve["median"], color=colour, label=variant)
+                ax.fill_between(
+                    curve["training_images"], curve["low"], curve["high"], color=colour, alpha=0.2
+                )
+            ax.set_title(f"{loss_family} loss: {column[0].upper()}", fontsize=9)
+            ax.set_xlabel("training images")
+            ax.set_ylabel("loss (median over seeds; band: min to max)")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def fid_bands(histories: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The FID's seed bands (seed_bands), against training images and, where throughput.csv
+    measured the variant's rate alone, against seconds of training alone (images / that rate)."""
+    bands = seed_bands(histories, "fid")
+    if bands.empty:
+        return bands
     rates = alone.set_index("variant")["images_per_s_alone"] if alone is not None and len(alone) else {}
     pairs = zip(bands["variant"], bands["training_images"])
     bands["seconds_alone"] = [images / rates[v] if v in rates else math.nan for v, images in pairs]

@@ -5,12 +5,13 @@ computing-time answer is not the shared figure a sweep's trials report while the
     python -m sweeps.study.throughput EXPORT_DIR [--seconds 10] [--repeats 6] [--data mnist.npz]
 
 Per variant: the exported best configuration (EXPORT_DIR/best/VARIANT/config.json) is built as
-the sweep's trials built it and traced, then trained in one pass for `repeats` consecutive windows
-of at least `seconds` each; EXPORT_DIR/throughput.csv gets the median images/s (and generator
-steps/s) over the windows with its 95% bootstrap interval, which stays inside the windows' range and
-above 0, and every window's rate (rows of variants measured again are replaced). Six windows let
-Mann-Whitney tell two variants apart (its smallest two-sided p is 0.0022 at 6 vs 6, 0.10 at 3 vs 3).
-The report's computing-time table shows it beside the final stage's figures. Run it with nothing else running:
+the sweep's trials built it, with the weight average the final stage kept (where it kept one), and
+traced, then trained in one pass for `repeats` consecutive windows of at least `seconds` each;
+EXPORT_DIR/throughput.csv gets the median images/s (and generator steps/s) over the windows with its
+95% bootstrap interval, which stays inside the windows' range and above 0, and every window's rate
+(rows of variants measured again are replaced). Six windows let Mann-Whitney tell two variants apart
+(its smallest two-sided p is 0.0022 at 6 vs 6, 0.10 at 3 vs 3). The report's computing-time table
+shows it beside the final stage's figures. Run it with nothing else running:
 it says so if the machine was busy when it started.
 """
 
@@ -200,18 +201,21 @@ def main(argv=None) -> int:
             f"warning: the machine is busy (load {load:.2f} > {BUSY}): these figures will not be 'alone'",
             file=sys.stderr,
         )
+    # the weight average the final stage kept beside the weights costs an update a step: its runs,
+    # whose figures the report publishes, paid for it, so the rate measured alone does too
+    average = {"ema_half_life": h} if (h := (sweep.get("preset") or {}).get("final_ema_half_life")) else {}
     rows = []
     for variant in wanted:
         row = measure(
             variant,
-            found[variant]["hyperparameters"],
+            {**found[variant]["hyperparameters"], **average},
             found[variant]["seed"],
             run_settings,
             args.data,
             args.seconds,
             args.repeats,
         )
-        row.update(threads=threads, load_before=load)
+        row.update(threads=threads, load_before=load, ema_half_life=average.get("ema_half_life"))
         rows.append(row)
         print(
             f"{variant:<10} {row['images_per_s_alone']:8.0f} images/s "
