@@ -351,6 +351,16 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     )
     assert rescored.returncode == 0, rescored.stderr[-3000:]
     assert json.loads(rescored.stdout)["fid"] == pytest.approx(record["run"]["fid"], rel=1e-3)
+    # the report lists it, with the command to run from the report's folder
+    from sweeps.reporting.axes import winners_generators
+
+    listed = winners_generators(final).iloc[0]
+    assert (listed["variant"], listed["file"]) == (winner.name, f"{winner.name}_generator.h5")
+    assert (
+        listed["score it again"]
+        == f"cd final/generators/{winner.name} && {record['rescore'][listed['file']]['command']}"
+    )
+    assert listed["FID"] == record["run"]["fid"]
     # the headline: the longest budget both variants reached, the ladder's last here
     board = pd.read_csv(final / "leaderboard.csv")
     assert len(board) == 2 and (board["seeds"] == 1).all() and list(board["fid"]) == sorted(board["fid"])
@@ -364,6 +374,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     # the report answers the four questions from it, each with a finding drawn from its table
     report = (tmp_path / "store" / "f" / "report.md").read_text()
     for title in (
+        "### The winners' generators, to score again",
         "## Final stage at 4,800 training images (median",
         "## Image quality",
         "## Classification accuracy",

@@ -466,6 +466,28 @@ def load_goals(final: Path) -> dict | None:
     return {"sentence": "Goals: " + "; ".join(said) + ".", "table": shown}
 
 
+def winners_generators(final: Path) -> pd.DataFrame:
+    """Each family winner's committed generator (final_stage.winner_generators): which run, the FID
+    its headline file scored, and the command that scores that file again, from the report's folder."""
+    rows = []
+    for record in sorted((final / "generators").glob("*/metrics.json")):
+        found = json.loads(record.read_text())
+        headline = found["headline_file"]
+        again = found["rescore"][headline]
+        rows.append(
+            {
+                "family": found["family"],
+                "variant": found["variant"],
+                "seed": f"{found['seed']} (median of {found['of_seeds']})",
+                "budget_images": f"{found['budget_images']:,}",
+                "file": headline,
+                "FID": found["run"].get(again["reproduces"]),
+                "score it again": f"cd {record.parent.relative_to(final.parent)} && {again['command']}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def generator_sentence(final: Path) -> str:
     """Which generator the final stage's tables score and why (final_stage.generator_choice)."""
     path = final / "generator_choice.json"
@@ -562,6 +584,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "generator": generator_sentence(final),
         "goals": load_goals(final),
         "gain": read_table(final / "search_gain.csv"),
+        "generators": winners_generators(final),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
     }

@@ -28,6 +28,13 @@ def at_budget(board: pd.DataFrame) -> str:
     return "" if budget is None else f" at {budget:,} training images"
 
 
+GENERATORS_NOTE = (
+    "Each family winner's median seed at its longest budget, the file the headline scored, with its "
+    "metrics.json beside it; the command scores it again as the final stage did, on the test split "
+    "(add --data PATH for a local copy of Keras's mnist.npz)."
+)
+
+
 def render_axes(axes: dict | None) -> str:
     """The final stage's leaderboard a family, its winners, and the four questions, each with its
     table and finding."""
@@ -61,6 +68,12 @@ def render_axes(axes: dict | None) -> str:
         parts += ["<h3>Winners a family and axis</h3>", f"<p>{note}</p>"]
         for family, rows in tables.by_family(axes["winners"]):
             parts += [f"<h4>{html.escape(tables.heading(family))}</h4>", table(tables.winners_table(rows))]
+    if len(axes.get("generators", ())):
+        parts += [
+            "<h3>The winners' generators, to score again</h3>",
+            f"<p>{html.escape(GENERATORS_NOTE)}</p>",
+        ]
+        parts.append(table(axes["generators"]))
     if axes.get("ladder"):
         ladder = axes["ladder"]
         parts += ["<h2>The budget ladder: the same runs, longer</h2>", table(ladder["order"])]
@@ -269,6 +282,9 @@ def render_markdown(
                     tables.winners_note(axes["winners"]), axes["winners"], tables.winners_table, level=4
                 ),
             ]
+        if len(axes.get("generators", ())):
+            markdown += ["### The winners' generators, to score again", "", GENERATORS_NOTE, ""]
+            markdown += [axes["generators"].to_markdown(index=False, floatfmt=".4g"), ""]
         if axes.get("ladder"):
             ladder = axes["ladder"]
             markdown += ["## The budget ladder: the same runs, longer", ""]
