@@ -183,3 +183,16 @@ def test_the_detectable_ratio_falls_with_seeds_rises_with_spread_and_is_said_whe
         f"{board.at['a', 'detectable_ratio']:.3g} or more with 80% power)"
     )
     assert math.isnan(board.at["b", "detectable_ratio"]) and 1 < board.at["a", "detectable_ratio"] < 2
+
+
+def test_what_a_row_could_have_shown_is_at_holms_level_for_the_familys_comparisons():
+    """Holm holds the first of m comparisons to alpha / m: a detectable ratio at alpha itself would
+    claim power the adjusted test does not have."""
+    a = np.exp(np.linspace(-0.1, 0.1, 6))
+    b = np.exp(np.linspace(-0.12, 0.08, 6))
+    c = np.exp(np.linspace(-0.09, 0.11, 6))
+    two = S.compare({"a": a, "b": b}).set_index("group")
+    three = S.compare({"a": a, "b": b, "c": c}).set_index("group")
+    assert two.at["a", "detectable_ratio"] == S.detectable_ratio(a, b, alpha=0.05)
+    assert three.at["a", "detectable_ratio"] == S.detectable_ratio(a, b, alpha=0.025)
+    assert three.at["a", "detectable_ratio"] > two.at["a", "detectable_ratio"]

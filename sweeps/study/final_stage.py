@@ -603,7 +603,8 @@ def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             verdicts.append(f"{lower} lower (Holm p={row.p_holm:.2g})")
             continue
         said = f"cannot be told apart at n={row.defaults_seeds} vs {row.best_seeds}"
-        detectable = statistics.detectable_ratio(*arms[row.variant], alpha=alpha)
+        # at Holm's strictest level over the variants, as statistics.compare does
+        detectable = statistics.detectable_ratio(*arms[row.variant], alpha=alpha / len(gain))
         if math.isfinite(detectable):
             said += f" (the test detects a ratio of medians of {detectable:.3g} or more with 80% power)"
         else:

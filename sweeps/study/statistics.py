@@ -202,7 +202,9 @@ def compare(
     counted in `dropped`), median, q1, q3, min, max, the median's interval (lo, hi), and against
     the leader (the best median unless `leader` names another group): the Mann-Whitney p, its Holm
     adjustment over the family of comparisons with the leader, the ratio of medians and Cliff's
-    delta (this group over / against the leader), prob_best, and a verdict."""
+    delta (this group over / against the leader), prob_best, and a verdict; where a row cannot be
+    told from the leader, the ratio of medians the test would detect (detectable_ratio) at Holm's
+    strictest level, alpha over the number of comparisons."""
     if leader is not None and leader not in groups:
         raise ValueError(f"leader {leader!r} is not one of the groups: {', '.join(map(str, groups))}")
     rows = []
@@ -239,8 +241,11 @@ def compare(
     board["ratio"] = [ratio_of_medians(cleaned[g], best) for g in board["group"]]
     board["cliffs_delta"] = [cliffs_delta(cleaned[g], best) for g in board["group"]]
     board["prob_best"] = board["group"].map(prob_best(groups, lower_is_better=lower_is_better, seed=seed))
+    # what a non-significant row could have shown, at the level Holm holds its first comparison to
+    # (alpha over the comparisons): at alpha itself it would claim more power than Holm leaves
+    level = alpha / max(1, int(board["p"].notna().sum()))
     board["detectable_ratio"] = [
-        math.nan if g == leader or p < alpha else detectable_ratio(cleaned[g], best, alpha=alpha, seed=seed)
+        math.nan if g == leader or p < alpha else detectable_ratio(cleaned[g], best, alpha=level, seed=seed)
         for g, p in zip(board["group"], board["p_holm"])
     ]
     board["verdict"] = [_verdict(row, leader, len(best), alpha) for row in board.itertuples()]

@@ -18,12 +18,12 @@ LEADERBOARD_NOTE = (
     "lowest median FID): Mann-Whitney, Holm-adjusted within the family, at 5%; ratio and Cliff's "
     "delta of the row's FIDs over the leader's; P(best): the bootstrap chance of the lowest median "
     "among the family's best configurations. Where a test cannot tell rows apart, the verdict gives "
-    "the ratio of medians it would detect with 80% power at those seeds (at 5% before Holm, simulated "
-    "from the two rows' pooled spread on the log scale), or says that no difference is detectable "
-    "there (the smallest attainable p). A seed is collapsed when it covers fewer "
-    f"than {NUM_CLASSES} classes or its FID is over twice its arm's median. A papers'-defaults row "
-    "marked (= best) is its best row's runs (the search's best was the defaults) and takes that "
-    "row's verdict."
+    "the ratio of medians it would detect with 80% power at those seeds (at Holm's strictest "
+    "level, 5% over the family's comparisons, simulated from the two rows' pooled spread on the "
+    "log scale), or says that no difference is detectable there (the smallest attainable p). "
+    f"A seed is collapsed when it covers fewer than {NUM_CLASSES} classes or its FID is over "
+    "twice its arm's median. A papers'-defaults row marked (= best) is its best row's runs (the "
+    "search's best was the defaults) and takes that row's verdict."
 )
 
 
