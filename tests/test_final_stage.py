@@ -330,6 +330,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     histories = pd.read_csv(final / "histories.csv")
     reports = histories[(histories["arm"] == "best") & (histories["seed"] == 0)].groupby("variant")["round"]
     assert all(sorted(r) == [1, 2, 3] for _, r in reports)  # one run, continued: no round twice
+    assert (histories["fid_on"] == "test split").all()  # a ladder's reports score the test split
     assert set(pd.read_csv(final / "ladder.csv")["budget_images"]) == {1600, 3200, 4800}
     assert len(pd.read_csv(final / "order.csv")) == 3
     # every finished run's generator and grid, at the budget it ran to
@@ -484,6 +485,7 @@ def test_the_search_gain_tests_each_variants_best_against_its_defaults_over_thei
 def test_the_computing_time_winner_is_the_fastest_measured_alone_not_in_the_shared_stage():
     """In the final stage runs share the machine; the winners' computing time comes from the
     timed windows of sweeps.study.throughput where they exist, compared by Mann-Whitney."""
+    from sweeps.study import tables
     from sweeps.study.final_stage import winners, with_alone_rates
 
     table = runs_table(
@@ -502,7 +504,8 @@ def test_the_computing_time_winner_is_the_fastest_measured_alone_not_in_the_shar
             "window_images_per_s": [";".join(["400"] * 6), "800;810;790;805;795;800"],
         }
     )
-    found = {(r["family"], r["axis"]): r for _, r in with_alone_rates(shared, alone).iterrows()}
+    variants = ["gan", "dcgan", "cgan"]
+    found = {(r["family"], r["axis"]): r for _, r in with_alone_rates(shared, alone, variants).iterrows()}
     fastest = found[("unconditional", "computing time")]
     assert (fastest["variant"], fastest["metric"], fastest["median"]) == (
         "dcgan",
@@ -513,7 +516,17 @@ def test_the_computing_time_winner_is_the_fastest_measured_alone_not_in_the_shar
     # the other axes, and a family without windows, keep the final stage's answer
     assert found[("unconditional", "image quality")]["variant"] == "dcgan"
     assert found[("conditional", "computing time")]["metric"] == "images_per_s"
-    assert with_alone_rates(shared, alone.drop(columns="window_images_per_s")).equals(shared)
+    assert with_alone_rates(shared, alone.drop(columns="window_images_per_s"), variants).equals(shared)
+    # a family answers from windows only where every variant has them: one diverged while timed,
+    # and the family keeps the final stage's answer (the report's finding reads every rate too)
+    lost = pd.concat(
+        [alone, pd.DataFrame({"variant": ["sngan"], "window_images_per_s": [math.nan]})], ignore_index=True
+    )
+    kept = with_alone_rates(shared, lost, [*variants, "sngan"])
+    assert (kept["metric"] == "images_per_s_alone").sum() == 0 and len(kept) == len(shared)
+    assert "runs sharing the machine" in tables.winners_note(kept)
+    mixed = with_alone_rates(shared, alone, variants)
+    assert "(images_per_s_alone), or images/s in the final stage" in tables.winners_note(mixed)
 
 
 def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_quality():
@@ -993,6 +1006,7 @@ def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_
             "training_images": images,
             "train_seconds": images / 100,
             "fid": fid,
+            "fid_on": "test split",  # results_table: the split the run's config scored
         }
         for arm, seeds in (("best", range(4)), ("defaults", range(2)))
         for seed in seeds
@@ -1004,7 +1018,7 @@ def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_
     # seeds 2 and 3 stopped at the first budget: they are not counted as never reaching FID 100
     assert found.at["best", "seeds"] == 2 and found.at["best", "reached_100"] == 2
     assert "defaults" not in found.index
-    assert (found["fid_on"] == "test split").all()  # a ladder's reports score the test split
+    assert (found["fid_on"] == "test split").all()  # the figure's label: the split the reports scored
 
 
 def test_the_goals_are_reported_met_or_not_per_budget_with_lost_runs_not_covering(tmp_path):

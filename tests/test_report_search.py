@@ -84,6 +84,35 @@ def test_fid_bands_are_the_median_and_range_over_seeds_against_images_and_second
     assert math.isnan(bands.loc[("cgan", 100), "seconds_alone"])
 
 
+def test_a_climber_that_diverged_early_keeps_its_reports_in_the_band():
+    """The seeds meant to run the whole length come from runs.csv, where a run lost before a budget
+    has a row there: its reports before it diverged stay in the band."""
+    from sweeps.reporting.search import fid_bands
+
+    histories = pd.DataFrame(
+        {
+            "variant": ["gan"] * 6,
+            "arm": ["best"] * 6,
+            "seed": [0, 1, 2, 0, 1, 0],
+            "training_images": [100, 100, 100, 200, 200, 300],
+            "fid": [30.0, 10.0, 20.0, 5.0, SENTINEL_FID, 4.0],  # seed 1 diverged at 200 images
+        }
+    )
+    runs = pd.DataFrame(
+        {
+            "variant": ["gan"] * 5,
+            "arm": ["best"] * 5,
+            "seed": [0, 1, 2, 0, 1],
+            "budget_images": [100, 100, 100, 300, 300],  # seeds 0 and 1 were to climb; 2 stops
+        }
+    )
+    bands = fid_bands(histories, runs=runs).set_index("training_images")
+    assert tuple(bands.loc[100, ["median", "low", "high", "seeds"]]) == (20.0, 10.0, 30.0, 2)
+    assert bands.loc[200, "seeds"] == 1 and bands.loc[300, "seeds"] == 1
+    # from the histories alone, seed 1 (no report at 300 images) would be gone from the start
+    assert fid_bands(histories).set_index("training_images").loc[100, "seeds"] == 1
+
+
 def test_the_fid_bands_figure_draws_seconds_alone_only_where_they_were_measured(tmp_path):
     import matplotlib.image
 

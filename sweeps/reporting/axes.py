@@ -176,7 +176,8 @@ def computing(board: pd.DataFrame, ttq: pd.DataFrame, alone: pd.DataFrame | None
             ],
         )
     if not ttq.empty:
-        shown = shown.merge(ttq[ttq["arm"] == "best"].drop(columns=["arm"]), on="variant", how="left")
+        best_ttq = ttq[ttq["arm"] == "best"].drop(columns=["arm", "fid_on"], errors="ignore")
+        shown = shown.merge(best_ttq, on="variant", how="left")
         if rates is not None:
             rate = shown["variant"].map(rates["images_per_s_alone"])
             for column in [c for c in shown.columns if c.startswith("images_to_")]:
@@ -438,10 +439,7 @@ def read_table(path: Path) -> pd.DataFrame:
 def load_goals(final: Path) -> dict | None:
     """The study's goals against the measured figures (final_stage.goals): the table, and a
     sentence at each FID goal's longest budget and on the final seeds' coverage."""
-    path = final / "goals.csv"
-    if not path.is_file() or path.stat().st_size <= 1:
-        return None
-    table = pd.read_csv(path)
+    table = read_table(final / "goals.csv")
     if table.empty:
         return None
 
@@ -552,12 +550,11 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     from sweeps.study.final_stage import as_scored, chosen_generator, with_alone_rates
 
     scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
-    ttq_path = final / "time_to_quality.csv"
-    ttq = pd.read_csv(ttq_path) if ttq_path.exists() and ttq_path.stat().st_size > 1 else pd.DataFrame()
+    ttq = read_table(final / "time_to_quality.csv")
     alone_path = results / "throughput.csv"
     # one row a variant (a re-measured variant's last row), read once for the table and the finding
     alone = pd.read_csv(alone_path).drop_duplicates("variant", keep="last") if alone_path.exists() else None
-    winners = with_alone_rates(winners, alone)
+    winners = with_alone_rates(winners, alone, board.loc[board["arm"] == "best", "variant"])
     stable = stability(histories, trials)
     tables = dict(
         zip(

@@ -100,8 +100,9 @@ def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
     row made of its best row's runs is left out: those runs are the best's row."""
     if runs.empty or "ema_fid" not in runs or runs["ema_fid"].isna().all():
         return pd.DataFrame()
-    if "same_runs_as_best" in runs:
-        runs = runs[~runs["same_runs_as_best"].fillna(False).astype(bool)]
+    from sweeps.study.final_stage import counted_once
+
+    runs = counted_once(runs)
     keys = ["variant", "arm"] + (["budget_images"] if "budget_images" in runs else [])
     rows = []
     for key, group in runs.dropna(subset=["fid", "ema_fid"]).groupby(keys):
@@ -139,21 +140,27 @@ def load_search(results: Path, trials: dict, histories: dict, figures: Path) -> 
         "figure": best_so_far_figure(frame, figures / "best_so_far.png"),
         "selection": selection_bias(trials),
         "averages": averaged_against_raw(runs),
-        "bands": fid_bands_figure(fid_bands(final, alone), figures / "fid_bands.png"),
-        "loss_bands": loss_bands_figure(final, figures / "loss_bands.png"),
+        "bands": fid_bands_figure(fid_bands(final, alone, runs), figures / "fid_bands.png"),
+        "loss_bands": loss_bands_figure(final, figures / "loss_bands.png", runs),
     }
 
 
-def seed_bands(histories: pd.DataFrame, column: str) -> pd.DataFrame:
+def seed_bands(histories: pd.DataFrame, column: str, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per variant (best configuration) and report of the final stage's histories: `column`'s
-    median over seeds, its range (low, high) and the seeds counted. Over the seeds that ran the
-    variant's whole length (the ladder's climbers), so that a band does not narrow where the extra
-    seeds stop; a diverged report, or one without a finite value, is left out."""
+    median over seeds, its range (low, high) and the seeds counted. Over the seeds meant to run the
+    variant's whole length (the ladder's climbers: in `runs`, the final stage's runs.csv, a row at
+    the variant's longest budget, a run lost on the way too; without it, the seeds that reported
+    there), so that a band does not narrow where the extra seeds stop; a diverged report, or one
+    without a finite value, is left out."""
     if histories.empty or column not in histories or "fid" not in histories:
         return pd.DataFrame()
     best = histories[histories["arm"] == "best"]
-    longest = best.groupby("variant")["training_images"].transform("max")
-    whole = best.loc[best["training_images"] == longest, ["variant", "seed"]].drop_duplicates()
+    if runs is not None and "budget_images" in runs:
+        planned, clock = runs[runs["arm"] == "best"], "budget_images"
+    else:
+        planned, clock = best, "training_images"
+    longest = planned.groupby("variant")[clock].transform("max")
+    whole = planned.loc[planned[clock] == longest, ["variant", "seed"]].drop_duplicates()
     best = best.merge(whole, on=["variant", "seed"])
     values = pd.to_numeric(best[column], errors="coerce")
     best = best.assign(**{column: values})[(best["fid"] < SENTINEL_FID) & np.isfinite(values)]
@@ -164,13 +171,13 @@ def seed_bands(histories: pd.DataFrame, column: str) -> pd.DataFrame:
     )
 
 
-def loss_bands_figure(histories: pd.DataFrame, path: Path) -> Path | None:
+def loss_bands_figure(histories: pd.DataFrame, path: Path, runs: pd.DataFrame | None = None) -> Path | None:
     """A row a loss family (registry.LOSS_FAMILIES: a loss is read against its own family's
     scale, never across), D loss and G loss against training images: a line a variant (the median
     over seeds, each report an epoch's mean) in its band (min to max over seeds)."""
     from ganlib import registry
 
-    bands = {c: seed_bands(histories, c) for c in ("d_loss", "g_loss")}
+    bands = {c: seed_bands(histories, c, runs) for c in ("d_loss", "g_loss")}
     if any(b.empty for b in bands.values()):
         return None
     family = lambda v: registry.get(v).loss_family  # noqa: E731
@@ -195,10 +202,12 @@ def loss_bands_figure(histories: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
-def fid_bands(histories: pd.DataFrame, alone: pd.DataFrame | None = None) -> pd.DataFrame:
+def fid_bands(
+    histories: pd.DataFrame, alone: pd.DataFrame | None = None, runs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The FID's seed bands (seed_bands), against training images and, where throughput.csv
     measured the variant's rate alone, against seconds of training alone (images / that rate)."""
-    bands = seed_bands(histories, "fid")
+    bands = seed_bands(histories, "fid", runs)
     if bands.empty:
         return bands
     rates = alone.set_index("variant")["images_per_s_alone"] if alone is not None and len(alone) else {}

@@ -297,7 +297,9 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         history = result.metrics_dataframe if result.metrics_dataframe is not None else pd.DataFrame()
         key = {"variant": run.get("variant"), "arm": run.get("arm"), "seed": run.get("seed")}
         if not history.empty:
-            histories.append(history.assign(**key))
+            # the split each report's FID was scored on (entries: the test split with a ladder)
+            split = "test split" if run.get("eval_split") == "test" else "validation slice"
+            histories.append(history.assign(**key, fid_on=split))
         base = {**key, "diverged": bool(metrics.get("diverged", False)), "failed": result.error is not None}
         scored = history[history["rung_images"] > 0] if "rung_images" in history else history.iloc[:0]
         mine = [
@@ -360,6 +362,14 @@ def budget_columns(report) -> dict:
         "images_per_s": report.get("images_per_s"),
         "generator_steps": report.get("generator_steps"),
     }
+
+
+def counted_once(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs, each once: a papers'-defaults row made of its best row's runs (the search's best
+    was the defaults, results_table) left out, those runs being the best's rows."""
+    if table.empty or "same_runs_as_best" not in table:
+        return table
+    return table[~table["same_runs_as_best"].fillna(False).astype(bool)]
 
 
 def finite(values) -> np.ndarray:
@@ -575,7 +585,7 @@ def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     it could have detected. A defaults row made of its best row's runs is no comparison."""
     rows, arms = [], {}
     for variant, runs in table.groupby("variant", sort=False) if len(table) else ():
-        if "same_runs_as_best" in runs and runs["same_runs_as_best"].fillna(False).astype(bool).any():
+        if len(counted_once(runs)) < len(runs):  # the defaults are the best's own runs: no comparison
             continue
         fids = {arm: finite(runs.loc[runs["arm"] == arm, "fid"]) for arm in ("best", "defaults")}
         best, defaults = (values[np.isfinite(values)] for values in fids.values())
@@ -602,16 +612,9 @@ def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             lower = "the search's best" if row.ratio_of_medians > 1 else "the papers' defaults"
             verdicts.append(f"{lower} lower (Holm p={row.p_holm:.2g})")
             continue
-        said = f"cannot be told apart at n={row.defaults_seeds} vs {row.best_seeds}"
         # at Holm's strictest level over the variants, as statistics.compare does
         detectable = statistics.detectable_ratio(*arms[row.variant], alpha=alpha / len(gain))
-        if math.isfinite(detectable):
-            said += f" (the test detects a ratio of medians of {detectable:.3g} or more with 80% power)"
-        else:
-            said += (
-                f" (smallest attainable p {statistics.smallest_p(row.defaults_seeds, row.best_seeds):.2g})"
-            )
-        verdicts.append(said)
+        verdicts.append(statistics.cannot_tell(row.defaults_seeds, row.best_seeds, detectable))
     return gain.assign(verdict=verdicts)
 
 
@@ -635,10 +638,14 @@ def winner_row(family: str, axis: str, metric: str, lower: bool, found: pd.DataF
     }
 
 
-def with_alone_rates(found: pd.DataFrame, alone: pd.DataFrame | None, alpha: float = 0.05) -> pd.DataFrame:
+def with_alone_rates(
+    found: pd.DataFrame, alone: pd.DataFrame | None, variants, alpha: float = 0.05
+) -> pd.DataFrame:
     """The winners with the computing-time axis answered from the rates measured alone
     (sweeps.study.throughput's timed windows, `window_images_per_s`) in place of the final stage's,
-    whose runs shared the machine. Unchanged where no window was measured. `seeds` counts windows."""
+    whose runs shared the machine: per family, where every one of its `variants` (the final stage's
+    best configurations) has windows; a family with one unmeasured (diverged while timed, left out
+    of --variants) keeps the final stage's answer. `seeds` counts windows."""
     if alone is None or alone.empty or "window_images_per_s" not in alone:
         return found
     windows = {
@@ -647,8 +654,9 @@ def with_alone_rates(found: pd.DataFrame, alone: pd.DataFrame | None, alpha: flo
     }
     rows = []
     for family in registry.FAMILIES:
-        groups = {v: w for v, w in windows.items() if w and registry.family(v) == family}
-        if groups:
+        mine = [v for v in dict.fromkeys(variants) if registry.family(v) == family]
+        groups = {v: windows.get(v) for v in mine}
+        if mine and all(groups.values()):
             compared = statistics.compare(groups, lower_is_better=False, alpha=alpha, low=0.0)
             rows.append(winner_row(family, "computing time", "images_per_s_alone", False, compared))
     if not rows:
@@ -822,9 +830,7 @@ def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
     `boards`: each budget's leaderboard where the caller has it (write), so none is computed twice."""
     rows = []
     for budget in budgets(scored) or [None]:
-        here = at_budget(scored, budget)
-        if "same_runs_as_best" in here:  # a defaults row made of its best row's runs: counted once
-            here = here[~here["same_runs_as_best"].fillna(False).astype(bool)]
+        here = counted_once(at_budget(scored, budget))
         board = boards[budget] if boards and budget in boards else leaderboard(here)
         for family, goal in FID_GOALS.items():
             mine = board[(board["family"] == family) & (board["arm"] == "best")] if len(board) else board
@@ -851,11 +857,8 @@ def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
 
 
 def final_seeds(scored: pd.DataFrame) -> pd.DataFrame:
-    """Each run (variant, arm, seed) once, at the longest budget it was trained to; a defaults row
-    made of its best row's runs left out (those runs are counted once)."""
-    here = scored
-    if "same_runs_as_best" in here:
-        here = here[~here["same_runs_as_best"].fillna(False).astype(bool)]
+    """Each run (variant, arm, seed) once (counted_once), at the longest budget it was trained to."""
+    here = counted_once(scored)
     if here.empty or "budget_images" not in here:
         return here
     return here.sort_values("budget_images").groupby(["variant", "arm", "seed"], sort=False).tail(1)
@@ -887,9 +890,7 @@ def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.0
     budget, the paired log ratio of its FID to the weights' is below zero by a two-sided Wilcoxon
     signed-rank test at `alpha`. One choice for every variant and budget: taking the lower of the
     two per variant would report the minimum of two noisy figures."""
-    rows = at_budget(table, budget)
-    if "same_runs_as_best" in rows:  # a defaults row made of its best row's runs: one pair, not two
-        rows = rows[~rows["same_runs_as_best"].fillna(False).astype(bool)]
+    rows = counted_once(at_budget(table, budget))  # a best that is the defaults: one pair, not two
     found = {"generator": "weights", "budget_images": budget}
     if "ema_fid" not in rows or rows["ema_fid"].isna().all():
         return {**found, "why": "no weight average was scored"}
@@ -983,8 +984,8 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
         there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
         early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
-    # the reports' FID: the test split's in a ladder (entries), the validation slice's otherwise
-    split = "test split" if len(ladder) > 1 else "validation slice"
+    # the split the reports' FID was scored on (results_table), for the figure's label
+    split = histories["fid_on"].iloc[0] if "fid_on" in histories and len(histories) else "validation slice"
     time_to_quality(early).assign(fid_on=split).to_csv(out_dir / "time_to_quality.csv", index=False)
     goals(scored, every).to_csv(out_dir / "goals.csv", index=False)
     # the papers' defaults are trained to the first budget only: the search's gain is measured there

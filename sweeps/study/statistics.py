@@ -259,10 +259,14 @@ def _verdict(row, leader: str, n_leader: int, alpha: float) -> str:
         return "no data"
     if row.p_holm < alpha:
         return f"differs (Holm p={row.p_holm:.2g})"
-    # a non-significant result says nothing without what the test could have detected at these sizes
-    said = f"cannot be told apart at n={row.n} vs {n_leader}"
-    ratio = getattr(row, "detectable_ratio", math.nan)
-    attainable = smallest_p(row.n, n_leader)
+    return cannot_tell(row.n, n_leader, getattr(row, "detectable_ratio", math.nan))
+
+
+def cannot_tell(n: int, m: int, ratio: float) -> str:
+    """A non-significant verdict at n vs m values, beside what the test could have detected
+    (detectable_ratio's `ratio`): a non-significant result says nothing without it."""
+    said = f"cannot be told apart at n={n} vs {m}"
+    attainable = smallest_p(n, m)
     if math.isfinite(ratio):
         return f"{said} (the test detects a ratio of medians of {ratio:.3g} or more with 80% power)"
     if ratio == math.inf:

@@ -58,12 +58,17 @@ def gain_table(rows: pd.DataFrame) -> pd.DataFrame:
 def winners_note(rows: pd.DataFrame) -> str:
     """What the winners table (final_stage.winners) answers from; the computing time's rates are the
     final stage's own unless the report put the rates measured alone in (final_stage.with_alone_rates)."""
-    alone = "metric" in rows and (rows["metric"] == "images_per_s_alone").any()
-    rates = (
-        "images/s measured alone, the median over timed windows"
-        if alone
-        else "images/s in the final stage, runs sharing the machine"
+    metrics = set(rows.loc[rows["axis"] == "computing time", "metric"]) if "metric" in rows else set()
+    alone, shared = (
+        "images/s measured alone, the median over timed windows",
+        ("images/s in the final stage, runs sharing the machine"),
     )
+    if metrics == {"images_per_s_alone"}:
+        rates = alone
+    elif "images_per_s_alone" in metrics:  # a family with a variant not measured alone keeps the stage's
+        rates = f"{alone} (images_per_s_alone), or {shared} (images_per_s)"
+    else:
+        rates = shared
     return (
         f"Per family and axis, among the best configurations: the variant with the best median "
         f"(computing time: {rates}), its 95% bootstrap interval and its bootstrap chance of the best "
