@@ -195,6 +195,11 @@ def test_the_final_stage_writes_a_table_a_family_and_the_winners(tmp_path):
         "unconditional",
     ]
     assert "## Conditional variants" in (tmp_path / "winners.md").read_text()
+    from sweeps.study import tables
+
+    # the report reads winners.csv back: a family of one has no runner-up, shown empty, not "nan"
+    shown = tables.winners_table(pd.read_csv(tmp_path / "winners.csv"))
+    assert "nan" not in shown.to_markdown() and (shown["runner-up"] == "").all()
 
 
 def test_runs_of_a_best_that_is_the_papers_defaults_fill_both_rows():

@@ -144,7 +144,7 @@ def winners_table(rows: pd.DataFrame) -> pd.DataFrame:
             "winner": rows["variant"],
             "median [95% interval]": [spread(r.median, r.low, r.high, ".4g") for r in rows.itertuples()],
             "P(best)": rows["prob_best"].map(lambda v: number(v, ".2f")),
-            "runner-up": rows["runner_up"],
+            "runner-up": rows["runner_up"].fillna(""),  # read back from a CSV, "" is NaN
             "runner-up against the winner": rows["runner_up_verdict"].fillna(""),
         }
     )
