@@ -1071,6 +1071,15 @@ def test_the_coverage_goal_counts_every_final_seed_once_at_its_longest_budget():
     found = goals(pd.concat([short, long], ignore_index=True))
     final = found[found["goal"] == "final seeds covering all 10 classes"].iloc[0]
     assert final["variant"] == "18 of 20 runs, each at its longest budget" and final["measured"] == 0.9
+    assert "final seeds of the best configurations covering all 10 classes" not in set(
+        found["goal"]
+    )  # no other arm
+    with_defaults = pd.concat(
+        [short, long, short.assign(arm="defaults", classes_covered=5)], ignore_index=True
+    )
+    shares = goals(with_defaults).set_index("goal")["measured"]
+    assert shares["final seeds covering all 10 classes"] == 18 / 40
+    assert shares["final seeds of the best configurations covering all 10 classes"] == 0.9
     per_budget = found[found["goal"] == "runs covering all 10 classes"].set_index("budget_images")
     assert per_budget.at[1000, "measured"] == 0.95 and per_budget.at[5000, "measured"] == 0.75
 

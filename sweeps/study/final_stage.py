@@ -852,7 +852,13 @@ def goals(scored: pd.DataFrame, boards: dict | None = None) -> pd.DataFrame:
             )
         if budget is not None:
             rows.append(coverage(here, f"runs covering all {NUM_CLASSES} classes", budget))
-    rows.append(coverage(final_seeds(scored), f"final seeds covering all {NUM_CLASSES} classes", None))
+    final = final_seeds(scored)
+    rows.append(coverage(final, f"final seeds covering all {NUM_CLASSES} classes", None))
+    if len(final) and (final["arm"] != "best").any():  # the searched settings' share beside
+        best = final[final["arm"] == "best"]
+        rows.append(
+            coverage(best, f"final seeds of the best configurations covering all {NUM_CLASSES} classes", None)
+        )
     return pd.DataFrame([row for row in rows if row])
 
 
