@@ -289,8 +289,11 @@ def stop_cluster(ray_dir: str) -> None:
 
 
 def trial_workers() -> list[int]:
-    """Processes that run a trial (Ray titles them after the trainable's class)."""
-    return [pid for pid, (_, cmdline) in process_table().items() if cmdline.startswith("ray::GANTrainable")]
+    """Processes that run a trial. Ray titles them after the trainable's class: GANTrainable, or
+    while a method runs the class tune.with_resources wraps it in (`ray::ResourceTrainable.train`),
+    which is most of the time a trial is training."""
+    titles = ("ray::GANTrainable", "ray::ResourceTrainable")
+    return [pid for pid, (_, cmdline) in process_table().items() if cmdline.startswith(titles)]
 
 
 @pytest.mark.integration
