@@ -240,13 +240,12 @@ ARM_STYLE = {"best": ("o", "tab:blue", 0.0), "defaults": ("^", "tab:orange", 0.3
 def drawn_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The final stage's runs.csv as the strip plot reads it, with a numeric `fid`; a defaults arm
     made of its best arm's runs is left out, its seeds being the best arm's."""
-    runs = runs.assign(
-        collapsed=runs["collapsed"].fillna(False).astype(bool),
-        fid=pd.to_numeric(runs["fid"], errors="coerce"),
+    from sweeps.study.final_stage import counted_once
+
+    return counted_once(runs).assign(
+        collapsed=lambda r: r["collapsed"].fillna(False).astype(bool),
+        fid=lambda r: pd.to_numeric(r["fid"], errors="coerce"),
     )
-    if "same_runs_as_best" in runs:
-        runs = runs[~(runs["same_runs_as_best"].fillna(False).astype(bool) & (runs["arm"] == "defaults"))]
-    return runs
 
 
 def strip_points(runs: pd.DataFrame) -> pd.DataFrame:
