@@ -814,7 +814,7 @@ def test_a_final_stage_run_scores_its_weight_average_with_the_cas_too(mnist_path
     assert all(0 <= r[f"full_{kind}cas_evaluator"] <= 1 for r in reports for kind in ("", "ema_"))
 
 
-def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held():
+def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held(tmp_path):
     from sweeps.study.final_stage import climbers, kept_order, order
 
     table = runs_table(
@@ -839,6 +839,12 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held()
     assert found.loc[("unconditional", 1000), "top"] == "dcgan, gan, lsgan"
     assert not found.loc[("unconditional", 5000), "same_order_as_before"]
     assert found.loc[("unconditional", 5000), "top"] == "gan, dcgan"
+    from sweeps.study.tables import order_table
+
+    order(boards, [1000, 5000]).to_csv(tmp_path / "order.csv", index=False)  # as the report reads it
+    shown = order_table(pd.read_csv(tmp_path / "order.csv")).set_index(["family", "training images"])
+    assert shown.loc[("unconditional", "5,000"), "same order as the budget before"] == "no"
+    assert shown.loc[("unconditional", "1,000"), "same order as the budget before"] == ""
 
 
 def test_the_headline_is_the_longest_budget_every_variant_reached_lost_runs_counted(tmp_path):

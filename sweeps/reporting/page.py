@@ -76,7 +76,9 @@ def render_axes(axes: dict | None) -> str:
         parts.append(table(axes["generators"]))
     if axes.get("ladder"):
         ladder = axes["ladder"]
-        parts += ["<h2>The budget ladder: the same runs, longer</h2>", table(ladder["order"])]
+        parts += ["<h2>The budget ladder: the same runs, longer</h2>"]
+        if len(ladder["order"]):
+            parts += [f"<p>{html.escape(tables.ORDER_NOTE)}</p>", table(tables.order_table(ladder["order"]))]
         for budget, board in ladder["boards"].groupby("budget_images"):
             parts.append(f"<h3>{int(budget):,} training images</h3>")
             for family, rows in tables.by_family(board):
@@ -288,7 +290,9 @@ def render_markdown(
         if axes.get("ladder"):
             ladder = axes["ladder"]
             markdown += ["## The budget ladder: the same runs, longer", ""]
-            markdown += [ladder["order"].to_markdown(index=False), ""]
+            if len(ladder["order"]):
+                order = tables.order_table(ladder["order"])
+                markdown += [tables.ORDER_NOTE, "", order.to_markdown(index=False), ""]
             for budget, board in ladder["boards"].groupby("budget_images"):
                 markdown += [f"### {int(budget):,} training images", ""]
                 markdown += [tables.markdown("", board, tables.leaderboard_table, level=4)]

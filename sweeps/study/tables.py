@@ -55,6 +55,29 @@ def gain_table(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+ORDER_NOTE = (
+    "Whether each family's top 3 keep their order as the same runs train longer: its best "
+    "configurations ranked by median FID at each budget (the longer budgets train only the "
+    "families' best on, so they rank fewer), and whether the variants still ranked keep the order "
+    "they had at the budget before. A swap between rows the leaderboard cannot tell apart is within "
+    "the noise of those seeds."
+)
+
+
+def order_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """final_stage.order's rows as shown: yes or no where a budget came before, blank at the first."""
+    kept = rows["same_order_as_before"].map(lambda v: "" if pd.isna(v) else ("yes" if v else "no"))
+    return pd.DataFrame(
+        {
+            "family": rows["family"],
+            "training images": rows["budget_images"].map(lambda v: f"{int(v):,}"),
+            "top 3 by median FID": rows["top"],
+            "variants ranked": rows["variants"],
+            "same order as the budget before": kept,
+        }
+    )
+
+
 def winners_note(rows: pd.DataFrame) -> str:
     """What the winners table (final_stage.winners) answers from; the computing time's rates are the
     final stage's own unless the report put the rates measured alone in (final_stage.with_alone_rates)."""
