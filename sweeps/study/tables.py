@@ -57,8 +57,8 @@ def gain_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 ORDER_NOTE = (
     "Whether each family's top 3 keep their order as the same runs train longer: its best "
-    "configurations ranked by median FID at each budget (the longer budgets train only the "
-    "families' best on, so they rank fewer), and whether the variants still ranked keep the order "
+    "configurations ranked by median FID at each budget (a budget that trains only the families' "
+    "leaders on ranks fewer), and whether the variants still ranked keep the order "
     "they had at the budget before. A swap between rows the leaderboard cannot tell apart is within "
     "the noise of those seeds."
 )
