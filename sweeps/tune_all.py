@@ -319,9 +319,9 @@ def sweep(setup: Setup, resume: bool, verbose: bool = False):
 
 
 def final(setup: Setup, seed: int, verbose: bool):
-    """The final stage (sweeps/study/final_stage.py) into EXPORT_DIR/final, with its budget ladder
-    where the preset or --ladder has one; None if interrupted."""
-    from sweeps.study import final_stage
+    """The final stage (sweeps/study/final_stage.py; its tables, sweeps/study/analysis.py) into
+    EXPORT_DIR/final, with its budget ladder where the preset or --ladder has one; None if interrupted."""
+    from sweeps.study import analysis, final_stage
 
     configs = final_stage.entries(setup, setup.export_dir, seed)
     images = setup.preset.final_eval_every_images or setup.preset.eval_every_images
@@ -345,8 +345,8 @@ def final(setup: Setup, seed: int, verbose: bool):
             table, _ = final_stage.results_table([r for grid in grids for r in grid])
             top = dict(setup.preset.ladder_top) or final_stage.TOP
             # ranked as the tables will score them: the weights or their average
-            choice = final_stage.generator_choice(table, previous * images)
-            scored = final_stage.as_scored(table, choice["generator"])
+            choice = analysis.generator_choice(table, previous * images)
+            scored = analysis.as_scored(table, choice["generator"])
             chosen = final_stage.climbers(scored, previous * images, top)
 
             def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
@@ -386,14 +386,14 @@ def final(setup: Setup, seed: int, verbose: bool):
         grids.append(grid)
         previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
     table, histories = final_stage.results_table([r for grid in grids for r in grid])
-    board = final_stage.write(setup.export_dir / "final", table, histories)
+    board = analysis.write(setup.export_dir / "final", table, histories)
     final_stage.collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
     final_stage.winner_generators(
         table,
         setup.export_dir / "final",
         setup.run["final_eval_samples"],
         setup.run["data"],
-        final_stage.chosen_generator(setup.export_dir / "final"),
+        analysis.chosen_generator(setup.export_dir / "final"),
     )
     if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
         import ray

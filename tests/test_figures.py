@@ -75,7 +75,7 @@ def test_a_log_fid_axis_from_20_to_900_has_plain_labels_apart():
 def test_the_strip_plot_labels_each_panel_with_round_fids_apart(tmp_path):
     from test_final_stage import runs_table
 
-    from sweeps.study import final_stage
+    from sweeps.study import analysis
 
     # the published study's spans: conditional 20-250, unconditional 150-900
     table = runs_table(
@@ -90,7 +90,7 @@ def test_the_strip_plot_labels_each_panel_with_round_fids_apart(tmp_path):
             ("acgan", "defaults"): [140.0, 180.0, 250.0],
         }
     )
-    final_stage.write(tmp_path / "final", table, pd.DataFrame())
+    analysis.write(tmp_path / "final", table, pd.DataFrame())
     runs = pd.read_csv(tmp_path / "final" / "runs.csv")
     assert fid_strip(runs, tmp_path / "strip.png").is_file()
     figure = strip_figure(runs)

@@ -1,6 +1,7 @@
-"""The final stage's statistics (sweeps/study/final_stage.py): medians and intervals over seeds that
-stay in their support, the tests within each family, the winners and time-to-quality, on tables
-whose answers are known; and the stage end to end on a tiny sweep."""
+"""The final stage (sweeps/study/final_stage.py) and its statistics (sweeps/study/analysis.py):
+medians and intervals over seeds that stay in their support, the tests within each family, the
+winners and time-to-quality, on tables whose answers are known; and the stage end to end on a tiny
+sweep."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 
 from sweeps.search import presets
 from sweeps.search.spaces import paper_defaults_point
-from sweeps.study.final_stage import VERDICT, collapsed_runs, leaderboard, time_to_quality, winners, write
+from sweeps.study.analysis import VERDICT, collapsed_runs, leaderboard, time_to_quality, winners, write
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -454,7 +455,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
 
 
 def test_the_search_gain_tests_each_variants_best_against_its_defaults_over_their_seeds(tmp_path):
-    from sweeps.study.final_stage import search_gain
+    from sweeps.study.analysis import search_gain
 
     table = runs_table(
         {
@@ -491,7 +492,7 @@ def test_the_computing_time_winner_is_the_fastest_measured_alone_not_in_the_shar
     """In the final stage runs share the machine; the winners' computing time comes from the
     timed windows of sweeps.study.throughput where they exist, compared by Mann-Whitney."""
     from sweeps.study import tables
-    from sweeps.study.final_stage import winners, with_alone_rates
+    from sweeps.study.analysis import winners, with_alone_rates
 
     table = runs_table(
         {("gan", "best"): [30.0] * 6, ("dcgan", "best"): [20.0] * 6, ("cgan", "best"): [10.0] * 6},
@@ -815,7 +816,8 @@ def test_a_final_stage_run_scores_its_weight_average_with_the_cas_too(mnist_path
 
 
 def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held(tmp_path):
-    from sweeps.study.final_stage import climbers, kept_order, order
+    from sweeps.study.analysis import kept_order, order
+    from sweeps.study.final_stage import climbers
 
     table = runs_table(
         {
@@ -848,7 +850,7 @@ def test_the_ladder_takes_each_familys_best_on_and_says_whether_the_order_held(t
 
 
 def test_the_headline_is_the_longest_budget_every_variant_reached_lost_runs_counted(tmp_path):
-    from sweeps.study.final_stage import headline_budget, write
+    from sweeps.study.analysis import headline_budget, write
 
     first = runs_table(
         {
@@ -925,7 +927,7 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
 
 
 def test_the_headline_scores_the_weight_average_only_where_it_is_significantly_better():
-    from sweeps.study.final_stage import generator_choice
+    from sweeps.study.analysis import generator_choice
 
     fids = {("gan", "best"): [100.0, 110, 120, 130], ("dcgan", "best"): [60.0, 70, 80, 90]}
     table = runs_table(fids).assign(budget_images=1000)
@@ -959,7 +961,8 @@ def test_the_headline_scores_the_weight_average_only_where_it_is_significantly_b
 
 
 def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_seed(tmp_path):
-    from sweeps.study.final_stage import winner_generators, write
+    from sweeps.study.analysis import write
+    from sweeps.study.final_stage import winner_generators
 
     fids = {("gan", "best"): [100.0, 110, 120, 130, 140, 150], ("dcgan", "best"): [60.0, 70, 80, 90, 95, 99]}
     table = runs_table(fids, classes_covered=10).assign(budget_images=1000)
@@ -983,7 +986,7 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     assert runs["ema_collapsed"].sum() == 1 and runs["collapsed"].sum() == 0
     assert board.at["dcgan", "collapsed"] == 1 and board.at["gan", "collapsed"] == 0
     from sweeps.reporting.figures import drawn_runs, strip_points
-    from sweeps.study.final_stage import as_scored
+    from sweeps.study.analysis import as_scored
 
     dots = strip_points(drawn_runs(as_scored(runs, "ema")))  # as the report draws them: one hollow
     assert dots.loc[dots["collapsed"], ["variant", "seed"]].values.tolist() == [["dcgan", 0]]
@@ -1002,7 +1005,7 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
 
 
 def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_path):
-    from sweeps.study.final_stage import write
+    from sweeps.study.analysis import write
 
     first = runs_table({("gan", "best"): [300.0] * 4, ("gan", "defaults"): [500.0] * 2}).assign(
         budget_images=1000
@@ -1034,7 +1037,7 @@ def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_
 
 def test_the_goals_are_reported_met_or_not_per_budget_with_lost_runs_not_covering(tmp_path):
     from sweeps.reporting.axes import load_goals
-    from sweeps.study.final_stage import goals, write
+    from sweeps.study.analysis import goals, write
 
     fids = {
         ("gan", "best"): [14.0, 15, 16, 17, 18],
@@ -1067,7 +1070,7 @@ def test_the_goals_are_reported_met_or_not_per_budget_with_lost_runs_not_coverin
 def test_the_coverage_goal_counts_every_final_seed_once_at_its_longest_budget():
     """The final seeds are every run at the end of its training, not only the runs of the longest
     budget (the few that climbed there)."""
-    from sweeps.study.final_stage import goals
+    from sweeps.study.analysis import goals
 
     short = runs_table({("gan", "best"): [30.0] * 10, ("dcgan", "best"): [20.0] * 10}, classes_covered=10)
     short = short.assign(budget_images=1000)

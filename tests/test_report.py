@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -125,12 +127,12 @@ def test_an_export_without_its_study_keeps_the_importances_it_was_written_with(t
 
 
 def final_export(tmp_path):
-    """An export folder holding only a final stage, written by final_stage.write from runs whose
+    """An export folder holding only a final stage, written by analysis.write from runs whose
     answers are known: gan leads the unconditional family (dcgan fully separated from it at 6 vs
     6, lsgan only 3 seeds and overlapping), cgan the conditional one; a dcgan seed diverged."""
     from test_final_stage import runs_table
 
-    from sweeps.study import final_stage
+    from sweeps.study import analysis
 
     fids = {
         ("gan", "best"): [50.0, 52.0, 51.0, 53.0, 49.0, 54.0],
@@ -142,7 +144,7 @@ def final_export(tmp_path):
     }
     table = runs_table(fids, classifier_score=5.0)
     table["same_runs_as_best"] = (table["variant"] == "lsgan") & (table["arm"] == "defaults")
-    final_stage.write(tmp_path / "final", table, pd.DataFrame())
+    analysis.write(tmp_path / "final", table, pd.DataFrame())
     return tmp_path
 
 
@@ -179,6 +181,31 @@ def test_the_report_answers_a_family_at_a_time_with_medians_and_rank_tests(tmp_p
     )
     assert 'alt="final FID per seed"' in page and "Holm-adjusted within the family" in page
     assert "t interval" not in page + markdown and "Welch" not in page + markdown
+
+
+def test_the_report_reads_and_draws_a_final_stage_without_ray_or_tensorflow(tmp_path):
+    results = final_export(tmp_path)
+    (results / "figures").mkdir()
+    # a fresh interpreter: this one has imported Ray for other tests
+    script = f"""
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sweeps.reporting.axes import load_axes
+from sweeps.reporting.page import render_html
+
+results = Path({str(results)!r})
+axes = load_axes(results, {{}}, {{}}, results / "figures")
+empty = pd.DataFrame()
+page = render_html(empty, empty, empty, empty, [], {{}}, None, None, axes)
+assert "final FID per seed" in page
+print(",".join(m for m in ("ray", "tensorflow", "keras") if m in sys.modules) or "none")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "none"
 
 
 def test_the_strip_plot_draws_every_finite_seed_once_and_collapsed_ones_hollow(tmp_path):

@@ -1,6 +1,6 @@
 """The study's four questions, answered from a sweep's export folder: image quality,
 classification accuracy, losses and computing time, each a table with its figures' medians and 95%
-bootstrap intervals over the final stage's seeds (sweeps/study/final_stage.py), and one sentence a
+bootstrap intervals over the final stage's seeds (sweeps/study/analysis.py), and one sentence a
 question, each from a figure in its table. Conditional and unconditional variants are answered
 apart (ganlib.registry.family), as the final stage ranks and tests them.
 """
@@ -416,7 +416,7 @@ def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 def headline(board: pd.DataFrame) -> int | None:
-    """The budget the leaderboard answers at (final_stage.headline_budget); None for a final stage
+    """The budget the leaderboard answers at (analysis.headline_budget); None for a final stage
     written before the ladder."""
     if "budget_images" not in board or board["budget_images"].isna().all():
         return None
@@ -437,7 +437,7 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def load_goals(final: Path) -> dict | None:
-    """The study's goals against the measured figures (final_stage.goals): the table, and a
+    """The study's goals against the measured figures (analysis.goals): the table, and a
     sentence at each FID goal's longest budget and on the final seeds' coverage."""
     table = read_table(final / "goals.csv")
     if table.empty:
@@ -487,7 +487,7 @@ def winners_generators(final: Path) -> pd.DataFrame:
 
 
 def generator_sentence(final: Path) -> str:
-    """Which generator the final stage's tables score and why (final_stage.generator_choice)."""
+    """Which generator the final stage's tables score and why (analysis.generator_choice)."""
     path = final / "generator_choice.json"
     if not path.is_file():
         return ""
@@ -547,7 +547,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     if not (final / "leaderboard.csv").exists():
         return None
     board, runs, winners = load_final(final)
-    from sweeps.study.final_stage import as_scored, chosen_generator, with_alone_rates
+    from sweeps.study.analysis import as_scored, chosen_generator, with_alone_rates
 
     scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
     ttq = read_table(final / "time_to_quality.csv")

@@ -240,7 +240,7 @@ ARM_STYLE = {"best": ("o", "tab:blue", 0.0), "defaults": ("^", "tab:orange", 0.3
 def drawn_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The final stage's runs.csv as the strip plot reads it, with a numeric `fid`; a defaults arm
     made of its best arm's runs is left out, its seeds being the best arm's."""
-    from sweeps.study.final_stage import counted_once
+    from sweeps.study.analysis import counted_once
 
     return counted_once(runs).assign(
         collapsed=lambda r: r["collapsed"].fillna(False).astype(bool),

@@ -100,7 +100,7 @@ def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
     row made of its best row's runs is left out: those runs are the best's row."""
     if runs.empty or "ema_fid" not in runs or runs["ema_fid"].isna().all():
         return pd.DataFrame()
-    from sweeps.study.final_stage import counted_once
+    from sweeps.study.analysis import counted_once
 
     runs = counted_once(runs)
     keys = ["variant", "arm"] + (["budget_images"] if "budget_images" in runs else [])

@@ -207,7 +207,7 @@ class GANTrainable(tune.Trainable):
             # the final stage's CAS for every generator (evaluator-labelled for unconditional ones)
             scores = run.evaluate(samples, cas=self.settings.get("cas_every_generator") or None)
             # ema_half_life: the generator's weight average scored beside its weights, on every figure
-            # (the final stage's tables may score it instead: final_stage.generator_choice)
+            # (the final stage's tables may score it instead: analysis.generator_choice)
             averaged = (
                 run.evaluate(samples, average=True, cas=self.settings.get("cas_every_generator") or None)
                 if run.model.has_average

@@ -1,5 +1,5 @@
 """How the final stage's leaderboard and winners are shown, a table a family: leaderboard.md and
-winners.md (sweeps/study/final_stage.py) and the report's final-stage part (sweeps/reporting) print
+winners.md (sweeps/study/analysis.py) and the report's final-stage part (sweeps/reporting) print
 the same cells. Reads the CSV columns only: no Ray, no TensorFlow."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ GAIN_NOTE = (
 
 
 def gain_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One family's search_gain rows (final_stage.search_gain) as shown."""
+    """One family's search_gain rows (analysis.search_gain) as shown."""
     return pd.DataFrame(
         {
             "variant": rows["variant"],
@@ -65,7 +65,7 @@ ORDER_NOTE = (
 
 
 def order_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """final_stage.order's rows as shown: yes or no where a budget came before, blank at the first."""
+    """analysis.order's rows as shown: yes or no where a budget came before, blank at the first."""
     kept = rows["same_order_as_before"].map(lambda v: "" if pd.isna(v) else ("yes" if v else "no"))
     return pd.DataFrame(
         {
@@ -79,8 +79,8 @@ def order_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def winners_note(rows: pd.DataFrame) -> str:
-    """What the winners table (final_stage.winners) answers from; the computing time's rates are the
-    final stage's own unless the report put the rates measured alone in (final_stage.with_alone_rates)."""
+    """What the winners table (analysis.winners) answers from; the computing time's rates are the
+    final stage's own unless the report put the rates measured alone in (analysis.with_alone_rates)."""
     metrics = set(rows.loc[rows["axis"] == "computing time", "metric"]) if "metric" in rows else set()
     alone, shared = (
         "images/s measured alone, the median over timed windows",
@@ -158,7 +158,7 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def winners_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One family's winners (final_stage.winners) as shown."""
+    """One family's winners (analysis.winners) as shown."""
     return pd.DataFrame(
         {
             "axis": [

@@ -115,7 +115,7 @@ def measure(
         "generator_steps_per_s_low": step_low,
         "generator_steps_per_s_high": step_high,
         "windows": n,
-        # every window's rate: the report compares variants on them (final_stage.with_alone_rates)
+        # every window's rate: the report compares variants on them (analysis.with_alone_rates)
         "window_images_per_s": ";".join(f"{rate * run.images_per_step:.6g}" for rate in steps_per_s),
         "steps_per_window": round(sum(s for s, _ in clock.windows) / n, 1),
         "images_per_step": run.images_per_step,
