@@ -101,3 +101,13 @@ def test_the_strip_plot_labels_each_panel_with_round_fids_apart(tmp_path):
         assert all(round_number(float(text)) for text in texts), texts
         assert crowded_labels(axis) == [], axis.get_title()
     plt.close(figure)
+
+
+def test_every_variant_has_a_colour_of_its_own_the_same_in_every_figure():
+    from matplotlib.colors import to_hex
+
+    from ganlib import registry
+    from sweeps.reporting.figures import variant_colour
+
+    colours = [to_hex(variant_colour(v)) for v in registry.names()]
+    assert len(set(colours)) == len(colours)

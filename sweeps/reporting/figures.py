@@ -62,6 +62,14 @@ class PlainLogLocator(Locator):
         return np.unique(chosen)
 
 
+def variant_colour(variant: str):
+    """One colour a variant in every figure, so a line can be matched across them: tab10's ten
+    in the registry's order, then black (eleven variants, none sharing a colour)."""
+    names = registry.names()
+    index = names.index(variant) if variant in names else len(names)
+    return plt.cm.tab10(index) if index < 10 else "black"
+
+
 def plain_log_axis(axis, which: str = "x") -> None:
     """A logarithmic FID axis labelled in plain numbers at round values (matplotlib's default writes
     2 x 10^2), its minor ticks unlabelled."""

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
-from sweeps.reporting.figures import plain_log_axis  # noqa: E402
+from sweeps.reporting.figures import plain_log_axis, variant_colour  # noqa: E402
 from sweeps.study.statistics import median_interval  # noqa: E402
 
 
@@ -52,8 +52,8 @@ def best_so_far_figure(frame: pd.DataFrame, path: Path) -> Path | None:
     if frame.empty or frame["best_fid"].notna().sum() == 0:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, (variant, part) in enumerate(frame.groupby("variant", sort=False)):
-        ax.step(part["trials"], part["best_fid"], where="post", label=variant, color=plt.cm.tab20(i % 20))
+    for variant, part in frame.groupby("variant", sort=False):
+        ax.step(part["trials"], part["best_fid"], where="post", label=variant, color=variant_colour(variant))
     plain_log_axis(ax, "y")
     ax.set_xlabel("trials so far (in the order they started)")
     ax.set_ylabel("best search FID so far (validation slice)")
@@ -186,8 +186,8 @@ def loss_bands_figure(histories: pd.DataFrame, path: Path, runs: pd.DataFrame | 
     for row, loss_family in zip(axes, families):
         for ax, (column, band) in zip(row, bands.items()):
             part = band[band["variant"].map(family) == loss_family]
-            for i, (variant, curve) in enumerate(part.groupby("variant")):
-                colour = plt.cm.tab10(i % 10)
+            for variant, curve in part.groupby("variant"):
+                colour = variant_colour(variant)
                 ax.plot(curve["training_images"], curve["median"], color=colour, label=variant)
                 ax.fill_between(
                     curve["training_images"], curve["low"], curve["high"], color=colour, alpha=0.2
@@ -232,8 +232,8 @@ def fid_bands_figure(bands: pd.DataFrame, path: Path) -> Path | None:
     )
     for row, family in zip(axes, families):
         part = bands[bands["variant"].map(registry.family) == family]
-        for i, (variant, curve) in enumerate(part.groupby("variant")):
-            colour = plt.cm.tab20(i % 20)
+        for variant, curve in part.groupby("variant"):
+            colour = variant_colour(variant)
             for ax, x in zip(row, clocks):
                 if curve[x].isna().all():
                     continue
