@@ -103,7 +103,7 @@ def test_the_strip_plot_labels_each_panel_with_round_fids_apart(tmp_path):
     plt.close(figure)
 
 
-def test_every_variant_has_a_colour_of_its_own_the_same_in_every_figure():
+def test_every_variant_has_a_colour_no_other_variant_shares():
     from matplotlib.colors import to_hex
 
     from ganlib import registry

@@ -1,15 +1,18 @@
 """Publishing a study's export: the report and the winners' generators go, the per-run weights stay."""
 
+import json
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 # an export as the study leaves it (sweeps/report.py run), a file per kind
 EXPORT = {
     "report.md": "# report",
     "report.html": "<html>",
     "optuna.db": "sqlite",
+    "optuna.db-journal": "sqlite",
     "figures/fid_strip.png": "png",
     "best/gan/config.json": "{}",
     "best/gan/samples.png": "png",
@@ -31,6 +34,7 @@ PUBLISHED = {
     "best/gan/config.json",
     "best/gan/samples.png",
     "final/leaderboard.md",
+    "final/runs/gan_best_s0_512000/samples.png",
     "final/generators/cgan/cgan_generator_ema.h5",
     "final/generators/cgan/metrics.json",
     "precision_control.md",
@@ -40,7 +44,10 @@ PUBLISHED = {
 
 def publish(*args):
     return subprocess.run(
-        [sys.executable, "-m", "sweeps.study.publish", *map(str, args)], capture_output=True, text=True
+        [sys.executable, "-m", "sweeps.study.publish", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
 
 
@@ -63,7 +70,8 @@ def test_publishing_copies_the_report_and_the_winners_generators_and_leaves_the_
     dest = tmp_path / "docs" / "cpu"
     done = publish(export, dest)
     assert done.returncode == 0, done.stderr
-    assert tree(dest) == PUBLISHED
+    assert tree(dest) == PUBLISHED | {"publication.json"}
+    assert json.loads((dest / "publication.json").read_text())["from"] == str(export.resolve())
     assert (dest / "final/generators/cgan/cgan_generator_ema.h5").read_text() == "weights"
     assert f"published {len(PUBLISHED)} files" in done.stdout
     assert tree(export) == set(EXPORT)  # the export is left whole
@@ -77,22 +85,29 @@ def test_replacing_a_publication_leaves_no_file_of_the_older_study(export, tmp_p
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "--replace" in refused.stderr
     assert (dest / "figures" / "gone_since.png").exists()  # nothing lost without --replace
     assert publish(export, dest, "--replace").returncode == 0
-    assert tree(dest) == PUBLISHED
+    assert tree(dest) == PUBLISHED | {"publication.json"}
+    assert not list(tmp_path.glob(".cpu*"))  # the staging and replaced folders are gone
 
 
-@pytest.mark.parametrize("case", ["no report", "not a publication", "inside the export", "holds the export"])
+CASES = ["no report", "not a publication", "a link to a publication", "inside the export", "holds the export"]
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_bad_publication_input_says_what_and_exits_2_touching_nothing(export, tmp_path, case):
     dest = tmp_path / "elsewhere"
     if case == "no report":
         (export / "report.md").unlink()
-    elif case == "not a publication":
+    elif case == "not a publication":  # a report of its own, but not written by publishing
         dest.mkdir()
-        (dest / "notes.txt").write_text("mine")
+        (dest / "report.md").write_text("mine")
+    elif case == "a link to a publication":
+        assert publish(export, tmp_path / "cpu").returncode == 0
+        dest.symlink_to(tmp_path / "cpu")
     elif case == "inside the export":
         dest = export / "published"
     else:  # an earlier publication by its look, which removing would take the export with it
         dest = tmp_path
-        (dest / "report.md").write_text("# report")
+        (dest / "publication.json").write_text("{}")
     before = tree(tmp_path)
     done = publish(export, dest, "--replace")
     assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1

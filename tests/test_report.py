@@ -10,6 +10,7 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -193,6 +194,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import sweeps.report  # noqa: F401  (the command line's own imports)
 from sweeps.reporting.axes import load_axes
 from sweeps.reporting.page import render_html
 
@@ -203,7 +205,9 @@ page = render_html(empty, empty, empty, empty, [], {{}}, None, None, axes)
 assert "final FID per seed" in page
 print(",".join(m for m in ("ray", "tensorflow", "keras") if m in sys.modules) or "none")
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "none"
 

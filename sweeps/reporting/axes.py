@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
-from sweeps.reporting.figures import class_shares, fid_strip, seed_grids  # noqa: E402
+from sweeps.reporting.figures import class_shares, fid_strip, seed_grids, variant_colour  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = [
@@ -193,8 +193,11 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for _, row in best.iterrows():
         xs = [float(t) for t in thresholds]
-        axes[0].plot(xs, [row[f"images_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
-        axes[1].plot(xs, [row[f"seconds_to_{t}"] for t in thresholds], marker="o", label=row["variant"])
+        colour = variant_colour(row["variant"])
+        for ax, clock in zip(axes, ("images_to", "seconds_to")):
+            ax.plot(
+                xs, [row[f"{clock}_{t}"] for t in thresholds], marker="o", label=row["variant"], color=colour
+            )
     split = best["fid_on"].iloc[0] if "fid_on" in best else "validation slice"
     for ax, label in zip(axes, ("training images", "training seconds")):
         ax.set_xlabel(f"FID threshold ({split})")

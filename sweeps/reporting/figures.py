@@ -25,6 +25,7 @@ from matplotlib.ticker import (  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
+from sweeps.study.analysis import counted_once  # noqa: E402
 
 
 class PlainLogLocator(Locator):
@@ -63,10 +64,12 @@ class PlainLogLocator(Locator):
 
 
 def variant_colour(variant: str):
-    """One colour a variant in every figure, so a line can be matched across them: tab10's ten
-    in the registry's order, then black (eleven variants, none sharing a colour)."""
+    """One colour a variant in every figure, so a line can be matched across them: tab10's colours
+    in the registry's order, then black; grey for a name the registry does not know."""
     names = registry.names()
-    index = names.index(variant) if variant in names else len(names)
+    if variant not in names:
+        return "grey"
+    index = names.index(variant)
     return plt.cm.tab10(index) if index < 10 else "black"
 
 
@@ -248,8 +251,6 @@ ARM_STYLE = {"best": ("o", "tab:blue", 0.0), "defaults": ("^", "tab:orange", 0.3
 def drawn_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The final stage's runs.csv as the strip plot reads it, with a numeric `fid`; a defaults arm
     made of its best arm's runs is left out, its seeds being the best arm's."""
-    from sweeps.study.analysis import counted_once
-
     return counted_once(runs).assign(
         collapsed=lambda r: r["collapsed"].fillna(False).astype(bool),
         fid=lambda r: pd.to_numeric(r["fid"], errors="coerce"),

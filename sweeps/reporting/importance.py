@@ -15,10 +15,11 @@ SQLITE = "sqlite:///"
 def load_study(sweep: dict, variant: str, results: Path | None = None):
     """The variant's Optuna study as the sweep stored it, or None (an export without one).
 
-    An export read away from where its sweep ran (fetched from a bucket to a laptop, copied into
-    docs/results) holds its optuna.db beside it, not at the path its sweep.json records: that copy
-    is read first. A recorded SQLite file that is not there means no study (opening it would fail,
-    or make an empty database)."""
+    An export read away from where its sweep ran (fetched from a bucket to a laptop) holds its
+    optuna.db beside it, not at the path its sweep.json records: that copy is read first. A recorded
+    SQLite file that is not there means no study (opening it would fail, or make an empty database):
+    a publication (sweeps.study.publish) leaves the database out and keeps the importance.csv it
+    was written with."""
     import optuna
 
     local = Path(results) / "optuna.db" if results is not None else None

@@ -2,8 +2,8 @@
 leaderboards (medians over seeds with bootstrap intervals, collapse counts, Mann-Whitney against the
 family's leader with Holm, ratio of medians, Cliff's delta, P(best)), the winners of each axis, the
 search's gain over the papers' defaults, the goals, the weight average's choice and the budget
-ladder's order. Reads results_table's rows (sweeps/study/final_stage.py) or the CSVs `write` leaves:
-pandas and statistics only, no Ray, no TensorFlow, so the report reads a study anywhere.
+ladder's order. Reads final_stage.results_table's rows or the CSVs `write` leaves: pandas and
+statistics only, no Ray, no TensorFlow, so the report reads a study anywhere.
 
 The search ranks by one noisy run per configuration; these tables say what a configuration gives
 across seeds, so that gaps between variants can be told from noise: within each family (conditional
@@ -61,7 +61,7 @@ BOUNDS = {
 
 def counted_once(table: pd.DataFrame) -> pd.DataFrame:
     """The runs, each once: a papers'-defaults row made of its best row's runs (the search's best
-    was the defaults, results_table) left out, those runs being the best's rows."""
+    was the defaults, final_stage.results_table) left out, those runs being the best's rows."""
     if table.empty or "same_runs_as_best" not in table:
         return table
     return table[~table["same_runs_as_best"].fillna(False).astype(bool)]
@@ -572,7 +572,7 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
         there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
         early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
-    # the split the reports' FID was scored on (results_table), for the figure's label
+    # the split the reports' FID was scored on (final_stage.results_table), for the figure's label
     split = histories["fid_on"].iloc[0] if "fid_on" in histories and len(histories) else "validation slice"
     time_to_quality(early).assign(fid_on=split).to_csv(out_dir / "time_to_quality.csv", index=False)
     goals(scored, every).to_csv(out_dir / "goals.csv", index=False)

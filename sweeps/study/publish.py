@@ -1,24 +1,28 @@
 """The study's export as it is published (docs/results/cpu in this repository): the report, its
-tables and figures, each variant's best configuration and samples, and the family winners'
-generators, without what only the machine that ran the study needs (the per-run weights, the
-Optuna database, the control runs' folders).
+tables and figures, each variant's best configuration and samples, every final run's sample grid
+and the family winners' generators, without what only the machine that ran the study needs (the
+per-run weights, the Optuna database, the control runs' folders).
 
     python -m sweeps.study.publish EXPORT_DIR DEST [--replace]
 
 Run it after `sweeps/report.py EXPORT_DIR`. DEST must not exist, or with --replace be an earlier
-publication (it holds report.md), which is removed first so no file of an older study stays behind.
+publication (it holds publication.json, which publishing writes); the new one is copied beside it
+and swapped in whole, so no file of an older study stays behind and a failed copy loses nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
+MARKER = "publication.json"
 # relative to the export; matched on the path's parts so a folder's whole tree is left
-LEFT_FOLDERS = (("final", "runs"), ("precision_control",))
-LEFT_NAMES = ("optuna.db",)
+LEFT_FOLDERS = (("precision_control",),)
+LEFT_PREFIXES = ("optuna.db",)  # with SQLite's journal and WAL files beside it
 LEFT_SUFFIXES = (".keras", ".h5")
 # weights that are published: each family winner's median-seed generator, for anyone to score again
 KEPT_WEIGHTS = (("final", "generators"),)
@@ -27,7 +31,7 @@ KEPT_WEIGHTS = (("final", "generators"),)
 def published(relative: Path) -> bool:
     parts = relative.parts
     starts = lambda prefixes: any(parts[: len(p)] == p for p in prefixes)  # noqa: E731
-    if starts(LEFT_FOLDERS) or relative.name in LEFT_NAMES:
+    if starts(LEFT_FOLDERS) or relative.name.startswith(LEFT_PREFIXES) or relative.name == MARKER:
         return False
     return relative.suffix not in LEFT_SUFFIXES or starts(KEPT_WEIGHTS)
 
@@ -40,19 +44,34 @@ def files(export_dir: Path) -> list[Path]:
 
 def publish(export_dir: Path, dest: Path, replace: bool = False) -> list[Path]:
     """Copies files(export_dir) into dest and returns them; see the module's doc for dest."""
-    source, target = export_dir.resolve(), dest.resolve()
-    if target == source or source in target.parents or target in source.parents:
+    source, target = export_dir.resolve(), dest.absolute()
+    if dest.is_symlink():
+        raise ValueError(f"DEST {dest} is a symbolic link; name the folder itself")
+    if target == source or source in target.parents or target.resolve() in source.parents:
         raise ValueError(f"DEST {dest} and EXPORT_DIR {export_dir} overlap; choose a folder outside it")
     if dest.exists():
         if not replace:
             raise ValueError(f"{dest} exists; pass --replace to replace an earlier publication")
-        if not (dest / "report.md").is_file():
-            raise ValueError(f"{dest} holds no report.md: not an earlier publication, left as it is")
-        shutil.rmtree(dest)
+        if not (dest / MARKER).is_file():
+            raise ValueError(f"{dest} holds no {MARKER}: not an earlier publication, left as it is")
     chosen = files(export_dir)
+    staging = target.with_name(f".{target.name}.publishing")
+    shutil.rmtree(staging, ignore_errors=True)  # an interrupted publication's leftovers
+    staging.mkdir(parents=True)
     for relative in chosen:
-        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(export_dir / relative, dest / relative)
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(export_dir / relative, staging / relative)
+    record = {"from": str(source), "files": len(chosen), "published_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (staging / MARKER).write_text(json.dumps(record, indent=1))
+    if dest.exists():
+        old = target.with_name(f".{target.name}.replaced")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
     return chosen
 
 
