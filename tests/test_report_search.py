@@ -177,17 +177,18 @@ def test_loss_spreads_are_read_within_their_loss_family_and_fid_jumps_are_counte
 
     stable = pd.DataFrame(
         {
-            "variant": ["gan", "dcgan", "wgan", "wgan_gp"],
-            "loss_family": ["cross-entropy", "cross-entropy", "wasserstein", "wasserstein"],
-            "trials": [3, 3, 3, 3],
-            "diverged": [0, 0, 0, 0],
-            "fid_jumps": [0, 1, 0, 2],
-            "d_loss_spread": [0.1, 0.3, 1.0, 3.0],
-            "g_loss_spread": [0.1, 0.3, 1.0, 3.0],
+            "variant": ["gan", "dcgan", "wgan", "wgan_gp", "lsgan"],
+            "loss_family": ["cross-entropy", "cross-entropy", "wasserstein", "wasserstein", "least squares"],
+            "trials": [3, 3, 3, 3, 3],
+            "diverged": [0, 0, 0, 0, 0],
+            "fid_jumps": [0, 1, 0, 2, 0],
+            "d_loss_spread": [0.1, 0.3, 1.0, 3.0, 0.5],
+            "g_loss_spread": [0.1, 0.3, 1.0, 3.0, 0.5],
         }
     )
     scaled = within_loss_family(stable).set_index("variant")["g_loss_spread_in_family"]
     assert scaled["gan"] == 0.5 and scaled["wgan_gp"] == 1.5  # against 0.2 and 2.0, not one scale
+    assert math.isnan(scaled["lsgan"])  # alone in its family: nothing to be read against
     board = pd.DataFrame(
         {"variant": ["gan"], "arm": ["best"], "family": ["unconditional"], "fid": [10.0], "leader": [True]}
     )

@@ -102,13 +102,15 @@ def stability(histories: dict, trials: dict, last: int = 3) -> pd.DataFrame:
 def within_loss_family(stable: pd.DataFrame) -> pd.DataFrame:
     """Each variant's loss spreads over its loss family's median spread (1: the family's typical
     movement): losses of different families live on different scales, so a spread is only read
-    against its own family's."""
+    against its own family's. A variant alone in its loss family is left blank: against itself it
+    would read 1 whatever it did."""
     if stable.empty or "g_loss_spread" not in stable:
         return stable
     out = stable.copy()
+    shared = out.groupby("loss_family")["variant"].transform("size") > 1
     for column in ("d_loss_spread", "g_loss_spread"):
         typical = out.groupby("loss_family")[column].transform("median")
-        out[f"{column}_in_family"] = out[column] / typical.where(typical > 0)
+        out[f"{column}_in_family"] = out[column] / typical.where((typical > 0) & shared)
     return out
 
 
