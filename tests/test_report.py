@@ -184,6 +184,38 @@ def test_the_report_answers_a_family_at_a_time_with_medians_and_rank_tests(tmp_p
     assert "t interval" not in page + markdown and "Welch" not in page + markdown
 
 
+def test_the_report_says_whether_each_familys_top_3_kept_their_order_along_the_ladder(tmp_path):
+    from test_final_stage import runs_table
+
+    from sweeps.reporting.axes import load_axes
+    from sweeps.reporting.page import render_html, render_markdown
+    from sweeps.study import analysis
+
+    first = runs_table(
+        {
+            ("dcgan", "best"): [200.0, 210.0, 220.0],
+            ("gan", "best"): [300.0, 310.0, 320.0],
+            ("lsgan", "best"): [400.0, 410.0, 420.0],
+            ("cgan", "best"): [100.0, 110.0, 120.0],
+        }
+    ).assign(budget_images=1000)
+    later = first.assign(budget_images=10_000, fid=lambda t: t["fid"] / 2)
+    later.loc[later["variant"] == "gan", "fid"] = [40.0, 41.0, 42.0]  # gan overtakes dcgan
+    analysis.write(tmp_path / "final", pd.concat([first, later], ignore_index=True), pd.DataFrame())
+    (tmp_path / "figures").mkdir()
+    axes = load_axes(tmp_path, {}, {}, tmp_path / "figures")
+    markdown = render_markdown(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), axes)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in markdown.splitlines()]
+    order = {(c[0], c[1]): (c[2], c[-1]) for c in cells if c[0] in ("unconditional", "conditional")}
+    assert order[("unconditional", "1,000")] == ("dcgan, gan, lsgan", "")
+    assert order[("unconditional", "10,000")] == ("gan, dcgan, lsgan", "no")
+    assert order[("conditional", "10,000")] == ("cgan", "yes")
+    page = render_html(
+        pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], {}, None, None, axes
+    )
+    assert "same order as the budget before" in page and "top 3 keep their order" in page
+
+
 def test_the_report_reads_and_draws_a_final_stage_without_ray_or_tensorflow(tmp_path):
     results = final_export(tmp_path)
     (results / "figures").mkdir()
