@@ -27,9 +27,8 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable w
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
-from ganlib.errors import ConfigError, GanlibError  # noqa: E402
+from ganlib.errors import GanlibError  # noqa: E402
 from sweeps.search import presets  # noqa: E402
-from sweeps.search.experiment import console, restored  # noqa: E402
 from sweeps.search.experiment_state import Interrupted, check_finished  # noqa: E402
 from sweeps.search.plan import (  # noqa: E402
     Setup,
@@ -38,12 +37,12 @@ from sweeps.search.plan import (  # noqa: E402
     plan,
     point_latest_at,
     storage_join,
-    trial_resources,
     variant_run,
 )
 from sweeps.search.ray_session import connect_ray  # noqa: E402
 from sweeps.search.schedulers import DEFAULT as DEFAULT_SCHEDULER  # noqa: E402
-from sweeps.search.schedulers import POPULATION, SCHEDULERS, make_scheduler
+from sweeps.search.schedulers import SCHEDULERS  # noqa: E402
+from sweeps.search.sweep import sweep  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,172 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def sweep(setup: Setup, resume: bool, verbose: bool = False):
-    """Every variant's trials in one Ray Tune experiment (sweeps/search/per_variant.py): the cluster's
-    slots are shared across variants, each with its own TPE and early stopping."""
-    from ray import tune
-
-    from sweeps.search.per_variant import SearchPerVariant
-    from sweeps.search.searcher import make_searcher
-    from sweeps.search.trainable import GANTrainable
-
-    preset, variants = setup.preset, setup.variants
-    run = setup.run
-    trainable = tune.with_resources(GANTrainable, trial_resources(run))
-    path = storage_join(setup.storage, setup.experiment)
-    # With a searcher of its own, Ray keeps one trial waiting for resources at a time (read when
-    # the Tuner is made): every variant's concurrent trials may wait at once instead, which is
-    # what fills a cluster's slots quickly and what the autoscaler sizes the cluster by
-    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(len(variants) * setup.max_concurrent)
-    if resume and (tuner := restored(path, trainable)) is not None:
-        return tuner.fit()
-    if not is_uri(path) and Path(path).exists():
-        raise ConfigError(
-            f"sweep {setup.name!r} already exists in {setup.storage}: add --resume to continue "
-            "it, or give another --name"
-        )
-
-    from ray.tune.search import ConcurrencyLimiter
-
-    from sweeps.search.population import PopulationStart
-    from sweeps.search.searcher import variant_seed
-
-    runs = {variant: variant_run(setup, variant) for variant in variants}
-    pbt = setup.scheduler in POPULATION
-    searchers = {
-        # a population exists all at once (PBT pauses and resumes its members to share the slots)
-        variant: PopulationStart(
-            variant, runs[variant], setup.num_samples, variant_seed(run["seed"], variant)
-        )
-        if pbt
-        else ConcurrencyLimiter(
-            make_searcher(variant, runs[variant], preset, f"{setup.name}-{variant}", setup.optuna_storage),
-            max_concurrent=setup.max_concurrent,
-        )
-        for variant in variants
-    }
-    tuner = tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            search_alg=SearchPerVariant(searchers, runs, setup.num_samples),
-            metric="fid",  # as the searchers and schedulers have it: Ray's own "current best trial" shows it
-            mode="min",
-            scheduler=make_scheduler(setup.scheduler, preset, variants, runs, setup.mutate, run["seed"]),
-            num_samples=len(variants) * setup.num_samples,
-            # A finished trial's worker takes the next trial (GANTrainable.reset_config): no new
-            # process, TensorFlow import, evaluator load or reference statistics per trial.
-            reuse_actors=True,
-            trial_dirname_creator=lambda trial: f"{trial.config['run']['variant']}_{trial.trial_id}",
-        ),
-        run_config=tune.RunConfig(
-            name=setup.experiment,
-            storage_path=setup.storage,
-            failure_config=tune.FailureConfig(max_failures=2),
-            # what trials write in their own folders (the grids for TensorBoard) goes to the storage too
-            sync_config=tune.SyncConfig(sync_artifacts=True),
-            checkpoint_config=tune.CheckpointConfig(
-                # PBT copies a member's last checkpoint into another whenever that one next runs,
-                # which may be reports later: none is deleted under it
-                num_to_keep=None if pbt else 2,
-                checkpoint_score_attribute="fid",
-                checkpoint_score_order="min",
-                checkpoint_frequency=1,
-                checkpoint_at_end=True,
-            ),
-            verbose=1 if verbose else 0,
-            callbacks=console(setup, variants, setup.num_samples, preset.max_rounds, setup.name, verbose),
-        ),
-    )
-    return tuner.fit()
-
-
-def final(setup: Setup, seed: int, verbose: bool):
-    """The final stage (sweeps/study/final_stage.py; its tables, sweeps/study/analysis.py) into
-    EXPORT_DIR/final, with its budget ladder where the preset or --ladder has one; None if interrupted."""
-    from sweeps.study import analysis, final_stage
-
-    configs = final_stage.entries(setup, setup.export_dir, seed)
-    images = setup.preset.final_eval_every_images or setup.preset.eval_every_images
-    once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
-    print(
-        f"final stage: {len(configs)} runs (best x {setup.final_seeds} seeds, papers' defaults x "
-        f"{min(setup.final_seeds, setup.preset.defaults_seeds or setup.final_seeds)}"
-        + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
-        + f"), {setup.final_rounds * images:,} training images each"
-        + (
-            f"; {setup.ladder_seeds} seeds of each best on to {setup.ladder[0] * images:,}"
-            if setup.ladder
-            else ""
-        ),
-        flush=True,
-    )
-    grids = []
-    name, previous = f"{setup.name}-final", setup.final_rounds
-    for rounds in (None, *setup.ladder[1:]):
-        if rounds is not None:  # a later budget of the ladder: the best of each family, continued
-            table, _ = final_stage.results_table([r for grid in grids for r in grid])
-            top = dict(setup.preset.ladder_top) or final_stage.TOP
-            # ranked as the tables will score them: the weights or their average
-            choice = analysis.generator_choice(table, previous * images)
-            scored = analysis.as_scored(table, choice["generator"])
-            chosen = final_stage.climbers(scored, previous * images, top)
-
-            def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
-                return final_stage.continued(
-                    before,
-                    variants,
-                    start,
-                    end,
-                    lambda result: storage_join(
-                        setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
-                    ),
-                )
-
-            ladder_file = storage_join(setup.storage, f"{setup.name}-final-ladder.json")
-            going, configs = final_stage.kept_ladder_step(ladder_file, rounds, chosen, runs_of)
-            if going != chosen:
-                print(
-                    f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
-                    f"first chosen (by today's table: {', '.join(chosen)})",
-                    flush=True,
-                )
-            if not configs:  # no run of the family's best got through the budget before
-                print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
-                break
-            name = f"{setup.name}-final-{rounds}"
-            print(
-                f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "
-                f"{previous * images:,} to {rounds * images:,} training images",
-                flush=True,
-            )
-        grid = final_stage.run(setup, configs, name, verbose)
-        try:
-            check_finished(grid, storage_join(setup.storage, name), len(configs))
-        except Interrupted as interruption:
-            print(f"stopped: {interruption}", file=sys.stderr)
-            return None
-        grids.append(grid)
-        previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
-    table, histories = final_stage.results_table([r for grid in grids for r in grid])
-    board = analysis.write(setup.export_dir / "final", table, histories)
-    final_stage.collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
-    final_stage.winner_generators(
-        table,
-        setup.export_dir / "final",
-        setup.run["final_eval_samples"],
-        setup.run["data"],
-        analysis.chosen_generator(setup.export_dir / "final"),
-    )
-    if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
-        import ray
-
-        task = ray.remote(num_cpus=1)(final_stage.real_baseline)
-        baseline = ray.get(task.remote(setup.run["data"], setup.run["final_eval_samples"], seed))
-        (setup.export_dir / "final" / "cas_real.json").write_text(json.dumps(baseline, indent=1))
-    print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
-    return board
-
-
 def variant_results(grid, variant: str) -> list:
     """A variant's trials, by their folders' names ({variant}_{trial id}): a trial that failed in
     its setup has no config in its result."""
@@ -510,6 +343,8 @@ def main(argv=None) -> int:
         (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
         keep_in_storage(setup)
         if setup.final_seeds:
+            from sweeps.study.final_stage import final
+
             final_board = final(setup, args.seed, args.verbose)
             if final_board is None:
                 return 130

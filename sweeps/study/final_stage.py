@@ -4,7 +4,8 @@ several seeds, every run scored on the test split with the full evaluation; with
 each family's leaders trained on from the same runs. Runs go through the sweep's own trainable (no
 early stopping, every run its whole budget), as Ray Tune experiments.
 
-This module runs the stage and reads its results into one table (results_table), collects the runs'
+This module runs the stage (final: every budget of the ladder in turn, as `python sweeps/tune_all.py`
+calls it after the search), reads its results into one table (results_table), collects the runs'
 generators and keeps each family winner's; what the table answers (leaderboards over seeds, winners,
 goals) is sweeps/study/analysis.py, which needs no Ray.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -22,8 +24,10 @@ import pandas as pd
 from ganlib import registry
 from ganlib import schedule as schedules
 from ganlib.data import NUM_CLASSES
+from sweeps.search.experiment_state import Interrupted, check_finished
 from sweeps.search.plan import Setup, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
+from sweeps.study import analysis
 from sweeps.study.analysis import METRICS, as_scored, finite, plain
 
 ARMS = ("best", "defaults")
@@ -444,3 +448,88 @@ def winner_generators(
         (target / "metrics.json").write_text(json.dumps(record, indent=1, default=str))
         written.append(target)
     return written
+
+
+def final(setup: Setup, seed: int, verbose: bool):
+    """The final stage into EXPORT_DIR/final (its tables: sweeps/study/analysis.py), with its budget
+    ladder where the preset or --ladder has one; None if interrupted."""
+    configs = entries(setup, setup.export_dir, seed)
+    images = setup.preset.final_eval_every_images or setup.preset.eval_every_images
+    once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
+    print(
+        f"final stage: {len(configs)} runs (best x {setup.final_seeds} seeds, papers' defaults x "
+        f"{min(setup.final_seeds, setup.preset.defaults_seeds or setup.final_seeds)}"
+        + (f"; {', '.join(once)}: the best is the papers' defaults, trained once" if once else "")
+        + f"), {setup.final_rounds * images:,} training images each"
+        + (
+            f"; {setup.ladder_seeds} seeds of each best on to {setup.ladder[0] * images:,}"
+            if setup.ladder
+            else ""
+        ),
+        flush=True,
+    )
+    grids = []
+    name, previous = f"{setup.name}-final", setup.final_rounds
+    for rounds in (None, *setup.ladder[1:]):
+        if rounds is not None:  # a later budget of the ladder: the best of each family, continued
+            table, _ = results_table([r for grid in grids for r in grid])
+            top = dict(setup.preset.ladder_top) or TOP
+            # ranked as the tables will score them: the weights or their average
+            choice = analysis.generator_choice(table, previous * images)
+            scored = analysis.as_scored(table, choice["generator"])
+            chosen = climbers(scored, previous * images, top)
+
+            def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
+                return continued(
+                    before,
+                    variants,
+                    start,
+                    end,
+                    lambda result: storage_join(
+                        setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
+                    ),
+                )
+
+            ladder_file = storage_join(setup.storage, f"{setup.name}-final-ladder.json")
+            going, configs = kept_ladder_step(ladder_file, rounds, chosen, runs_of)
+            if going != chosen:
+                print(
+                    f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
+                    f"first chosen (by today's table: {', '.join(chosen)})",
+                    flush=True,
+                )
+            if not configs:  # no run of the family's best got through the budget before
+                print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
+                break
+            name = f"{setup.name}-final-{rounds}"
+            print(
+                f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "
+                f"{previous * images:,} to {rounds * images:,} training images",
+                flush=True,
+            )
+        grid = run(setup, configs, name, verbose)
+        try:
+            check_finished(grid, storage_join(setup.storage, name), len(configs))
+        except Interrupted as interruption:
+            print(f"stopped: {interruption}", file=sys.stderr)
+            return None
+        grids.append(grid)
+        previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
+    table, histories = results_table([r for grid in grids for r in grid])
+    board = analysis.write(setup.export_dir / "final", table, histories)
+    collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
+    winner_generators(
+        table,
+        setup.export_dir / "final",
+        setup.run["final_eval_samples"],
+        setup.run["data"],
+        analysis.chosen_generator(setup.export_dir / "final"),
+    )
+    if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
+        import ray
+
+        task = ray.remote(num_cpus=1)(real_baseline)
+        baseline = ray.get(task.remote(setup.run["data"], setup.run["final_eval_samples"], seed))
+        (setup.export_dir / "final" / "cas_real.json").write_text(json.dumps(baseline, indent=1))
+    print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
+    return board
