@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import class_shares, fid_strip, seed_grids, variant_colour  # noqa: E402
+from sweeps.study.analysis import as_scored, chosen_generator, with_alone_rates  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = [
@@ -552,8 +553,6 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     if not (final / "leaderboard.csv").exists():
         return None
     board, runs, winners = load_final(final)
-    from sweeps.study.analysis import as_scored, chosen_generator, with_alone_rates
-
     scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
     ttq = read_table(final / "time_to_quality.csv")
     alone_path = results / "throughput.csv"

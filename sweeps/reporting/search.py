@@ -19,6 +19,7 @@ from scipy import stats  # noqa: E402
 
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import plain_log_axis, variant_colour  # noqa: E402
+from sweeps.study.analysis import counted_once  # noqa: E402
 from sweeps.study.statistics import median_interval  # noqa: E402
 
 
@@ -100,8 +101,6 @@ def averaged_against_raw(runs: pd.DataFrame) -> pd.DataFrame:
     row made of its best row's runs is left out: those runs are the best's row."""
     if runs.empty or "ema_fid" not in runs or runs["ema_fid"].isna().all():
         return pd.DataFrame()
-    from sweeps.study.analysis import counted_once
-
     runs = counted_once(runs)
     keys = ["variant", "arm"] + (["budget_images"] if "budget_images" in runs else [])
     rows = []
