@@ -81,14 +81,19 @@ CPU = Preset(
 )
 
 # the cpu preset with a search long enough for TPE to model (12 trials) and a final stage that can
-# tell variants apart (seeds, the ladder, EMA); the rest stays the cpu preset's, so the two compare
+# tell variants apart (seeds, the ladder, EMA), at quarter width to fit the machine; the rest stays
+# the cpu preset's
 STUDY = replace(
     CPU,
     name="study",
     description="the study behind docs/results/cpu on 2 CPU cores, in parts with --resume: "
-    "half-width models, 12 trials a variant, then 10 seeds at 102,400 images, 6 of them to "
+    "quarter-width models, 12 trials a variant, then 10 seeds at 102,400 images, 6 of them to "
     "10 epochs and the best of each family to 30",
     num_samples=12,
+    # half width needed about 28 hours on this machine for the whole ladder; quarter width trains
+    # 2.4-3.4x faster a step (benchmarks/README.md), which brings the study near the 8-10 hours
+    # it was planned for
+    fixed={"width": 0.25},
     tpe_startup_trials=4,
     final_seeds=10,
     final_eval_every_images=51_200,  # an epoch of the 50,000 training digits, rounded up
