@@ -23,12 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 if __package__ in (None, ""):  # run as a script: make the checkout importable without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib import registry  # noqa: E402  (no TensorFlow: the driver never starts it)
 from ganlib.errors import GanlibError  # noqa: E402
-from sweeps.search import presets  # noqa: E402
+from sweeps.search import presets, record  # noqa: E402
 from sweeps.search.experiment_state import Interrupted, check_finished  # noqa: E402
 from sweeps.search.plan import (  # noqa: E402
     Setup,
@@ -142,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue the sweep NAME (without --name: the newest, STORAGE/latest); finished "
         "trials are kept, unfinished ones continue",
+    )
+    parser.add_argument(
+        "--record",
+        default=None,
+        metavar="DIR",
+        help="keep the sweep's record in DIR: the search's export once the search has finished and "
+        "each finished part of the final stage, without training state (small enough to commit); "
+        "with --resume, what the storage and export lack is copied back from it first, so a "
+        "checkout without them goes on where the record ends",
     )
     parser.add_argument(
         "--seed",
@@ -271,8 +282,6 @@ def main(argv=None) -> int:
         return 2
     import ray
 
-    from sweeps.search import export_best
-
     start = time.time()
     export_dir = setup.export_dir
     export_dir.mkdir(parents=True, exist_ok=True)
@@ -283,64 +292,25 @@ def main(argv=None) -> int:
         f"(also {export_dir.parent / 'latest'})",
         flush=True,
     )
-    rows = []
+    if setup.record and args.resume:
+        for name in record.restore(setup.record, setup.storage, export_dir):
+            print(f"from the record {setup.record}: {name}", flush=True)
     try:
-        try:
-            grid = sweep(setup, args.resume, args.verbose)
-            check_finished(
-                grid, storage_join(setup.storage, setup.experiment), len(setup.variants) * setup.num_samples
-            )
-        except GanlibError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        except Interrupted as interruption:
-            print(f"stopped: {interruption}", file=sys.stderr)
-            return 130
-        for variant in setup.variants:
-            results = variant_results(grid, variant)
-            row = export_best.export_variant(
-                variant, results, variant_run(setup, variant), setup.preset, export_dir
-            )
-            row["trial_seconds"] = sum((result.metrics or {}).get("time_total_s", 0.0) for result in results)
-            rows.append(row)
-            outcome = (
-                f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} "
-                "on the validation slice)"
-                if not row.get("reason")
-                else row["reason"]
-            )
+        if args.resume and searched_before(setup):
+            board = pd.read_csv(export_dir / "leaderboard.csv")
+            rows = [{k: v for k, v in row.items() if pd.notna(v)} for row in board.to_dict("records")]
             print(
-                f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
-                f"{row['diverged']} diverged, {row['failed']} failed",
+                f"the search finished before (its experiment is not in {setup.storage}): its export "
+                f"{export_dir} stands for it",
                 flush=True,
             )
-        board = export_best.write_leaderboard(rows, export_dir)
-        sweep_record = {
-            "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "chosen": {
-                option: {"value": str(value), "from": source}
-                for option, (value, source) in setup.chosen.items()
-            },
-            "preset": setup.preset.to_dict(),
-            # what every trial ran with, flags over the preset (what sweeps/study/throughput.py rebuilds)
-            "run": {
-                k: setup.run.get(k)
-                for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")
-            },
-            "variants": setup.variants,
-            "num_samples": setup.num_samples,
-            "seed": args.seed,
-            "name": setup.name,
-            "storage": setup.storage,
-            "experiment": storage_join(setup.storage, setup.experiment),
-            "optuna_storage": setup.optuna_storage,
-            "wall_seconds": time.time() - start,
-            # busy time of each variant's trials (they ran side by side: these add up to more than the
-            # wall time)
-            "trial_seconds_per_variant": {row["variant"]: row["trial_seconds"] for row in rows},
-            "versions": _versions(),
-        }
-        (export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
+        else:
+            outcome = search_and_export(setup, args, argv, start)
+            if isinstance(outcome, int):
+                return outcome
+            board, rows = outcome
+            if setup.record:
+                record.keep_export(export_dir, setup.record)
         keep_in_storage(setup)
         if setup.final_seeds:
             from sweeps.study.final_stage import final
@@ -348,6 +318,8 @@ def main(argv=None) -> int:
             final_board = final(setup, args.seed, args.verbose)
             if final_board is None:
                 return 130
+            if setup.record:
+                record.keep_export(export_dir, setup.record)
             keep_in_storage(setup)
         if not args.no_report:
             from sweeps import report
@@ -380,6 +352,79 @@ def main(argv=None) -> int:
         )
         return 1
     return 0
+
+
+def search_and_export(setup: Setup, args, argv, start: float):
+    """The search, then each variant's best exported with the leaderboard and sweep.json:
+    (leaderboard, its rows), or the exit status of a search that did not finish."""
+    from sweeps.search import export_best
+
+    rows = []
+    try:
+        grid = sweep(setup, args.resume, args.verbose)
+        check_finished(
+            grid, storage_join(setup.storage, setup.experiment), len(setup.variants) * setup.num_samples
+        )
+    except GanlibError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Interrupted as interruption:
+        print(f"stopped: {interruption}", file=sys.stderr)
+        return 130
+    for variant in setup.variants:
+        results = variant_results(grid, variant)
+        row = export_best.export_variant(
+            variant, results, variant_run(setup, variant), setup.preset, setup.export_dir
+        )
+        row["trial_seconds"] = sum((result.metrics or {}).get("time_total_s", 0.0) for result in results)
+        rows.append(row)
+        outcome = (
+            f"best FID {row['fid']:.3f} on the test split (chosen by FID {row['val_fid']:.3f} "
+            "on the validation slice)"
+            if not row.get("reason")
+            else row["reason"]
+        )
+        print(
+            f"[{variant}] {outcome}; {row['trials']} trials, {row['stopped_early']} stopped early, "
+            f"{row['diverged']} diverged, {row['failed']} failed",
+            flush=True,
+        )
+    board = export_best.write_leaderboard(rows, setup.export_dir)
+    sweep_record = {
+        "command": "python sweeps/tune_all.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "chosen": {
+            option: {"value": str(value), "from": source} for option, (value, source) in setup.chosen.items()
+        },
+        "preset": setup.preset.to_dict(),
+        # what every trial ran with, flags over the preset (what sweeps/study/throughput.py rebuilds)
+        "run": {
+            k: setup.run.get(k)
+            for k in ("cpus_per_trial", "gpus_per_trial", "precision", "per_class", "fixed")
+        },
+        "variants": setup.variants,
+        "num_samples": setup.num_samples,
+        "seed": args.seed,
+        "name": setup.name,
+        "storage": setup.storage,
+        "experiment": storage_join(setup.storage, setup.experiment),
+        "optuna_storage": setup.optuna_storage,
+        "wall_seconds": time.time() - start,
+        # busy time of each variant's trials (they ran side by side: these add up to more than the
+        # wall time)
+        "trial_seconds_per_variant": {row["variant"]: row["trial_seconds"] for row in rows},
+        "versions": _versions(),
+    }
+    (setup.export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
+    return board, rows
+
+
+def searched_before(setup: Setup) -> bool:
+    """Whether the search finished on another machine or checkout: its export is here (from
+    --record) and its experiment is not."""
+    from ray import tune
+
+    finished = all((setup.export_dir / name).is_file() for name in ("sweep.json", "leaderboard.csv"))
+    return finished and not tune.Tuner.can_restore(storage_join(setup.storage, setup.experiment))
 
 
 def keep_in_storage(setup: Setup) -> None:

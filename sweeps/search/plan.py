@@ -85,6 +85,8 @@ class Setup:
     wait_notice: float  # seconds
     address: str | None  # a Ray cluster's, or None to start Ray here
     chosen: dict[str, tuple]  # option -> (value, where it came from), for describe_choices
+    # the sweep's record (sweeps/search/record.py): what a checkout without the storage goes on from
+    record: Path | None = None
 
 
 def plan(args) -> Setup:
@@ -169,6 +171,9 @@ def plan(args) -> Setup:
     export_dir = Path(args.export_dir or exports / name).resolve()
     optuna_storage = getattr(args, "optuna_storage", None) or f"sqlite:///{export_dir / 'optuna.db'}"
     check_database_url("--optuna-storage", optuna_storage)
+    record = getattr(args, "record", None)
+    check_record(record, storage)
+    record = Path(record).expanduser().resolve() if record else None
     wait_notice = getattr(args, "wait_notice", 300)
     check_positive("--wait-notice", wait_notice)
     mlflow_uri = getattr(args, "mlflow", None)
@@ -225,6 +230,7 @@ def plan(args) -> Setup:
         wait_notice=wait_notice,
         address=chosen["address"][0],
         chosen=chosen,
+        record=record,
     )
 
 
@@ -266,6 +272,14 @@ def new_name(prefix: str, exports: Path, storage: str) -> str:
         count += 1
         name = f"{stamp}-{count}"
     return name
+
+
+def check_record(record: str | None, storage: str) -> None:
+    if record and is_uri(storage):
+        raise ConfigError(
+            f"--record {record!r} with --storage {storage!r}: a record keeps a local storage's "
+            "experiments; object storage is read back from where it is"
+        )
 
 
 def check_database_url(option: str, url: str) -> None:

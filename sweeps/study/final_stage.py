@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,8 +25,9 @@ import pandas as pd
 from ganlib import registry
 from ganlib import schedule as schedules
 from ganlib.data import NUM_CLASSES
+from sweeps.search import record
 from sweeps.search.experiment_state import Interrupted, check_finished
-from sweeps.search.plan import Setup, storage_join, trial_resources, variant_run
+from sweeps.search.plan import Setup, is_uri, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
 from sweeps.study import analysis
 from sweeps.study.analysis import METRICS, as_scored, finite, plain
@@ -411,7 +413,7 @@ def winner_generators(
         here = mine[mine["budget_images"] == budget]
         variant = here.groupby("variant")["fid"].median().sort_values().index[0]
         runs = here[here["variant"] == variant].sort_values(["fid", "seed"], kind="stable")
-        row = raw.loc[runs.index[(len(runs) - 1) // 2]]  # the run's own columns, both generators'
+        row = raw.loc[lower_median(runs.index)]  # the run's own columns, both generators'
         seed = int(row["seed"])
         source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
         files = sorted(source.glob(f"{variant}_generator*.h5"))
@@ -452,7 +454,9 @@ def winner_generators(
 
 def final(setup: Setup, seed: int, verbose: bool):
     """The final stage into EXPORT_DIR/final (its tables: sweeps/study/analysis.py), with its budget
-    ladder where the preset or --ladder has one; None if interrupted."""
+    ladder where the preset or --ladder has one; None if interrupted. It runs in parts, one Ray Tune
+    experiment a variant and arm (a variant at each later budget), so that a part, once finished,
+    can be kept in the sweep's record and an interrupted study loses at most the parts under way."""
     configs = entries(setup, setup.export_dir, seed)
     images = setup.preset.final_eval_every_images or setup.preset.eval_every_images
     once = sorted({c["run"]["variant"] for c in configs if c["run"]["best_is_defaults"]})
@@ -468,56 +472,86 @@ def final(setup: Setup, seed: int, verbose: bool):
         ),
         flush=True,
     )
-    grids = []
-    name, previous = f"{setup.name}-final", setup.final_rounds
-    for rounds in (None, *setup.ladder[1:]):
-        if rounds is not None:  # a later budget of the ladder: the best of each family, continued
-            table, _ = results_table([r for grid in grids for r in grid])
-            top = dict(setup.preset.ladder_top) or TOP
-            # ranked as the tables will score them: the weights or their average
-            choice = analysis.generator_choice(table, previous * images)
-            scored = analysis.as_scored(table, choice["generator"])
-            chosen = climbers(scored, previous * images, top)
+    parts, planned = {}, {}  # part name -> its results, its configs
+    for name, group in in_parts(configs, f"{setup.name}-final", ("variant", "arm")):
+        # with no later budget these are the longest: their generators stay in the record
+        parts[name], planned[name] = finished_part(setup, group, name, verbose, not setup.ladder[1:]), group
+        if parts[name] is None:
+            return None
+    before, previous = list(parts), setup.ladder[0] if setup.ladder else setup.final_rounds
+    # the parts of the ladder's last budget: their generators stay in the record (the winners')
+    last = set()
+    for rounds in setup.ladder[1:]:  # a later budget: the best of each family, continued
+        table, _ = results_table([r for name in before for r in parts[name]])
+        top = dict(setup.preset.ladder_top) or TOP
+        # ranked as the tables will score them: the weights or their average
+        choice = analysis.generator_choice(table, previous * images)
+        scored = analysis.as_scored(table, choice["generator"])
+        chosen = climbers(scored, previous * images, top)
 
-            def runs_of(variants, stage=name, before=grids[-1], start=previous, end=rounds):
-                return continued(
-                    before,
-                    variants,
-                    start,
-                    end,
-                    lambda result: storage_join(
-                        setup.storage, stage, Path(result.path).name, Path(result.checkpoint.path).name
-                    ),
-                )
+        def runs_of(variants, names=tuple(before), start=previous, end=rounds):
+            return continued(
+                [r for name in names for r in parts[name]],
+                variants,
+                start,
+                end,
+                lambda result: storage_join(
+                    setup.storage,
+                    Path(result.path).parent.name,
+                    Path(result.path).name,
+                    Path(result.checkpoint.path).name,
+                ),
+            )
 
-            ladder_file = storage_join(setup.storage, f"{setup.name}-final-ladder.json")
-            going, configs = kept_ladder_step(ladder_file, rounds, chosen, runs_of)
-            if going != chosen:
-                print(
-                    f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
-                    f"first chosen (by today's table: {', '.join(chosen)})",
-                    flush=True,
-                )
-            if not configs:  # no run of the family's best got through the budget before
-                print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
-                break
-            name = f"{setup.name}-final-{rounds}"
+        ladder_file = storage_join(setup.storage, f"{setup.name}-final-ladder.json")
+        going, configs = kept_ladder_step(ladder_file, rounds, chosen, runs_of)
+        if setup.record:
+            record.keep_file(Path(ladder_file), setup.record)
+        if going != chosen:
             print(
-                f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "
-                f"{previous * images:,} to {rounds * images:,} training images",
+                f"final stage, ladder: {', '.join(going)} go on to {rounds * images:,} images as "
+                f"first chosen (by today's table: {', '.join(chosen)})",
                 flush=True,
             )
-        grid = run(setup, configs, name, verbose)
-        try:
-            check_finished(grid, storage_join(setup.storage, name), len(configs))
-        except Interrupted as interruption:
-            print(f"stopped: {interruption}", file=sys.stderr)
-            return None
-        grids.append(grid)
-        previous = rounds or (setup.ladder[0] if setup.ladder else setup.final_rounds)
-    table, histories = results_table([r for grid in grids for r in grid])
+        if not configs:  # no run of the family's best got through the budget before
+            print(f"final stage, ladder: no run to continue to {rounds * images:,} images", flush=True)
+            break
+        print(
+            f"final stage, ladder: {', '.join(going)} ({len(configs)} runs) on from "
+            f"{previous * images:,} to {rounds * images:,} training images",
+            flush=True,
+        )
+        before = []
+        for name, group in in_parts(configs, f"{setup.name}-final-{rounds}", ("variant",)):
+            if rounds == setup.ladder[-1]:
+                last.add(name)
+            # runs read back from the record hold no training state to go on from: trained again first
+            stale = set() if saved(storage_join(setup.storage, name)) else stateless_parts(group)
+            for earlier in sorted(stale):
+                print(
+                    f"final stage, ladder: {earlier} holds no training state (the record's): trained again",
+                    flush=True,
+                )
+                shutil.rmtree(Path(setup.storage) / earlier)
+                parts[earlier] = finished_part(setup, planned[earlier], earlier, verbose, earlier in last)
+                if parts[earlier] is None:
+                    return None
+            if stale:
+                variant = group[0]["run"]["variant"]
+                group = [
+                    c
+                    for c in kept_ladder_step(ladder_file, rounds, going, runs_of)[1]
+                    if c["run"]["variant"] == variant
+                ]
+            parts[name], planned[name] = finished_part(setup, group, name, verbose, name in last), group
+            if parts[name] is None:
+                return None
+            before.append(name)
+        previous = rounds
+    grid = [r for results in parts.values() for r in results]
+    table, histories = results_table(grid)
     board = analysis.write(setup.export_dir / "final", table, histories)
-    collect_runs([r for grid in grids for r in grid], setup.export_dir / "final")
+    collect_runs(grid, setup.export_dir / "final")
     winner_generators(
         table,
         setup.export_dir / "final",
@@ -533,3 +567,66 @@ def final(setup: Setup, seed: int, verbose: bool):
         (setup.export_dir / "final" / "cas_real.json").write_text(json.dumps(baseline, indent=1))
     print((setup.export_dir / "final" / "leaderboard.md").read_text(), flush=True)
     return board
+
+
+def in_parts(configs: list[dict], prefix: str, keys: tuple[str, ...]):
+    """(experiment name, its configs) a value of the run's `keys`, in the configs' order."""
+    groups = {}
+    for config in configs:
+        groups.setdefault("-".join([prefix, *(str(config["run"][k]) for k in keys)]), []).append(config)
+    return groups.items()
+
+
+def stateless_parts(configs: list[dict]) -> set[str]:
+    """The experiments whose checkpoints these configs continue from hold no training state (parts
+    restored from the record)."""
+    return {
+        Path(uri).parents[1].name
+        for config in configs
+        if not is_uri(uri := config["run"]["continue_from"]) and not record.has_state(uri)
+    }
+
+
+def saved(path: str) -> bool:
+    """Whether an experiment is saved at path (what run() continues)."""
+    from ray import tune
+
+    return tune.Tuner.can_restore(path)
+
+
+def finished_part(setup: Setup, configs: list[dict], name: str, verbose: bool, longest: bool = False):
+    """One part of the stage run to its end (continued if saved) and kept in the record, with the
+    generators that may be a winner's where the part is at the longest budget; its results, or
+    None if interrupted."""
+    grid = run(setup, configs, name, verbose)
+    try:
+        check_finished(grid, storage_join(setup.storage, name), len(configs))
+    except Interrupted as interruption:
+        print(f"stopped: {interruption}", file=sys.stderr)
+        return None
+    if setup.record:
+        record.keep_experiment(
+            setup.storage, name, setup.record, median_trials(grid) if longest else frozenset()
+        )
+    return list(grid)
+
+
+def median_trials(grid) -> frozenset[str]:
+    """The trial folders of a variant's runs that winner_generators may pick: by the weights' FID
+    and by their average's, the median run (lower_median) of the runs scored at their budget."""
+    chosen = set()
+    for key in ("full_fid", "full_ema_fid"):
+        scored = []
+        for result in grid:
+            run = (result.config or {}).get("final", {}).get("run", {})
+            value = (result.metrics or {}).get(key)
+            if run.get("arm") == "best" and value is not None and math.isfinite(value):
+                scored.append((value, run["seed"], Path(result.path).name))
+        if scored:
+            chosen.add(lower_median(sorted(scored))[2])
+    return frozenset(chosen)
+
+
+def lower_median(ordered):
+    """The middle of an ordered sequence, the lower one of an even count: a run that exists."""
+    return ordered[(len(ordered) - 1) // 2]

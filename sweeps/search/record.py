@@ -1,0 +1,113 @@
+"""A sweep's record (`tune_all.py --record DIR`): what a checkout whose sweep storage is gone needs
+to go on, small enough to commit beside the code.
+
+A long sweep on one machine runs in parts (`--resume`); its Ray storage (every trial's
+checkpoints: gigabytes) lives on that machine's disk. The record holds instead the search's
+export once the search has finished (its best configurations, trial tables and Optuna studies,
+no weights) and every finished experiment of the final stage without its training state (each
+run's reports, config and sample grid; the generators too where `generators` asks). `--resume`
+with the record copies back what the storage lacks, and Ray restores a finished experiment without
+training anything. What a part had not finished when it stopped is trained again.
+
+The storage must be a local folder: object storage (s3://...) is itself what a new machine reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ganlib.export import STATE_NAME
+from sweeps.search.trial_layout import FINAL_FILES
+
+EXPORT = "export"
+EXPERIMENTS = "ray"
+WEIGHTS = ("*.h5", "*.keras", "*.npz")
+GRIDS = "grids"  # a trial's TensorBoard images: the report reads each run's final sample grid instead
+# the export's files that only the study's machine needs (a run's generators: see collect_runs)
+EXPORT_LEFT = ("optuna.db-journal",)
+
+
+def keep_export(export_dir: Path, record: Path) -> None:
+    """The export as the record's (what it holds now, weights left out; the winners' kept)."""
+    target = record / EXPORT
+    staging = record / f".{EXPORT}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(export_dir, staging, ignore=_export_ignore(Path(export_dir)), symlinks=False)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def _export_ignore(root: Path):
+    winners = root / "final" / "generators"
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        if Path(folder).resolve().is_relative_to(winners.resolve()):
+            return set()
+        left = shutil.ignore_patterns(*WEIGHTS, *EXPORT_LEFT)(folder, names)
+        return left | {n for n in names if (Path(folder) / n).is_symlink()}
+
+    return ignore
+
+
+def keep_experiment(storage: str, name: str, record: Path, generators: frozenset[str] = frozenset()) -> Path:
+    """A finished experiment into the record: everything but its checkpoints' training state and
+    TensorBoard's grids (a checkpoint keeps its run's sample grid, and the .h5 generators of the
+    trials named in `generators`)."""
+    source = Path(storage) / name
+    target = record / EXPERIMENTS / name
+    staging = target.with_name(f".{name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=_experiment_ignore(source, generators))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def _experiment_ignore(source: Path, generators: frozenset[str]):
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        inside = Path(folder).relative_to(source).parts  # (trial, checkpoint, ...) below the experiment
+        if len(inside) == 1:
+            return {GRIDS} & set(names)
+        if len(inside) == 2 and inside[1].startswith("checkpoint_"):  # the training state; final files stay
+            return {n for n in names if n != FINAL_FILES}
+        if len(inside) > 2 and inside[1].startswith("checkpoint_"):
+            left = set(shutil.ignore_patterns(*WEIGHTS)(folder, names))
+            return left - {n for n in names if n.endswith(".h5")} if inside[0] in generators else left
+        return set()
+
+    return ignore
+
+
+def keep_file(path: Path, record: Path) -> None:
+    """A document of the storage's own (the ladder's choices) into the record."""
+    (record / EXPERIMENTS).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, record / EXPERIMENTS / path.name)
+
+
+def restore(record: Path, storage: str, export_dir: Path) -> list[str]:
+    """What the record holds and the storage or export lacks, copied back; the names restored."""
+    restored = []
+    kept_export = record / EXPORT
+    if (kept_export / "sweep.json").is_file() and not (export_dir / "sweep.json").is_file():
+        shutil.copytree(kept_export, export_dir, dirs_exist_ok=True)
+        restored.append(f"the search's export ({export_dir})")
+    kept = record / EXPERIMENTS
+    for path in sorted(kept.iterdir()) if kept.is_dir() else []:
+        if path.name.startswith("."):  # a copy interrupted before it was renamed into place
+            continue
+        there = Path(storage) / path.name
+        if there.exists():
+            continue
+        there.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            shutil.copytree(path, there)
+        else:
+            shutil.copyfile(path, there)
+        restored.append(path.name)
+    return restored
+
+
+def has_state(checkpoint_dir: str | Path) -> bool:
+    """Whether a checkpoint still holds its training state (one restored from a record does not)."""
+    return (Path(checkpoint_dir) / STATE_NAME).is_file()

@@ -1,0 +1,158 @@
+"""The sweep's record (`--record`): a checkout without the sweep's storage goes on from it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def study(tmp_path: Path, mnist_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    # a search, a first budget of 2 seeds, one of them on to a longer budget: every kind of part
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            "--preset",
+            "smoke",
+            "--name",
+            "r",
+            "--variants",
+            "gan",
+            "--num-samples",
+            "2",
+            "--max-rounds",
+            "2",
+            "--grace-rounds",
+            "1",
+            "--final-seeds",
+            "2",
+            "--final-rounds",
+            "1",
+            "--ladder",
+            "2,3",
+            "--ladder-seeds",
+            "1",
+            "--no-report",
+            "--data",
+            str(mnist_path),
+            "--storage",
+            str(tmp_path / "store"),
+            "--record",
+            str(tmp_path / "record"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def runs_table(tmp_path: Path) -> pd.DataFrame:
+    return pd.read_csv(tmp_path / "store" / "r" / "final" / "runs.csv")
+
+
+@pytest.mark.integration
+def test_a_study_goes_on_from_its_record_without_its_storage(tmp_path, mnist_path):
+    done = study(tmp_path, mnist_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    before = runs_table(tmp_path)
+    record = tmp_path / "record"
+    # small: no training state, no weights but the longest budget's generators (the winners')
+    assert not list(record.rglob("training_state.npz"))
+    kept = {p.relative_to(record).parts[:2] for p in record.rglob("*.h5")}
+    assert kept == {("ray", "r-final-3-gan"), ("export", "final")}, kept
+    assert not list(record.rglob("*.keras"))
+    assert (record / "export" / "sweep.json").is_file() and (record / "export" / "optuna.db").is_file()
+
+    # a new checkout: the record only. Nothing is trained again; the tables are the same
+    shutil.rmtree(tmp_path / "store")
+    again = study(tmp_path, mnist_path, "--resume")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "the search finished before" in again.stdout
+    assert " report " not in again.stdout and "trained again" not in again.stdout
+    pd.testing.assert_frame_equal(runs_table(tmp_path), before)
+    assert (tmp_path / "store" / "r" / "final" / "generators" / "gan" / "gan_generator.h5").is_file()
+
+    # a record that stopped before the longer budget: the runs to continue hold no training state,
+    # so the part they are in is trained again, then continued
+    shutil.rmtree(tmp_path / "store")
+    shutil.rmtree(record / "ray" / "r-final-3-gan")
+    again = study(tmp_path, mnist_path, "--resume")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "final stage, ladder: r-final-gan-best holds no training state (the record's): trained again" in (
+        again.stdout
+    )
+    after = runs_table(tmp_path)
+    assert sorted(after["budget_images"].unique()) == [1600, 3200, 4800]
+    assert (after[after["budget_images"] == 4800]["fid"] > 0).all()
+    assert (record / "ray" / "r-final-3-gan").is_dir()  # kept again
+
+
+def test_a_record_beside_object_storage_is_refused_in_one_line(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            "--storage",
+            "s3://bucket/sweeps",
+            "--record",
+            str(tmp_path / "record"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: --record ")
+    assert not (tmp_path / "record").exists()
+
+
+def test_the_record_keeps_an_export_without_weights_but_the_winners_and_restores_only_what_is_missing(
+    tmp_path,
+):
+    from sweeps.search import record
+
+    export = tmp_path / "export"
+    for name, text in {
+        "sweep.json": "{}",
+        "leaderboard.csv": "variant\ngan\n",
+        "optuna.db": "db",
+        "optuna.db-journal": "journal",
+        "best/gan/config.json": "{}",
+        "best/gan/gan_generator.h5": "weights",
+        "best/gan/gan_generator.keras": "weights",
+        "final/runs/gan_best_s0_1600/gan_generator.h5": "weights",
+        "final/runs/gan_best_s0_1600/samples.png": "png",
+        "final/generators/gan/gan_generator.h5": "the winner's",
+    }.items():
+        (export / name).parent.mkdir(parents=True, exist_ok=True)
+        (export / name).write_text(text)
+    (export / "latest").symlink_to(export / "best")
+    kept = tmp_path / "record"
+    record.keep_export(export, kept)
+    files = sorted(str(p.relative_to(kept / "export")) for p in (kept / "export").rglob("*") if p.is_file())
+    assert files == [
+        "best/gan/config.json",
+        "final/generators/gan/gan_generator.h5",
+        "final/runs/gan_best_s0_1600/samples.png",
+        "leaderboard.csv",
+        "optuna.db",
+        "sweep.json",
+    ]
+    # a checkout without the export gets it back; one with an export keeps its own
+    (kept / "ray" / "s-final-gan-best").mkdir(parents=True)
+    (kept / "ray" / "s-final-gan-best" / "experiment_state.json").write_text("{}")
+    (kept / "ray" / ".s-final-gan-defaults.new").mkdir()  # a copy cut short: not a part
+    fresh, storage = tmp_path / "fresh", tmp_path / "store"
+    assert record.restore(kept, str(storage), fresh) == [f"the search's export ({fresh})", "s-final-gan-best"]
+    assert (fresh / "optuna.db").read_text() == "db" and not (storage / ".s-final-gan-defaults.new").exists()
+    (fresh / "optuna.db").write_text("newer")
+    assert record.restore(kept, str(storage), fresh) == []
+    assert (fresh / "optuna.db").read_text() == "newer"
