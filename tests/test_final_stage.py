@@ -1202,3 +1202,37 @@ def test_the_study_preset_with_fewer_seeds_takes_as_many_ladder_seeds_and_none_w
     assert setup.ladder == (10, 30) and setup.ladder_seeds == 3
     search_only = plan(build_parser().parse_args([*common, "--final-seeds", "0", "--final-rounds", "40"]))
     assert search_only.ladder == ()
+
+
+def test_a_run_that_failed_in_its_setup_is_counted_as_the_run_its_folder_names(tmp_path):
+    from types import SimpleNamespace
+
+    from sweeps.study.final_stage import results_table
+
+    history = pd.DataFrame(
+        {
+            "training_iteration": [1],
+            "training_images": [100],
+            "rung_images": [100],
+            "full_fid": [80.0],
+            "fid": [80.0],
+            "train_seconds": [1.0],
+        }
+    )
+    run = {"variant": "wgan_gp", "arm": "best", "seed": 0, "rungs": [1], "eval_every_images": 100}
+    grid = [
+        SimpleNamespace(config={"final": {"run": run}}, metrics={}, metrics_dataframe=history, error=None),
+        # Ray keeps no config for a trial that failed before its first report
+        SimpleNamespace(
+            config=None,
+            metrics={},
+            metrics_dataframe=None,
+            error=RuntimeError("setup"),
+            path=str(tmp_path / "s-final-wgan_gp-best" / "wgan_gp_best_s1_ab12c_00001"),
+        ),
+    ]
+    table, histories = results_table(grid)
+    lost = table[table["seed"] == 1].iloc[0]
+    assert (lost["variant"], lost["arm"], bool(lost["failed"])) == ("wgan_gp", "best", True)
+    write(tmp_path / "final", table, histories)  # the stage's tables are written with it
+    assert (tmp_path / "final" / "runs.csv").is_file()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sys
 import time
@@ -265,7 +266,7 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
     report of every run). `grid`: the final stage's results, a ladder's later budgets' too."""
     rows, histories = [], []
     for result in grid:
-        config = (result.config or {}).get("final", {})
+        config = (result.config or {}).get("final") or {"run": run_of_folder(Path(result.path).name)}
         run, metrics = config.get("run", {}), result.metrics or {}
         history = result.metrics_dataframe if result.metrics_dataframe is not None else pd.DataFrame()
         key = {"variant": run.get("variant"), "arm": run.get("arm"), "seed": run.get("seed")}
@@ -323,6 +324,13 @@ def results_table(grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         order = ["budget_images", "variant", "arm", "seed"]
         table = table.sort_values(order, kind="stable", ignore_index=True)
     return table, (pd.concat(histories, ignore_index=True) if histories else pd.DataFrame())
+
+
+def run_of_folder(name: str) -> dict:
+    """Which run a trial folder holds (run's folder names: variant_arm_sSEED_id), for a run that
+    failed in its setup: Ray keeps no config for it, and its row must still say whose it was."""
+    found = re.match(rf"^(?P<variant>.+)_(?P<arm>{'|'.join(ARMS)})_s(?P<seed>\d+)_", name)
+    return {**found.groupdict(), "seed": int(found["seed"])} if found else {}
 
 
 def budget_columns(report) -> dict:
