@@ -112,7 +112,8 @@ def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(tmp_path, mni
     assert len(found) == 2 and set(found["params.run/variant"]) == {"gan"}
     assert found["metrics.fid"].notna().all() and (found["metrics.training_images"] > 0).all()
     assert {"params.g_lr", "params.d_lr"} <= set(found.columns)
-    # the final stage's runs, the published figures, in an experiment named like its Ray experiment
+    # the final stage's runs, the published figures, in one experiment NAME-final (the stage runs
+    # in parts, a Ray experiment each)
     final = runs(uri, "m-final")
     assert len(final) == len(pd.read_csv(tmp_path / "store" / "m" / "final" / "runs.csv")) >= 1
     assert set(final["params.final/run/variant"]) == {"gan"} and final["metrics.fid"].notna().all()

@@ -160,7 +160,8 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
 
 
 def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
-    """Every config its whole budget, as one Ray Tune experiment (resumable like the search)."""
+    """Every config its whole budget, as one Ray Tune experiment (resumable like the search); with
+    --mlflow, every part of the stage logs to one MLflow experiment, NAME-final."""
     from ray import tune
 
     from sweeps.search.experiment import console, restored
@@ -190,7 +191,7 @@ def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
                 num_to_keep=1, checkpoint_frequency=1, checkpoint_at_end=True
             ),
             verbose=1 if verbose else 0,
-            callbacks=console(setup, variants, per_variant, rounds, name, verbose),
+            callbacks=console(setup, variants, per_variant, rounds, f"{setup.name}-final", verbose),
         ),
     )
     return tuner.fit()
