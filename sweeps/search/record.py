@@ -24,18 +24,24 @@ EXPORT = "export"
 EXPERIMENTS = "ray"
 WEIGHTS = ("*.h5", "*.keras", "*.npz")
 GRIDS = "grids"  # a trial's TensorBoard images: the report reads each run's final sample grid instead
-# the export's files that only the study's machine needs (a run's generators: see collect_runs)
+# SQLite's journal of a write under way: the database itself is kept
 EXPORT_LEFT = ("optuna.db-journal",)
 
 
 def keep_export(export_dir: Path, record: Path) -> None:
     """The export as the record's (what it holds now, weights left out; the winners' kept)."""
-    target = record / EXPORT
-    staging = record / f".{EXPORT}.new"
+    _replace(Path(export_dir), record / EXPORT, _export_ignore(Path(export_dir)))
+
+
+def _replace(source: Path, target: Path, ignore) -> Path:
+    """SOURCE copied to TARGET whole: beside it first, then swapped in, so that a copy cut short
+    leaves the record's last one (restore passes over the half-made copy: its name starts with .)."""
+    staging = target.with_name(f".{target.name}.new")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(export_dir, staging, ignore=_export_ignore(Path(export_dir)), symlinks=False)
+    shutil.copytree(source, staging, ignore=ignore)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
+    return target
 
 
 def _export_ignore(root: Path):
@@ -55,13 +61,7 @@ def keep_experiment(storage: str, name: str, record: Path, generators: frozenset
     TensorBoard's grids (a checkpoint keeps its run's sample grid, and the .h5 generators of the
     trials named in `generators`)."""
     source = Path(storage) / name
-    target = record / EXPERIMENTS / name
-    staging = target.with_name(f".{name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, ignore=_experiment_ignore(source, generators))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    return _replace(source, record / EXPERIMENTS / name, _experiment_ignore(source, generators))
 
 
 def _experiment_ignore(source: Path, generators: frozenset[str]):
