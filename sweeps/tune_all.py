@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 if __package__ in (None, ""):  # run as a script: make the checkout importable without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -297,8 +295,7 @@ def main(argv=None) -> int:
             print(f"from the record {setup.record}: {name}", flush=True)
     try:
         if args.resume and searched_before(setup):
-            board = pd.read_csv(export_dir / "leaderboard.csv")
-            rows = [{k: v for k, v in row.items() if pd.notna(v)} for row in board.to_dict("records")]
+            board, rows = exported_board(export_dir)
             print(
                 f"the search finished before (its experiment is not in {setup.storage}): its export "
                 f"{export_dir} stands for it",
@@ -416,6 +413,15 @@ def search_and_export(setup: Setup, args, argv, start: float):
     }
     (setup.export_dir / "sweep.json").write_text(json.dumps(sweep_record, indent=2, default=str))
     return board, rows
+
+
+def exported_board(export_dir: Path):
+    """The leaderboard an earlier search exported, and its rows as the export made them (no empty
+    cells: a finalist's row has no reason)."""
+    import pandas as pd
+
+    board = pd.read_csv(export_dir / "leaderboard.csv")
+    return board, [{k: v for k, v in row.items() if pd.notna(v)} for row in board.to_dict("records")]
 
 
 def searched_before(setup: Setup) -> bool:
