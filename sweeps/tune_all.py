@@ -297,8 +297,7 @@ def main(argv=None) -> int:
         if args.resume and searched_before(setup):
             board, rows = exported_board(export_dir)
             print(
-                f"the search finished before (its experiment is not in {setup.storage}): its export "
-                f"{export_dir} stands for it",
+                f"the search finished before: its export {export_dir} stands for it",
                 flush=True,
             )
         else:
@@ -425,12 +424,22 @@ def exported_board(export_dir: Path):
 
 
 def searched_before(setup: Setup) -> bool:
-    """Whether the search finished on another machine or checkout: its export is here (from
-    --record) and its experiment is not."""
+    """Whether the search finished before, here or on another checkout: its export (written once
+    every trial has finished) is of this experiment, or came from --record with no experiment here
+    to resume. Resuming a finished search would only export it again, under this command's wall time."""
     from ray import tune
 
-    finished = all((setup.export_dir / name).is_file() for name in ("sweep.json", "leaderboard.csv"))
-    return finished and not tune.Tuner.can_restore(storage_join(setup.storage, setup.experiment))
+    files = [setup.export_dir / name for name in ("sweep.json", "leaderboard.csv")]
+    if not all(file.is_file() for file in files):
+        return False
+    done = json.loads(files[0].read_text())
+    experiment = storage_join(setup.storage, setup.experiment)
+    same = (done.get("experiment"), done.get("variants"), done.get("num_samples")) == (
+        experiment,
+        setup.variants,
+        setup.num_samples,
+    )
+    return same or not tune.Tuner.can_restore(experiment)
 
 
 def keep_in_storage(setup: Setup) -> None:
