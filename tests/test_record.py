@@ -71,6 +71,13 @@ def test_a_study_goes_on_from_its_record_without_its_storage(tmp_path, mnist_pat
     assert not list(record.rglob("*.keras"))
     assert (record / "export" / "sweep.json").is_file() and (record / "export" / "optuna.db").is_file()
 
+    # the same checkout: the finished search is not exported again (its wall time would be the resume's)
+    searched = (tmp_path / "store" / "r" / "sweep.json").read_text()
+    again = study(tmp_path, mnist_path, "--resume")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "the search finished before" in again.stdout
+    assert (tmp_path / "store" / "r" / "sweep.json").read_text() == searched
+
     # a new checkout: the record only. Nothing is trained again; the tables are the same
     shutil.rmtree(tmp_path / "store")
     again = study(tmp_path, mnist_path, "--resume")
@@ -156,3 +163,35 @@ def test_the_record_keeps_an_export_without_weights_but_the_winners_and_restores
     (fresh / "optuna.db").write_text("newer")
     assert record.restore(kept, str(storage), fresh) == []
     assert (fresh / "optuna.db").read_text() == "newer"
+
+
+def test_a_recorded_part_keeps_only_rays_newest_state_and_is_not_copied_again_when_nothing_trained(tmp_path):
+    from sweeps.search import record
+
+    part = tmp_path / "store" / "s-final-gan-best"
+    for name, text in {
+        "experiment_state-2026-12-05_16-56-06.json": "first",
+        "experiment_state-2026-12-05_18-26-06.json": "resumed",
+        "basic-variant-state-2026-12-05_16-56-06.json": "first",
+        "basic-variant-state-2026-12-05_18-26-06.json": "resumed",
+        "tuner.pkl": "tuner",
+        "gan_best_s0_1/result.json": '{"fid": 1}\n',
+    }.items():
+        (part / name).parent.mkdir(parents=True, exist_ok=True)
+        (part / name).write_text(text)
+    kept = record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
+    assert sorted(p.name for p in kept.iterdir()) == [
+        "basic-variant-state-2026-12-05_18-26-06.json",
+        "experiment_state-2026-12-05_18-26-06.json",
+        "gan_best_s0_1",
+        "tuner.pkl",
+    ]
+    # restored in a later session: Ray writes a newer state, no run reports anything new
+    (part / "experiment_state-2026-12-06_09-00-00.json").write_text("restored")
+    record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
+    assert not (kept / "experiment_state-2026-12-06_09-00-00.json").exists()
+    # trained again (a part without its training state): its reports differ, the copy is replaced
+    (part / "gan_best_s0_1" / "result.json").write_text('{"fid": 2}\n')
+    record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
+    assert (kept / "experiment_state-2026-12-06_09-00-00.json").read_text() == "restored"
+    assert not (kept / "experiment_state-2026-12-05_18-26-06.json").exists()

@@ -14,6 +14,7 @@ The storage must be a local folder: object storage (s3://...) is itself what a n
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from pathlib import Path
 
@@ -60,13 +61,29 @@ def keep_experiment(storage: str, name: str, record: Path, generators: frozenset
     """A finished experiment into the record: everything but its checkpoints' training state and
     TensorBoard's grids (a checkpoint keeps its run's sample grid, and the .h5 generators of the
     trials named in `generators`)."""
-    source = Path(storage) / name
-    return _replace(source, record / EXPERIMENTS / name, _experiment_ignore(source, generators))
+    source, target = Path(storage) / name, record / EXPERIMENTS / name
+    if _same_reports(source, target):  # a recorded part restored, nothing trained: kept as it is
+        return target
+    return _replace(source, target, _experiment_ignore(source, generators))
+
+
+def _same_reports(source: Path, target: Path) -> bool:
+    def reports(root: Path) -> dict:
+        return {path.relative_to(root): path.read_bytes() for path in root.glob("*/result.json")}
+
+    return target.is_dir() and reports(source) == reports(target)
+
+
+# Ray writes its experiment's state anew at every start (the resumed finished parts too) and reads
+# the newest by name (a timestamp): the older ones would only grow the record at each session
+STATES = ("experiment_state-*.json", "basic-variant-state-*.json")
 
 
 def _experiment_ignore(source: Path, generators: frozenset[str]):
     def ignore(folder: str, names: list[str]) -> set[str]:
         inside = Path(folder).relative_to(source).parts  # (trial, checkpoint, ...) below the experiment
+        if not inside:
+            return {old for pattern in STATES for old in sorted(fnmatch.filter(names, pattern))[:-1]}
         if len(inside) == 1:
             return {GRIDS} & set(names)
         if len(inside) == 2 and inside[1].startswith("checkpoint_"):  # the training state; final files stay
