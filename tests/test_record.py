@@ -54,6 +54,12 @@ def study(tmp_path: Path, mnist_path: Path, *extra: str) -> subprocess.Completed
     )
 
 
+def write_files(root: Path, contents: dict[str, str]) -> None:
+    for name, text in contents.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def runs_table(tmp_path: Path) -> pd.DataFrame:
     return pd.read_csv(tmp_path / "store" / "r" / "final" / "runs.csv")
 
@@ -127,20 +133,21 @@ def test_the_record_keeps_an_export_without_weights_but_the_winners_and_restores
     from sweeps.search import record
 
     export = tmp_path / "export"
-    for name, text in {
-        "sweep.json": "{}",
-        "leaderboard.csv": "variant\ngan\n",
-        "optuna.db": "db",
-        "optuna.db-journal": "journal",
-        "best/gan/config.json": "{}",
-        "best/gan/gan_generator.h5": "weights",
-        "best/gan/gan_generator.keras": "weights",
-        "final/runs/gan_best_s0_1600/gan_generator.h5": "weights",
-        "final/runs/gan_best_s0_1600/samples.png": "png",
-        "final/generators/gan/gan_generator.h5": "the winner's",
-    }.items():
-        (export / name).parent.mkdir(parents=True, exist_ok=True)
-        (export / name).write_text(text)
+    write_files(
+        export,
+        {
+            "sweep.json": "{}",
+            "leaderboard.csv": "variant\ngan\n",
+            "optuna.db": "db",
+            "optuna.db-journal": "journal",
+            "best/gan/config.json": "{}",
+            "best/gan/gan_generator.h5": "weights",
+            "best/gan/gan_generator.keras": "weights",
+            "final/runs/gan_best_s0_1600/gan_generator.h5": "weights",
+            "final/runs/gan_best_s0_1600/samples.png": "png",
+            "final/generators/gan/gan_generator.h5": "the winner's",
+        },
+    )
     (export / "latest").symlink_to(export / "best")
     kept = tmp_path / "record"
     record.keep_export(export, kept)
@@ -169,16 +176,17 @@ def test_a_recorded_part_keeps_only_rays_newest_state_and_is_not_copied_again_wh
     from sweeps.search import record
 
     part = tmp_path / "store" / "s-final-gan-best"
-    for name, text in {
-        "experiment_state-2026-12-05_16-56-06.json": "first",
-        "experiment_state-2026-12-05_18-26-06.json": "resumed",
-        "basic-variant-state-2026-12-05_16-56-06.json": "first",
-        "basic-variant-state-2026-12-05_18-26-06.json": "resumed",
-        "tuner.pkl": "tuner",
-        "gan_best_s0_1/result.json": '{"fid": 1}\n',
-    }.items():
-        (part / name).parent.mkdir(parents=True, exist_ok=True)
-        (part / name).write_text(text)
+    write_files(
+        part,
+        {
+            "experiment_state-2026-12-05_16-56-06.json": "first",
+            "experiment_state-2026-12-05_18-26-06.json": "resumed",
+            "basic-variant-state-2026-12-05_16-56-06.json": "first",
+            "basic-variant-state-2026-12-05_18-26-06.json": "resumed",
+            "tuner.pkl": "tuner",
+            "gan_best_s0_1/result.json": '{"fid": 1}\n',
+        },
+    )
     kept = record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
     assert sorted(p.name for p in kept.iterdir()) == [
         "basic-variant-state-2026-12-05_18-26-06.json",
