@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -111,3 +113,18 @@ def test_every_variant_has_a_colour_no_other_variant_shares():
 
     colours = [to_hex(variant_colour(v)) for v in registry.names()]
     assert len(set(colours)) == len(colours)
+
+
+def test_the_strip_plots_median_bar_is_the_leaderboards_with_a_diverged_run_ranked_worst(tmp_path):
+    from test_final_stage import runs_table
+
+    from sweeps.reporting.figures import drawn_runs, strip_points
+    from sweeps.study import analysis
+
+    # dcgan: 100, 110, and a diverged run: the median is 110, not the 105 of the two survivors
+    table = runs_table({("dcgan", "best"): [100.0, 110.0, math.nan], ("gan", "best"): [120.0, 130.0, 140.0]})
+    board = analysis.write(tmp_path / "final", table, pd.DataFrame()).set_index("variant")
+    dots = strip_points(drawn_runs(pd.read_csv(tmp_path / "final" / "runs.csv")))
+    assert len(dots[dots["variant"] == "dcgan"]) == 2  # no dot for the diverged run
+    assert (dots.loc[dots["variant"] == "dcgan", "median"] == board.at["dcgan", "fid"]).all()
+    assert board.at["dcgan", "fid"] == 110.0

@@ -83,14 +83,42 @@ def test_a_rounding_past_a_bound_is_snapped_onto_it_and_a_figure_far_outside_is_
         leaderboard(runs_table(fids, recall={("gan", "best"): [0.5, 0.6, 1.2]}))
 
 
-def test_a_seed_without_a_finite_fid_is_counted_and_left_out_of_the_median():
-    table = runs_table({("gan", "best"): [100.0, math.nan, 200.0, math.inf], ("dcgan", "best"): [300.0] * 3})
+def test_a_seed_without_a_finite_fid_ranks_worst_unless_its_run_failed():
+    # seed 1 failed (an error: left out, counted); seed 3 diverged (no figure: ranked worst)
+    failed = {("gan", "best"): [False, True, False, False], ("dcgan", "best"): [False] * 3}
+    table = runs_table(
+        {("gan", "best"): [100.0, math.nan, 200.0, math.nan], ("dcgan", "best"): [300.0] * 3}, failed=failed
+    )
     board = leaderboard(table).set_index("variant")
     assert board.at["gan", "seeds"] == 4 and board.at["gan", "non_finite"] == 2
-    assert board.at["gan", "fid"] == 150.0 and board.at["gan", "fid_max"] == 200.0
+    assert board.at["gan", "fid"] == 200.0 and board.at["gan", "fid_max"] == math.inf
     assert board.at["dcgan", "non_finite"] == 0
     assert board.at["dcgan", "verdict"] == (
-        "cannot be told apart at n=3 vs 2 (no difference is detectable: the smallest attainable p is 0.2)"
+        "cannot be told apart at n=3 vs 3 (no difference is detectable: the smallest attainable p is 0.1)"
+    )
+
+
+def test_a_variant_that_mostly_diverged_does_not_lead_on_the_seed_that_survived(tmp_path):
+    from sweeps.study.analysis import search_gain
+
+    table = runs_table(
+        {
+            ("gan", "best"): [5.0] + [math.nan] * 9,  # one good seed, nine diverged
+            ("dcgan", "best"): [6.0 + i / 10 for i in range(10)],
+            ("dcgan", "defaults"): [math.nan] * 4 + [30.0, 31.0],  # four of six diverged
+        }
+    )
+    board = leaderboard(table).set_index(["variant", "arm"])
+    assert board["leader"].idxmax() == ("dcgan", "best")
+    assert board.at[("gan", "best"), "fid"] == math.inf and board.at[("gan", "best"), "differs"]
+    assert board.at[("gan", "best"), "prob_best"] < 0.001  # a resample drawing its good seed 6 times of 10
+    # the diverged defaults count against them: six worse than all ten best seeds
+    gain = search_gain(table).set_index("variant")
+    assert gain.at["dcgan", "defaults_seeds"] == 6 and gain.at["dcgan", "p"] == pytest.approx(2 / 8008)
+    assert gain.at["dcgan", "verdict"].startswith("the search's best lower")
+    assert (
+        winners(table).set_index(["family", "axis"]).at[("unconditional", "image quality"), "variant"]
+        == "dcgan"
     )
 
 
@@ -187,8 +215,10 @@ def test_the_final_stage_writes_a_table_a_family_and_the_winners(tmp_path):
     write(tmp_path, table, pd.DataFrame())
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert markdown.index("## Unconditional variants") < markdown.index("## Conditional variants")
-    assert "FID median [95% interval]" in markdown and "| 3 (1 without a finite FID) |" in markdown
-    assert "| 10.0 to 12.0 |" in markdown and "| 30.0 to 31.0 |" in markdown  # min to max
+    assert (
+        "FID median [95% interval]" in markdown and "| 3 (1 without a finite FID, ranked worst) |" in markdown
+    )
+    assert "| 10.0 to 12.0 |" in markdown and "| 30.0 to inf " in markdown  # min to max: lost run worst
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert list(runs["family"]) == ["unconditional"] * 3 + ["conditional"] * 3 and "collapsed" in runs
     assert sorted(pd.read_csv(tmp_path / "winners.csv")["family"].unique()) == [
@@ -256,10 +286,17 @@ def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
                     "train_seconds": 10.0 * (i + 1),
                 }
             )
-    found = time_to_quality(pd.DataFrame(rows), thresholds=(400.0, 200.0)).iloc[0]
+    found = time_to_quality(pd.DataFrame(rows), thresholds=(400.0, 250.0, 200.0)).iloc[0]
     # the median of 3000, 3000 and 1000 images (their mean would be 2333)
     assert found["reached_400"] == 3 and found["images_to_400"] == 3000 and found["seconds_to_400"] == 30.0
-    assert found["reached_200"] == 1 and found["images_to_200"] == 4000 and found["seconds_to_200"] == 40.0
+    # two of three got there: the third counts as later than both, the median is the second's
+    assert found["reached_250"] == 2 and found["images_to_250"] == 4000 and found["seconds_to_250"] == 40.0
+    # one of three: the median seed never got there (the one that did would flatter the variant)
+    assert (
+        found["reached_200"] == 1
+        and math.isnan(found["images_to_200"])
+        and math.isnan(found["seconds_to_200"])
+    )
 
 
 @pytest.mark.integration
@@ -868,7 +905,7 @@ def test_the_headline_is_the_longest_budget_every_variant_reached_lost_runs_coun
     assert headline_budget(first) == 1000 and headline_budget(first.drop(columns="budget_images")) is None
     board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
     assert (board["budget_images"] == 10_000).all() and set(board["arm"]) == {"best"}
-    assert board.at["dcgan", "fid"] == 51.25 and board.at["dcgan", "non_finite"] == 1
+    assert board.at["dcgan", "fid"] == 52.5 and board.at["dcgan", "non_finite"] == 1  # the lost run worst
     assert (pd.read_csv(tmp_path / "leaderboard.csv")["budget_images"] == 10_000).all()
     ladder = pd.read_csv(tmp_path / "ladder.csv")
     assert sorted(set(ladder["budget_images"])) == [1000, 10_000, 30_000]

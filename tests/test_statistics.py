@@ -75,13 +75,17 @@ def test_median_interval_stays_in_the_data_range_and_the_bounds(sample, level, s
         values + [math.nan] * nans, low=low, high=high, level=level, resamples=2_000, seed=seed
     )
     assert median == np.median(values)
+    if len(values) == 1:  # one value: a median without an interval
+        assert math.isnan(lo) and math.isnan(hi)
+        return
     assert min(values) <= lo <= median <= hi <= max(values)
     assert low <= lo and hi <= high
 
 
 def test_median_interval_small_cases_and_determinism():
-    assert S.median_interval([7.5]) == (7.5, 7.5, 7.5)
-    assert S.median_interval([math.nan, 7.5, math.nan]) == (7.5, 7.5, 7.5)
+    for one in ([7.5], [math.nan, 7.5, math.nan]):  # [7.5, 7.5] would read as certainty
+        median, lo, hi = S.median_interval(one)
+        assert median == 7.5 and math.isnan(lo) and math.isnan(hi)
     assert all(math.isnan(x) for x in S.median_interval([math.nan]))
     values = [0.61, 0.64, 0.70, 0.72, 0.99]
     assert S.median_interval(values, high=1.0, seed=3) == S.median_interval(values, high=1.0, seed=3)
@@ -196,3 +200,81 @@ def test_what_a_row_could_have_shown_is_at_holms_level_for_the_familys_compariso
     assert two.at["a", "detectable_ratio"] == S.detectable_ratio(a, b, alpha=0.05)
     assert three.at["a", "detectable_ratio"] == S.detectable_ratio(a, b, alpha=0.025)
     assert three.at["a", "detectable_ratio"] > two.at["a", "detectable_ratio"]
+
+
+@st.composite
+def groups_with_worst_runs(draw):
+    """Two groups of FIDs, some of their runs without a figure (+inf: diverged)."""
+
+    def group():
+        values = draw(st.lists(st.floats(1.0, 1000.0), min_size=1, max_size=12))
+        lost = draw(st.integers(0, len(values)))
+        return values[: len(values) - lost] + [math.inf] * lost
+
+    return group(), group()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(pair=groups_with_worst_runs())
+def test_a_run_without_a_figure_ranks_worst_in_every_statistic(pair):
+    """+inf stands for a diverged run: every statistic ranks it last, none turns it into NaN, and
+    a group that loses a run to it never looks better for it."""
+    a, b = sorted(pair[0]), pair[1]  # sorted: a lost run below replaces a's worst, resampled alike
+    median, lo, hi = S.median_interval(a, resamples=500)
+    assert median == np.median(a) and not math.isnan(median)
+    if len(a) > 1:
+        assert min(a) <= lo <= median <= hi <= max(a)
+    q1, q3 = S.iqr(a)
+    assert min(a) <= q1 <= q3 <= max(a)
+    assert 0.0 <= S.mann_whitney(a, b) <= 1.0
+    delta = S.cliffs_delta(a, b)
+    assert -1.0 <= delta <= 1.0 and delta == -S.cliffs_delta(b, a)
+    chances = S.prob_best({"a": a, "b": b}, resamples=500)
+    assert sum(chances.values()) == pytest.approx(1.0)
+    # one more of a's runs lost: its median and its chance of being best cannot improve
+    worse = a[:-1] + [math.inf]
+    assert np.median(worse) >= np.median(a)
+    assert S.prob_best({"a": worse, "b": b}, resamples=500)["a"] <= chances["a"] + 1e-12
+    assert S.cliffs_delta(worse, b) >= delta
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=30),
+    qs=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4),
+)
+def test_the_quantiles_are_numpys_on_finite_data_and_their_limit_towards_an_infinity(values, qs):
+    np.testing.assert_array_equal(S._quantiles(values, qs), np.quantile(values, qs))
+    lost = S._quantiles(values + [math.inf], qs)
+    assert not np.isnan(lost).any()
+    assert (lost >= np.quantile(values, qs)).all()
+
+
+def test_a_group_mostly_lost_to_divergence_does_not_lead():
+    survivor_and_nine_lost = [5.0] + [math.inf] * 9
+    steady = [6.0 + i / 10 for i in range(10)]
+    board = S.compare({"lost": survivor_and_nine_lost, "steady": steady})
+    assert board["group"].tolist() == ["steady", "lost"]
+    assert board.loc[1, "median"] == math.inf and board.loc[1, "verdict"].startswith("differs")
+    assert board.loc[1, "cliffs_delta"] == pytest.approx(0.8)  # the survivor beats all ten: 10 of 100 pairs
+    assert S.ratio_of_medians([math.inf], [math.inf, 2.0, math.inf]) != S.ratio_of_medians([1.0], [2.0])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    one=st.integers(0, 12),
+    many=st.lists(st.integers(0, 12), min_size=1, max_size=15),
+    spread=st.booleans(),
+)
+def test_one_value_against_many_is_the_exact_test(one, many, spread):
+    """One seed against several: scipy's exact test where nothing ties (there it is exact), the
+    whole null distribution by hand where something does."""
+    from scipy import stats
+
+    a, b = [float(one)], [float(v) for v in many]
+    if spread:  # no ties: scipy's exact distribution applies
+        b = [v + (i + 1) / 100 for i, v in enumerate(b)]
+        expected = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue
+        assert S.mann_whitney(a, b) == pytest.approx(expected, abs=1e-12)
+    p = S.mann_whitney(a, b)
+    assert p == S.mann_whitney(b, a) and S.smallest_p(1, len(b)) - 1e-12 <= p <= 1.0

@@ -25,7 +25,7 @@ from matplotlib.ticker import (  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
-from sweeps.study.analysis import counted_once  # noqa: E402
+from sweeps.study.analysis import counted_once, fid_scores  # noqa: E402
 
 
 class PlainLogLocator(Locator):
@@ -261,8 +261,9 @@ def strip_points(runs: pd.DataFrame) -> pd.DataFrame:
     """The strip plot's dots from drawn_runs: one a seed with a finite FID, with `row` (0 for the
     variant whose best configuration has the lowest median FID in its family, and so on) and
     `median` (its arm's median FID)."""
-    dots = runs[np.isfinite(runs["fid"])]
-    dots = dots.assign(median=dots.groupby(["variant", "arm"])["fid"].transform("median"))
+    # the leaderboard's median: a run without a finite FID in it as the worst (no dot, no bar if inf)
+    medians = runs.assign(score=fid_scores(runs)).groupby(["variant", "arm"])["score"].transform("median")
+    dots = runs.assign(median=medians)[np.isfinite(runs["fid"])]
     best = dots[dots["arm"] == "best"].groupby("variant")["median"].first()
     rows = {}
     for _, family in dots.groupby("family"):

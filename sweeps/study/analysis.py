@@ -74,6 +74,16 @@ def finite(values) -> np.ndarray:
     return np.where(np.isfinite(array), array, math.nan)
 
 
+def fid_scores(runs: pd.DataFrame) -> np.ndarray:
+    """The runs' FIDs as ranked: a run without a finite FID that did not fail (its training
+    diverged, or its generator gave no usable figure) scores +inf, worst, since leaving it out would
+    rank a variant by the seeds that survived; a run that failed (an error: none of the variant's
+    doing) is NaN, left out and counted (`non_finite`)."""
+    values = finite(runs["fid"])
+    failed = runs["failed"].fillna(False).astype(bool).to_numpy() if "failed" in runs else False
+    return np.where(np.isnan(values) & ~failed, math.inf, values)
+
+
 def snapped(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """Values a float rounding outside [low, high] moved onto the bound (a one-class sample's
     classifier score can come out a hair under 1); values further out are left for
@@ -89,10 +99,10 @@ def support(metric: str) -> tuple[float, float]:
 
 def summary(values, metric: str) -> dict:
     """`metric`: the median over seeds; `_low`/`_high`: its 95% bootstrap interval, inside the
-    metric's bounds and the data's range; `_q1`/`_q3`, `_min`/`_max`. Non-finite values are left
-    out (the leaderboard counts them for FID)."""
+    metric's bounds and the data's range; `_q1`/`_q3`, `_min`/`_max`. NaNs are left out (the
+    leaderboard counts them for FID); +inf (fid_scores) is ranked in as the worst value."""
     low, high = support(metric)
-    clean = snapped(finite(values), low, high)
+    clean = snapped(np.asarray(values, dtype=float), low, high)
     median, lo, hi = statistics.median_interval(clean, low=low, high=high)
     q1, q3 = statistics.iqr(clean)
     present = clean[~np.isnan(clean)]
@@ -125,6 +135,7 @@ def arm_row(variant: str, arm: str, group: pd.DataFrame, collapsed: pd.Series) -
         "family": registry.family(variant),
         "seeds": int(len(group)),
         "non_finite": int(np.isnan(finite(group["fid"])).sum()),
+        "failed": int(np.isnan(fid_scores(group)).sum()),
         "diverged": int(group["diverged"].sum()),
         "collapsed": int(collapsed[group.index].sum()),
         "training_images": group["training_images"].max(),
@@ -134,7 +145,7 @@ def arm_row(variant: str, arm: str, group: pd.DataFrame, collapsed: pd.Series) -
         ),
     }
     for metric in [m for m in METRICS + ["images_per_s"] if m in group]:
-        row.update(summary(group[metric], metric))
+        row.update(summary(fid_scores(group) if metric == "fid" else finite(group[metric]), metric))
     return row
 
 
@@ -153,9 +164,7 @@ def family_verdicts(table: pd.DataFrame, rows: pd.DataFrame, alpha: float) -> pd
     Holm family."""
     keys = rows["variant"] + "/" + rows["arm"]
     fids = {
-        keys[i]: snapped(
-            finite(arm_runs(table, rows.at[i, "variant"], rows.at[i, "arm"])["fid"]), 0, math.inf
-        )
+        keys[i]: snapped(fid_scores(arm_runs(table, rows.at[i, "variant"], rows.at[i, "arm"])), 0, math.inf)
         for i in rows.index
     }
     best = rows[rows["arm"] == "best"]
@@ -191,8 +200,9 @@ def arm_runs(table: pd.DataFrame, variant: str, arm: str) -> pd.DataFrame:
 
 def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Per variant and arm, the unconditional family first and each family by median FID: `family`
-    (registry.family), `seeds` (runs), `non_finite` (runs without a finite FID: left out of every
-    figure, and counted here), `diverged`, `collapsed` (seeds by statistics.collapsed), and for
+    (registry.family), `seeds` (runs), `non_finite` (runs without a finite FID: ranked worst in the
+    FID's figures, fid_scores), `failed` (those of them whose run failed: left out), `diverged`,
+    `collapsed` (seeds by statistics.collapsed), and for
     every figure its median over seeds, the median's 95% bootstrap interval inside the figure's
     bounds (`_low`, `_high`), the quartiles (`_q1`, `_q3`) and the range (`_min`, `_max`). Within
     each family (a conditional generator is handed the class, so it is ranked only among its
@@ -220,13 +230,16 @@ def time_to_quality(
 ) -> pd.DataFrame:
     """Per variant and arm: the training images and training seconds at the first report whose FID
     (the reports' own: the validation slice, or the test split in a ladder's final stage) is at or
-    below each threshold, the median over the seeds that reached it (`reached_` counts them). The
-    last two thresholds are the study's goals (FID_GOALS: unconditional 20, conditional 10)."""
+    below each threshold, the median over all its seeds, a seed that never got there counting as
+    later than any that did (NaN when half or more never did: a median over the seeds that got
+    there would favour a variant whose seeds mostly did not); `reached_` counts them. The last two
+    thresholds are the study's goals (FID_GOALS: unconditional 20, conditional 10)."""
     rows = []
     if histories.empty:
         return pd.DataFrame()
     for (variant, arm), group in histories.groupby(["variant", "arm"]):
-        row = {"variant": variant, "arm": arm, "seeds": group["seed"].nunique()}
+        seeds = group["seed"].nunique()
+        row = {"variant": variant, "arm": arm, "seeds": seeds}
         for threshold in thresholds:
             reached = []
             # by images, not Ray's iteration: a continued run counts its iterations from 1 again
@@ -236,8 +249,10 @@ def time_to_quality(
                     reached.append((hit["training_images"].iloc[0], hit["train_seconds"].iloc[0]))
             label = f"{threshold:g}"
             row[f"reached_{label}"] = len(reached)
-            row[f"images_to_{label}"] = float(np.median([r[0] for r in reached])) if reached else math.nan
-            row[f"seconds_to_{label}"] = float(np.median([r[1] for r in reached])) if reached else math.nan
+            never = [(math.inf, math.inf)] * (seeds - len(reached))
+            for key, column in (("images", 0), ("seconds", 1)):
+                median = float(np.median([r[column] for r in reached + never])) if seeds else math.nan
+                row[f"{key}_to_{label}"] = median if math.isfinite(median) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -266,7 +281,10 @@ def winners(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             if metric not in part or not np.isfinite(finite(part[metric])).any():
                 continue
             low, high = support(metric)
-            groups = {v: snapped(finite(g[metric]), low, high) for v, g in part.groupby("variant")}
+            groups = {
+                v: snapped(fid_scores(g) if metric == "fid" else finite(g[metric]), low, high)
+                for v, g in part.groupby("variant")
+            }
             found = statistics.compare(groups, lower_is_better=lower, alpha=alpha, low=low, high=high)
             rows.append(winner_row(family, axis, metric, lower, found))
     return pd.DataFrame(rows)
@@ -282,8 +300,8 @@ def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     for variant, runs in table.groupby("variant", sort=False) if len(table) else ():
         if len(counted_once(runs)) < len(runs):  # the defaults are the best's own runs: no comparison
             continue
-        fids = {arm: finite(runs.loc[runs["arm"] == arm, "fid"]) for arm in ("best", "defaults")}
-        best, defaults = (values[np.isfinite(values)] for values in fids.values())
+        fids = {arm: fid_scores(runs[runs["arm"] == arm]) for arm in ("best", "defaults")}
+        best, defaults = (values[~np.isnan(values)] for values in fids.values())
         if not len(best) or not len(defaults):
             continue
         arms[variant] = (defaults, best)
@@ -303,8 +321,8 @@ def search_gain(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     gain["p_holm"] = statistics.holm(gain["p"])
     verdicts = []
     for row in gain.itertuples():
-        if row.p_holm < alpha:
-            lower = "the search's best" if row.ratio_of_medians > 1 else "the papers' defaults"
+        if row.p_holm < alpha:  # the rank test's direction: the defaults' FIDs above the best's or not
+            lower = "the search's best" if row.cliffs_delta > 0 else "the papers' defaults"
             verdicts.append(f"{lower} lower (Holm p={row.p_holm:.2g})")
             continue
         # at Holm's strictest level over the variants, as statistics.compare does

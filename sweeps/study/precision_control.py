@@ -71,8 +71,10 @@ def comparison(runs: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
     for variant, mine in runs.groupby("variant"):
         a = mine.loc[mine["precision"] == first, "fid"].to_numpy(float)
         b = mine.loc[mine["precision"] == second, "fid"].to_numpy(float)
-        lost = [int(np.sum(~np.isfinite(x))) for x in (a, b)]  # diverged: out of every figure, counted
-        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        lost = [int(np.sum(~np.isfinite(x))) for x in (a, b)]
+        # a diverged run is the worst FID (statistics: +inf), not a seed left out: a precision
+        # that loses runs must not look better for it
+        a, b = (np.where(np.isfinite(x), x, np.inf) for x in (a, b))
         row = {"variant": variant, "seeds": f"{len(a)} vs {len(b)}", "diverged": f"{lost[0]} vs {lost[1]}"}
         for name, values in ((first, a), (second, b)):
             median, low, high = statistics.median_interval(values)
@@ -92,9 +94,9 @@ def markdown(table: pd.DataFrame, first: str, second: str, epochs: int) -> str:
         f"# FID at {first} against {second}",
         "",
         f"Each variant's best configuration, {epochs} epochs of `python -m ganlib.train` a run, the same "
-        "seeds at both precisions; FID against the test split. Median [95% bootstrap "
-        "interval]; ratio = median at the first over median at the second; Mann-Whitney p (two-sided) "
-        "beside the smallest p these seeds allow.",
+        "seeds at both precisions; FID against the test split, a diverged run counted as the worst "
+        "(an infinite FID). Median [95% bootstrap interval]; ratio = median at the first over "
+        "median at the second; Mann-Whitney p (two-sided) beside the smallest p these seeds allow.",
         "",
         f"| variant | seeds | diverged | {first} | {second} | ratio | Cliff's delta | p | smallest p |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -4,7 +4,10 @@ plus or minus a t quantile, which can give a negative FID or a recall above 1), 
 with Holm's correction against the leader, Cliff's delta and the ratio of medians as effect sizes,
 and each group's bootstrap probability of having the best median. With three to ten seeds a rank
 test cannot reach small p-values at all, so every "not significant" comes with the smallest p the
-test could have given (`smallest_p`). Pure numpy/scipy/pandas/statsmodels: no Ray, no TensorFlow.
+test could have given (`smallest_p`). A lower-is-better figure may be +inf, a run with no usable
+figure (its training diverged): ranked worst by every test, medians and probabilities, rather than
+left out, so that a variant is not ranked by the seeds that survived. NaN is a figure that is
+missing (left out; callers count it). Pure numpy/scipy/pandas/statsmodels: no Ray, no TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,9 +25,25 @@ EXACT_SPLITS = 20_000
 
 
 def _clean(values) -> np.ndarray:
-    """The values as floats with NaNs (and Nones) dropped; callers report how many were dropped."""
+    """The values as floats with NaNs (and Nones) dropped; callers report how many were dropped.
+    Infinities stay: +inf is a run ranked worst on a lower-is-better scale."""
     array = np.asarray([math.nan if v is None else v for v in np.ravel(values)], dtype=float)
     return array[~np.isnan(array)]
+
+
+def _quantiles(values: np.ndarray, qs) -> np.ndarray:
+    """numpy's linear-interpolation quantiles, an infinity allowed: numpy's own gives NaN when it
+    interpolates towards one (inf * 0); the limit, inf, is what a quantile there is."""
+    values = np.asarray(values, dtype=float)
+    if np.isfinite(values).all():
+        return np.quantile(values, qs)
+    ordered = np.sort(values)
+    position = np.asarray(qs, dtype=float) * (len(ordered) - 1)
+    below, above = np.floor(position).astype(int), np.ceil(position).astype(int)
+    low, high, fraction = ordered[below], ordered[above], position - below
+    with np.errstate(invalid="ignore"):
+        between = low + (high - low) * fraction
+    return np.where((fraction == 0) | (low == high), low, between)
 
 
 def _bootstrap_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -36,7 +55,9 @@ def median_interval(
 ) -> tuple[float, float, float]:
     """(median, lo, hi): the median and its percentile-bootstrap interval at `level`, inside
     [low, high] and inside the data's [min, max]; deterministic given `seed`. NaNs are dropped;
-    one value gives (v, v, v), none gives NaNs. Data outside [low, high] raise ValueError."""
+    one value gives (v, NaN, NaN), a median with no interval (a resample of one value is that value
+    every time: [v, v] would read as certainty), none gives NaNs. Data outside [low, high] raise
+    ValueError."""
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     values = _clean(values)
@@ -46,9 +67,9 @@ def median_interval(
         raise ValueError(f"values outside their support [{low}, {high}]: {values.min()} .. {values.max()}")
     median = float(np.median(values))
     if len(values) == 1:
-        return median, median, median
+        return median, math.nan, math.nan
     medians = _bootstrap_medians(values, resamples, np.random.default_rng(seed))
-    lo, hi = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = _quantiles(medians, [(1 - level) / 2, (1 + level) / 2])
     # Every bootstrap median is a median of data values, so lo and hi already lie within
     # [min, max] and hence within [low, high]; the clip guards bounded metrics (recall in [0, 1],
     # classes covered in [0, 10]) against rounding at the edges all the same.
@@ -60,7 +81,7 @@ def iqr(values) -> tuple[float, float]:
     values = _clean(values)
     if len(values) == 0:
         return math.nan, math.nan
-    q1, q3 = np.percentile(values, [25, 75])
+    q1, q3 = _quantiles(values, [0.25, 0.75])
     return float(q1), float(q3)
 
 
@@ -78,13 +99,15 @@ def detectable_ratio(a, b, *, alpha=0.05, power=0.8, resamples=2000, seed=0, lar
     be told apart" could have told. Simulated on the log scale from the two groups' pooled spread
     (each centred on its median; a smoothed bootstrap, Silverman's bandwidth, so draws do not tie),
     the second group shifted by the ratio. NaN when a side has under 2 values or a value is not
-    positive; inf when no ratio up to `largest` reaches the power (at 3 vs 3 none can: the
+    positive and finite; inf when no ratio up to `largest` reaches the power (at 3 vs 3 none can: the
     smallest attainable p is 0.1)."""
     a, b = _clean(a), _clean(b)
-    if len(a) < 2 or len(b) < 2 or (a <= 0).any() or (b <= 0).any():
+    if len(a) < 2 or len(b) < 2:
         return math.nan
     if smallest_p(len(a), len(b)) >= alpha:
         return math.inf
+    if not all(((side > 0) & np.isfinite(side)).all() for side in (a, b)):
+        return math.nan
     logs = np.log(a), np.log(b)
     residuals = np.concatenate([side - np.median(side) for side in logs])
     bandwidth = 1.06 * max(float(residuals.std(ddof=1)), 1e-12) * len(residuals) ** -0.2
@@ -121,12 +144,27 @@ def mann_whitney(a, b) -> float:
         method = "asymptotic"
     elif len(np.unique(np.concatenate([a, b]))) == len(a) + len(b):
         method = "exact"
+    elif min(len(a), len(b)) == 1:
+        # scipy's permutation test wants two values a side; one value against m has m + 1 splits
+        return _one_against_many(*((a, b) if len(a) == 1 else (b, a)))
     else:
         # With ties scipy's "exact" is not exact and the normal approximation is anti-conservative
         # at a few seeds (3 vs 3, all tied within each side: p = 0.047, below the attainable 0.1);
         # enumerating every split of the pooled values is the exact test and is cheap at this size.
         method = stats.PermutationMethod(n_resamples=EXACT_SPLITS)
     return float(stats.mannwhitneyu(a, b, alternative="two-sided", method=method).pvalue)
+
+
+def _one_against_many(one: np.ndarray, many: np.ndarray) -> float:
+    """The exact two-sided Mann-Whitney p of one value against `many`, ties counted half, as scipy's
+    permutation test gives it for larger samples (twice the smaller one-sided p): each pooled value
+    in turn is the lone one, its U the count of the others it beats."""
+    pooled = np.concatenate([one, many])
+    beats = (pooled[:, None] > pooled[None, :]).sum(axis=1)
+    ties = (pooled[:, None] == pooled[None, :]).sum(axis=1) - 1
+    u = beats + 0.5 * ties
+    greater, less = np.mean(u >= u[0] - 1e-9), np.mean(u <= u[0] + 1e-9)
+    return float(min(1.0, 2 * min(greater, less)))
 
 
 def holm(pvalues) -> np.ndarray:
@@ -145,16 +183,21 @@ def cliffs_delta(a, b) -> float:
     a, b = _clean(a), _clean(b)
     if len(a) == 0 or len(b) == 0:
         return math.nan
-    signs = np.sign(a[:, None] - b[None, :])
+    # comparisons, not the sign of a difference: inf - inf is NaN, and two infinities tie
+    signs = (a[:, None] > b[None, :]).astype(int) - (a[:, None] < b[None, :]).astype(int)
     return float(signs.mean())
 
 
 def ratio_of_medians(a, b) -> float:
-    """median(a) / median(b), NaNs dropped (NaN when either is empty or median(b) is 0)."""
+    """median(a) / median(b), NaNs dropped (NaN when either is empty, median(b) is 0 or both
+    medians are infinite)."""
     a, b = _clean(a), _clean(b)
-    if len(a) == 0 or len(b) == 0 or np.median(b) == 0:
+    if len(a) == 0 or len(b) == 0:
         return math.nan
-    return float(np.median(a) / np.median(b))
+    top, bottom = float(np.median(a)), float(np.median(b))
+    if bottom == 0 or (math.isinf(top) and math.isinf(bottom)):
+        return math.nan
+    return top / bottom
 
 
 def prob_best(

@@ -22,8 +22,10 @@ LEADERBOARD_NOTE = (
     "level, 5% over the family's comparisons, simulated from the two rows' pooled spread on the "
     "log scale), or says that no difference is detectable there (the smallest attainable p). "
     f"A seed is collapsed when it covers fewer than {NUM_CLASSES} classes or its FID is over "
-    "twice its arm's median. A papers'-defaults row marked (= best) is its best row's runs (the "
-    "search's best was the defaults) and takes that row's verdict."
+    "twice its arm's median. A run without a finite FID (its training diverged) ranks as the worst "
+    "seed (an infinite FID) in every figure of its row; a run that failed with an error is left "
+    "out, and both are counted beside the seeds. A papers'-defaults row marked (= best) is its "
+    "best row's runs (the search's best was the defaults) and takes that row's verdict."
 )
 
 
@@ -106,9 +108,12 @@ def number(value, spec: str) -> str:
 
 
 def spread(centre, low, high, spec: str, missing: str = "", form: str = "{} [{}, {}]") -> str:
-    """`centre [low, high]` (or `form`'s layout) formatted by `spec`; `missing` without a centre."""
+    """`centre [low, high]` (or `form`'s layout) formatted by `spec`; `missing` without a centre;
+    the centre alone without an interval (one seed)."""
     if not number(centre, spec):
         return missing
+    if not number(low, spec) or not number(high, spec):
+        return format(centre, spec)
     return form.format(*(format(v, spec) for v in (centre, low, high)))
 
 
@@ -134,10 +139,7 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
                 f"{arm} (= best)" if same and arm == "defaults" else arm
                 for arm, same in zip(rows["arm"], rows["same_runs_as_best"])
             ],
-            "seeds": [
-                f"{n} ({bad} without a finite FID)" if bad else f"{n}"
-                for n, bad in zip(rows["seeds"], rows["non_finite"])
-            ],
+            "seeds": [seeds_cell(r) for r in rows.itertuples()],
             "collapsed": rows["collapsed"],
             "FID median [95% interval]": [
                 spread(r.fid, r.fid_low, r.fid_high, ".1f", "no finite FID") for r in rows.itertuples()
@@ -155,6 +157,21 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
             "training_images": rows["training_images"],
         }
     )
+
+
+def read_count(value) -> int:
+    """A count read back from a CSV: 0 where the column is missing (a table written before it)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def seeds_cell(row) -> str:
+    """A leaderboard row's seeds, with those without a finite FID: ranked worst, or left out
+    where the run failed (analysis.fid_scores)."""
+    failed = read_count(getattr(row, "failed", 0))
+    worst = int(row.non_finite) - failed
+    said = [f"{worst} without a finite FID, ranked worst"] if worst else []
+    said += [f"{failed} failed, left out"] if failed else []
+    return f"{row.seeds} ({'; '.join(said)})" if said else f"{row.seeds}"
 
 
 def winners_table(rows: pd.DataFrame) -> pd.DataFrame:
