@@ -97,7 +97,8 @@ def winners_note(rows: pd.DataFrame) -> str:
     return (
         f"Per family and axis, among the best configurations: the variant with the best median "
         f"(computing time: {rates}), its 95% bootstrap interval and its bootstrap chance of the best "
-        "median; the runner-up's verdict is Mann-Whitney against the winner, Holm-adjusted within the family."
+        "median; the runner-up's verdict is Mann-Whitney against the winner, Holm-adjusted over the "
+        "family's comparisons on that axis."
     )
 
 
