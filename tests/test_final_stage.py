@@ -638,7 +638,7 @@ def test_the_computing_answer_uses_the_rate_measured_alone_and_the_images_to_qua
     assert said == (
         "c trains fastest (400 images/s measured alone), b slowest (100). "
         "To FID 200, b needs the fewest images "
-        "(3,000, the median, 30 s alone); 1 of 3 variants do not reach it within the budget."
+        "(3,000, the median, 30 s alone); 1 of 3 variants' median seeds do not reach it within the budget."
     )
     # a measurement that leaves a variant out cannot rank them: the final stage's rates do
     assert findings(board, pd.DataFrame(), ttq, alone[alone["variant"] != "c"])["computing time"].startswith(
@@ -925,8 +925,9 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
         cas={("gan", "best"): [0.5] * 3, ("dcgan", "best"): [0.5] * 3, ("cgan", "best"): [0.9] * 3}
         | {("acgan", "defaults"): [0.9] * 3},
     ).assign(budget_images=1000)
-    # at the longer budget gan overtakes dcgan; of its 5 seeds one has no finite FID, so the median
-    # seed is the lower middle of the other 4 (counting the NaN would pick FID 30); cgan's family
+    # at the longer budget gan overtakes dcgan; of its 5 seeds one has no finite FID (diverged): it
+    # ranks worst, so the median seed is the leaderboard's median, FID 30 (leaving it out would pick
+    # the lower middle of the other 4, FID 20); cgan's family
     # reached only the short budget, and was not scored with a CAS there
     longer = runs_table({("gan", "best"): [40, 10, 30, 20, math.nan], ("dcgan", "best"): [45, 44, 43]})
     table = pd.concat([short.assign(cas=math.nan), longer.assign(budget_images=3000)], ignore_index=True)
@@ -941,11 +942,11 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
     assert sorted(path.name for path in written) == ["cgan", "gan"]
     assert sorted(p.name for p in (tmp_path / "generators").iterdir()) == ["cgan", "gan"]
     gan = json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())
-    assert (gan["seed"], gan["budget_images"], gan["of_seeds"], gan["run"]["fid"]) == (3, 3000, 4, 20)
-    assert (tmp_path / "generators" / "gan" / "gan_generator_ema.h5").read_text() == "gan_best_s3_3000_ema"
+    assert (gan["seed"], gan["budget_images"], gan["of_seeds"], gan["run"]["fid"]) == (2, 3000, 5, 30)
+    assert (tmp_path / "generators" / "gan" / "gan_generator_ema.h5").read_text() == "gan_best_s2_3000_ema"
     raw, average = gan["rescore"]["gan_generator.h5"], gan["rescore"]["gan_generator_ema.h5"]
     # the file by its name, run from its folder (committed, moved), with no path of this machine
-    assert raw["command"] == "python -m ganlib.evaluate gan_generator.h5 --n 10000 --seed 3 --cas"
+    assert raw["command"] == "python -m ganlib.evaluate gan_generator.h5 --n 10000 --seed 2 --cas"
     assert gan["rescore_from"].startswith("this folder") and "/data/my mnist.npz" in gan["rescore_from"]
     assert (raw["reproduces"], average["reproduces"]) == ("fid", "ema_fid")
     cgan = json.loads((tmp_path / "generators" / "cgan" / "metrics.json").read_text())
@@ -959,7 +960,8 @@ def test_each_familys_winner_gives_its_median_seeds_generators_at_its_longest_bu
     for path in (tmp_path / "runs").glob("dcgan_best_s1_3000"):
         shutil.rmtree(path)
     assert winner_generators(lost, tmp_path, 10_000, None) == []
-    assert "no generator in" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "no generator in" in said and "conditional's best median FID is not finite" in said
     assert winner_generators(table.iloc[:0], tmp_path, 10_000, None) == []
 
 
@@ -1273,3 +1275,47 @@ def test_a_run_that_failed_in_its_setup_is_counted_as_the_run_its_folder_names(t
     assert (lost["variant"], lost["arm"], bool(lost["failed"])) == ("wgan_gp", "best", True)
     write(tmp_path / "final", table, histories)  # the stage's tables are written with it
     assert (tmp_path / "final" / "runs.csv").is_file()
+
+
+def test_the_ladder_and_the_leaderboard_rank_a_mostly_diverged_variant_alike():
+    from sweeps.study.final_stage import climbers
+
+    diverged = runs_table(
+        {
+            ("gan", "best"): [5.0] + [math.nan] * 5,  # its one seed that got through is the best of all
+            ("dcgan", "best"): [6.0, 7.0, 8.0, 9.0, 10.0, 11.0],
+            ("lsgan", "best"): [12.0, 13.0, 14.0, 15.0, 16.0, 17.0],
+        }
+    ).assign(budget_images=1000)
+    assert climbers(diverged, 1000, {"unconditional": 1}) == ["dcgan"]
+    assert leaderboard(diverged)["variant"].tolist() == ["dcgan", "lsgan", "gan"]
+    # two infinite medians: the better lower half goes first, in the table and on the ladder
+    tied = runs_table(
+        {("gan", "best"): [5.0, 6.0, math.nan, math.nan], ("dcgan", "best"): [7.0] + [math.nan] * 3}
+    ).assign(budget_images=1000)
+    board = leaderboard(tied)
+    assert board["variant"].tolist() == ["gan", "dcgan"] and board["leader"].tolist() == [True, False]
+    assert climbers(tied, 1000, {"unconditional": 1}) == ["gan"]
+
+
+def test_a_failed_runs_reports_do_not_count_as_never_reaching_a_threshold(tmp_path):
+    table = runs_table(
+        {("gan", "best"): [90.0, 95.0, math.nan]}, failed={("gan", "best"): [False, False, True]}
+    )
+    reports = pd.DataFrame(
+        [
+            {
+                "variant": "gan",
+                "arm": "best",
+                "seed": seed,
+                "training_images": images,
+                "train_seconds": 1.0,
+                "fid": fid,
+            }
+            for seed in range(3)
+            for images, fid in ((100, 300.0), (200, 90.0 if seed < 2 else 400.0))
+        ]
+    )
+    write(tmp_path, table, reports)
+    found = pd.read_csv(tmp_path / "time_to_quality.csv").iloc[0]
+    assert found["seeds"] == 2 and found["reached_100"] == 2 and found["images_to_100"] == 200

@@ -205,7 +205,7 @@ def time_to_quality_figure(ttq: pd.DataFrame, path: Path) -> Path | None:
     split = best["fid_on"].iloc[0] if "fid_on" in best else "validation slice"
     for ax, label in zip(axes, ("training images", "training seconds")):
         ax.set_xlabel(f"FID threshold ({split})")
-        ax.set_ylabel(f"{label} to first reach it (median over the seeds that do)")
+        ax.set_ylabel(f"{label} to first reach it (median over the seeds)")
         ax.invert_xaxis()
         ax.set_yscale("log")
     axes[1].legend(fontsize=7, ncol=2)
@@ -361,7 +361,8 @@ def findings(
         done, first = reached[chosen], reached[chosen].iloc[0]
         label = chosen.removeprefix("images_to_")
         seeds = (
-            f" over the {int(first[f'reached_{label}'])} of {int(first['seeds'])} seeds that reach it"
+            f" over its {int(first['seeds'])} seeds, the {int(first['seeds'] - first[f'reached_{label}'])}"
+            " that never reach it counted as later"
             if {f"reached_{label}", "seeds"} <= set(first.index)
             and first[f"reached_{label}"] < first["seeds"]
             else ""
@@ -376,7 +377,7 @@ def findings(
             f" To FID {label}, {first.variant} needs the fewest images "
             f"({first[chosen]:,.0f}, the median{seeds}{seconds}); "
             + (
-                f"{short} of {len(best)} variants do not reach it within the budget."
+                f"{short} of {len(best)} variants' median seeds do not reach it within the budget."
                 if short
                 else "every variant reaches it."
             )
@@ -455,7 +456,7 @@ def load_goals(final: Path) -> dict | None:
 
     def figure(row) -> str:
         if row["goal"].startswith("best"):
-            return f"{row['measured']:.4g} [{row['low']:.4g}, {row['high']:.4g}]"
+            return cell(row["measured"], row["low"], row["high"])
         return f"{row['measured']:.0%}"
 
     said = []

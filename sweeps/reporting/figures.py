@@ -25,7 +25,7 @@ from matplotlib.ticker import (  # noqa: E402
 
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
-from sweeps.study.analysis import counted_once, fid_scores  # noqa: E402
+from sweeps.study.analysis import counted_once, fid_scores, ranked_variants  # noqa: E402
 
 
 class PlainLogLocator(Locator):
@@ -264,12 +264,12 @@ def strip_points(runs: pd.DataFrame) -> pd.DataFrame:
     # the leaderboard's median: a run without a finite FID in it as the worst (no dot, no bar if inf)
     medians = runs.assign(score=fid_scores(runs)).groupby(["variant", "arm"])["score"].transform("median")
     dots = runs.assign(median=medians)[np.isfinite(runs["fid"])]
-    best = dots[dots["arm"] == "best"].groupby("variant")["median"].first()
+    order = ranked_variants(runs[runs["arm"] == "best"])  # the leaderboard's order
     rows = {}
     for _, family in dots.groupby("family"):
         variants = set(family["variant"])
         # a variant without a finite FID from its best configuration goes below the others
-        ranked = list(best[best.index.isin(variants)].sort_values().index)
+        ranked = [v for v in order if v in variants]
         rows.update({v: i for i, v in enumerate(ranked + sorted(variants - set(ranked)))})
     return dots.assign(row=dots["variant"].map(rows))
 

@@ -68,8 +68,8 @@ def counted_once(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def finite(values) -> np.ndarray:
-    """The values as floats, None and inf turned into NaN: statistics drops NaNs, and a
-    diverged or failed run (no final figure) is counted where it is dropped."""
+    """The values as floats, None and inf turned into NaN: statistics drops NaNs (a figure other
+    than the FID of a diverged or failed run is left out and counted; the FID: fid_scores)."""
     array = np.asarray([math.nan if v is None else v for v in values], dtype=float)
     return np.where(np.isfinite(array), array, math.nan)
 
@@ -82,6 +82,27 @@ def fid_scores(runs: pd.DataFrame) -> np.ndarray:
     values = finite(runs["fid"])
     failed = runs["failed"].fillna(False).astype(bool).to_numpy() if "failed" in runs else False
     return np.where(np.isnan(values) & ~failed, math.inf, values)
+
+
+# how runs' FIDs rank, wherever a variant is chosen by them (leaderboard, ladder, winners'
+# generators): the median, then the lower quartile and the best seed where medians tie (infinite)
+RANK = ["fid", "fid_q1", "fid_min"]
+
+
+def ranked_variants(runs: pd.DataFrame) -> list[str]:
+    """The variants of `runs` best first by their runs' fid_scores (RANK); failed runs left out."""
+    rows = []
+    for variant, mine in runs.groupby("variant"):
+        scores = fid_scores(mine)
+        scores = scores[~np.isnan(scores)]
+        if len(scores):
+            q1, _ = statistics.iqr(scores)
+            rows.append(
+                {"variant": variant, "fid": float(np.median(scores)), "fid_q1": q1, "fid_min": scores.min()}
+            )
+    if not rows:
+        return []
+    return list(pd.DataFrame(rows).sort_values([*RANK, "variant"], kind="stable")["variant"])
 
 
 def snapped(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -168,7 +189,7 @@ def family_verdicts(table: pd.DataFrame, rows: pd.DataFrame, alpha: float) -> pd
         for i in rows.index
     }
     best = rows[rows["arm"] == "best"]
-    leader = (best if len(best) else rows).sort_values("fid", na_position="last", kind="stable").index[0]
+    leader = (best if len(best) else rows).sort_values(RANK, na_position="last", kind="stable").index[0]
     copies = rows.index[
         (rows["arm"] == "defaults") & rows["same_runs_as_best"] & rows["variant"].isin(best["variant"])
     ]
@@ -216,7 +237,7 @@ def leaderboard(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     order = board["family"].map(registry.FAMILIES.index).rename("order")
     board = (
         board.join(order)
-        .sort_values(["order", "fid", "arm"], na_position="last", kind="stable")
+        .sort_values(["order", *RANK, "arm"], na_position="last", kind="stable")
         .drop(columns="order")
         .reset_index(drop=True)
     )
@@ -590,6 +611,10 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         clock = histories["budget_images"] if "budget_images" in histories else histories["training_images"]
         there = at_budget(table, headline)[["variant", "arm", "seed"]].drop_duplicates()
         early = histories[clock <= headline].merge(there, on=["variant", "arm", "seed"])
+    if "failed" in table and not early.empty:  # a failed run is left out, as in fid_scores
+        lost = table.loc[table["failed"].fillna(False).astype(bool), ["variant", "arm", "seed"]]
+        kept = early.merge(lost.drop_duplicates(), how="left", indicator=True)["_merge"] == "left_only"
+        early = early[kept.to_numpy()]
     # the split the reports' FID was scored on (final_stage.results_table), for the figure's label
     split = histories["fid_on"].iloc[0] if "fid_on" in histories and len(histories) else "validation slice"
     time_to_quality(early).assign(fid_on=split).to_csv(out_dir / "time_to_quality.csv", index=False)
@@ -625,7 +650,7 @@ def order(boards: list[pd.DataFrame], ladder: list[int], top: int = 3) -> pd.Dat
         before = None
         for budget, board in zip(ladder, boards):
             best = board[(board["arm"] == "best") & (board["family"] == family)] if len(board) else board
-            ranked = list(best.sort_values("fid", na_position="last")["variant"][:top]) if len(best) else []
+            ranked = list(best.sort_values(RANK, na_position="last", kind="stable")["variant"][:top])
             if not ranked:
                 continue
             rows.append(

@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ganlib import registry
@@ -31,7 +30,7 @@ from sweeps.search.experiment_state import Interrupted, check_finished
 from sweeps.search.plan import Setup, is_uri, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
 from sweeps.study import analysis
-from sweeps.study.analysis import METRICS, as_scored, finite, plain
+from sweeps.study.analysis import METRICS, as_scored, plain
 
 ARMS = ("best", "defaults")
 
@@ -101,10 +100,10 @@ def climbers(table: pd.DataFrame, budget: int, top: dict[str, int]) -> list[str]
     """The variants that go on from `budget` (training images) to the ladder's next budget: the best
     `top[family]` of each family by the median FID of their best configuration's runs there."""
     here = table[(table["arm"] == "best") & (table["budget_images"] == budget)]
-    medians = here.assign(fid=finite(here["fid"])).groupby("variant")["fid"].median().dropna().sort_values()
+    ranked = analysis.ranked_variants(here)  # as the leaderboard ranks them: a diverged run worst
     chosen = []
     for family, count in top.items():
-        chosen += [v for v in medians.index if registry.family(v) == family][:count]
+        chosen += [v for v in ranked if registry.family(v) == family][:count]
     return sorted(chosen)
 
 
@@ -413,15 +412,19 @@ def winner_generators(
     written = []
     raw = table
     table = as_scored(table, generator)
-    best = table[(table["arm"] == "best") & np.isfinite(finite(table["fid"]))]
+    best = table[table["arm"] == "best"]
+    best = best.assign(fid=analysis.fid_scores(best)).dropna(subset=["fid"])  # a diverged run worst
     for family in registry.FAMILIES:
         mine = best[best["variant"].map(registry.family) == family]
         if mine.empty:
             continue
         budget = int(mine["budget_images"].max())
         here = mine[mine["budget_images"] == budget]
-        variant = here.groupby("variant")["fid"].median().sort_values().index[0]
+        variant = analysis.ranked_variants(here)[0]
         runs = here[here["variant"] == variant].sort_values(["fid", "seed"], kind="stable")
+        if not math.isfinite(runs["fid"].median()):
+            print(f"final stage: {family}'s best median FID is not finite; no generator kept", flush=True)
+            continue
         row = raw.loc[lower_median(runs.index)]  # the run's own columns, both generators'
         seed = int(row["seed"])
         source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
@@ -629,7 +632,8 @@ def median_trials(grid) -> frozenset[str]:
         for result in grid:
             run = (result.config or {}).get("final", {}).get("run", {})
             value = (result.metrics or {}).get(key)
-            if run.get("arm") == "best" and value is not None and math.isfinite(value):
+            if run.get("arm") == "best" and result.error is None:  # as analysis.fid_scores ranks it
+                value = value if value is not None and math.isfinite(value) else math.inf
                 scored.append((value, run["seed"], Path(result.path).name))
         if scored:
             chosen.add(lower_median(sorted(scored))[2])

@@ -27,6 +27,7 @@ import pandas as pd
 from ganlib.divergence import bad_fid
 from ganlib.precision import PRECISIONS as ALLOWED
 from sweeps.study import statistics
+from sweeps.study.tables import spread
 from sweeps.study.throughput import configurations
 
 PRECISIONS = ("mixed_bfloat16", "float32")
@@ -58,7 +59,7 @@ def finished(out: Path) -> dict | None:
 
 
 def fid_of(record: dict) -> float:
-    """The run's FID; NaN for a diverged run, which stays out of the medians and is counted."""
+    """The run's FID; NaN for a diverged run (comparison ranks it worst and counts it)."""
     fid = float(record.get("metrics", {}).get("fid", math.nan))
     return math.nan if record.get("diverged") or bad_fid(fid) else fid
 
@@ -103,7 +104,7 @@ def markdown(table: pd.DataFrame, first: str, second: str, epochs: int) -> str:
     ]
     for _, r in table.iterrows():
         cells = [
-            f"{r[f'fid_{name}']:.1f} [{r[f'fid_{name}_low']:.1f}, {r[f'fid_{name}_high']:.1f}]"
+            spread(r[f"fid_{name}"], r[f"fid_{name}_low"], r[f"fid_{name}_high"], ".1f")
             for name in (first, second)
         ]
         lines.append(

@@ -272,8 +272,13 @@ def compare(
     board = pd.DataFrame(rows)
     if board.empty:
         return board
+    # tied medians (two infinite ones: most runs of both diverged) go by the lower quartile, then
+    # the best value: the group whose better half is better comes first
     board = board.sort_values(
-        ["median", "group"], ascending=[lower_is_better, True], na_position="last", kind="stable"
+        ["median", "q1" if lower_is_better else "q3", "min" if lower_is_better else "max", "group"],
+        ascending=[lower_is_better] * 3 + [True],
+        na_position="last",
+        kind="stable",
     ).reset_index(drop=True)
     leader = board.loc[0, "group"] if leader is None else leader
     board = pd.concat([board[board["group"] == leader], board[board["group"] != leader]], ignore_index=True)

@@ -23,8 +23,8 @@ LEADERBOARD_NOTE = (
     "log scale), or says that no difference is detectable there (the smallest attainable p). "
     f"A seed is collapsed when it covers fewer than {NUM_CLASSES} classes or its FID is over "
     "twice its arm's median. A run without a finite FID (its training diverged) ranks as the worst "
-    "seed (an infinite FID) in every figure of its row; a run that failed with an error is left "
-    "out, and both are counted beside the seeds. A papers'-defaults row marked (= best) is its "
+    "seed (an infinite FID) in its row's FID figures and tests; a run that failed with an error is "
+    "left out, and both are counted beside the seeds. A papers'-defaults row marked (= best) is its "
     "best row's runs (the search's best was the defaults) and takes that row's verdict."
 )
 
