@@ -1319,3 +1319,22 @@ def test_a_failed_runs_reports_do_not_count_as_never_reaching_a_threshold(tmp_pa
     write(tmp_path, table, reports)
     found = pd.read_csv(tmp_path / "time_to_quality.csv").iloc[0]
     assert found["seeds"] == 2 and found["reached_100"] == 2 and found["images_to_100"] == 200
+
+
+def test_the_record_keeps_the_median_trial_the_winners_generator_will_be_taken_from():
+    from types import SimpleNamespace
+
+    from sweeps.study.final_stage import median_trials
+
+    def result(seed, fid, error=None):
+        return SimpleNamespace(
+            config={"final": {"run": {"variant": "gan", "arm": "best", "seed": seed}}},
+            metrics={"full_fid": fid, "full_ema_fid": fid},
+            path=f"/storage/study-final-gan-best/gan_best_s{seed}_x",
+            error=error,
+        )
+
+    # seed 4 diverged (ranked worst), seed 5 failed (left out): the median of 10, 20, 30, 40, inf
+    grid = [result(s, f) for s, f in enumerate([40.0, 10.0, 30.0, 20.0, math.nan])]
+    grid.append(result(5, 1.0, error=RuntimeError("worker died")))
+    assert median_trials(grid) == {"gan_best_s2_x"}
