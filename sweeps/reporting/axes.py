@@ -21,7 +21,7 @@ from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import class_shares, fid_strip, seed_grids, variant_colour  # noqa: E402
 from sweeps.study.analysis import as_scored, chosen_generator, with_alone_rates  # noqa: E402
-from sweeps.study.tables import read_count  # noqa: E402
+from sweeps.study.tables import lost_runs  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
 CLASSIFICATION = [
@@ -222,12 +222,11 @@ def names(variants: list[str]) -> str:
 
 def seeds_phrase(row) -> str:
     """How many seeds a median is over, and what was ranked worst, left out or collapsed."""
-    missing, collapsed = int(row.get("non_finite", 0)), int(row.get("collapsed", 0))
-    failed = read_count(row.get("failed", 0))
+    (worst, failed), collapsed = lost_runs(row), int(row.get("collapsed", 0))
     counted = int(row["seeds"]) - failed
     said = f"over {counted} seed{'' if counted == 1 else 's'}"
-    if missing - failed:
-        said += f" ({missing - failed} without a finite FID, ranked worst)"
+    if worst:
+        said += f" ({worst} without a finite FID, ranked worst)"
     if failed:
         said += f" ({failed} more failed, left out)"
     return said + (f", {collapsed} of them collapsed" if collapsed else "")

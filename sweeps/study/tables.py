@@ -140,7 +140,7 @@ def leaderboard_table(rows: pd.DataFrame) -> pd.DataFrame:
                 f"{arm} (= best)" if same and arm == "defaults" else arm
                 for arm, same in zip(rows["arm"], rows["same_runs_as_best"])
             ],
-            "seeds": [seeds_cell(r) for r in rows.itertuples()],
+            "seeds": [seeds_cell(r) for r in rows.to_dict("records")],
             "collapsed": rows["collapsed"],
             "FID median [95% interval]": [
                 spread(r.fid, r.fid_low, r.fid_high, ".1f", "no finite FID") for r in rows.itertuples()
@@ -165,14 +165,19 @@ def read_count(value) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
+def lost_runs(row) -> tuple[int, int]:
+    """A leaderboard row's (mapping's) runs without a finite FID: (ranked worst, failed and left
+    out), as analysis.fid_scores treats them."""
+    failed = read_count(row.get("failed", 0))
+    return read_count(row.get("non_finite", 0)) - failed, failed
+
+
 def seeds_cell(row) -> str:
-    """A leaderboard row's seeds, with those without a finite FID: ranked worst, or left out
-    where the run failed (analysis.fid_scores)."""
-    failed = read_count(getattr(row, "failed", 0))
-    worst = int(row.non_finite) - failed
+    """A leaderboard row's seeds, with those without a finite FID (lost_runs)."""
+    worst, failed = lost_runs(row)
     said = [f"{worst} without a finite FID, ranked worst"] if worst else []
     said += [f"{failed} failed, left out"] if failed else []
-    return f"{row.seeds} ({'; '.join(said)})" if said else f"{row.seeds}"
+    return f"{row['seeds']} ({'; '.join(said)})" if said else f"{row['seeds']}"
 
 
 def winners_table(rows: pd.DataFrame) -> pd.DataFrame:
