@@ -1044,6 +1044,65 @@ def test_a_winning_weight_average_scores_the_leaderboard_and_picks_the_shipped_s
     assert json.loads((tmp_path / "generators" / "gan" / "metrics.json").read_text())["seed"] == 2
 
 
+def test_each_budget_scores_the_generator_its_own_runs_choose(tmp_path):
+    """A weight average that still holds its start at the first budget (few generator steps) is
+    worse there and better at the longest: the first budget's tables score the weights, the
+    longest's the average, as the ladder chose its climbers at each budget."""
+    from sweeps.reporting.axes import generator_sentence
+    from sweeps.study.analysis import as_chosen, chosen_generators, write
+    from sweeps.study.final_stage import winner_generators
+
+    fids = {
+        ("gan", "best"): [300.0, 310, 320, 330, 340, 350],
+        ("dcgan", "best"): [200.0, 210, 220, 230, 240, 250],
+    }
+    first = runs_table(fids, classes_covered=10).assign(budget_images=1000)
+    first["ema_fid"] = first["fid"] * 3  # worse in every run at the first budget
+    defaults = runs_table({("gan", "defaults"): [400.0] * 6}).assign(budget_images=1000)
+    defaults["ema_fid"] = defaults["fid"] * 3
+    longest = first.assign(budget_images=5000, fid=first["fid"] / 2, ema_fid=first["fid"] / 2 * 0.9)
+    # dcgan's average is lower in every seed and reverses their order: its median seed is another
+    longest.loc[longest["variant"] == "dcgan", "ema_fid"] = [99.0, 95, 90, 85, 80, 70]
+    table = pd.concat([first, defaults, longest], ignore_index=True)
+    board = write(tmp_path, table, pd.DataFrame()).set_index("variant")
+    choice = json.loads((tmp_path / "generator_choice.json").read_text())
+    assert choice["generator"] == "ema" and choice["budget_images"] == 5000
+    assert [(c["budget_images"], c["generator"]) for c in choice["by_budget"]] == [
+        (1000, "weights"),
+        (5000, "ema"),
+    ]
+    assert board.at["dcgan", "fid"] == 87.5 and (board["generator"] == "ema").all()
+    ladder = pd.read_csv(tmp_path / "ladder.csv").set_index(["budget_images", "variant", "arm"])
+    assert ladder.at[(1000, "dcgan", "best"), "fid"] == 225.0  # the weights', not 675
+    assert ladder.at[(1000, "dcgan", "best"), "generator"] == "weights"
+    assert ladder.at[(5000, "gan", "best"), "fid"] == pytest.approx(325 / 2 * 0.9)
+    said = (tmp_path / "ladder.md").read_text()
+    assert "## 1,000 training images (scored by the weights)" in said
+    assert "## 5,000 training images (scored by the weights' moving average)" in said
+    gain = pd.read_csv(tmp_path / "search_gain.csv").set_index("variant")
+    assert gain.loc["gan", ["best", "defaults"]].tolist() == [325.0, 400.0]  # both arms by the weights
+    sentence = generator_sentence(tmp_path)
+    assert "score each run's exponential moving average" in sentence
+    assert "; at 1,000 training images, each run's generator weights: over the 18 runs" in sentence
+    # the report's runs as the tables scored them, row for row
+    generators = chosen_generators(tmp_path)
+    assert generators == {1000: "weights", 5000: "ema"}
+    scored = as_chosen(table, generators)
+    assert scored.index.equals(table.index)
+    assert scored["fid"].tolist() == [*table["fid"][:18], *table["ema_fid"][18:]]
+    # the winners' generator: as the family's longest budget chose
+    for _, row in table.iterrows():
+        folder = tmp_path / "runs" / f"{row['variant']}_{row['arm']}_s{row['seed']}_{row['budget_images']}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "_ema"):
+            (folder / f"{row['variant']}_generator{suffix}.h5").write_text(folder.name + suffix)
+    winner_generators(table, tmp_path, 100, None, generator=generators)
+    record = json.loads((tmp_path / "generators" / "dcgan" / "metrics.json").read_text())
+    # the lower middle of the average's six FIDs is 85 (seed 3); by the weights it would be seed 2
+    assert (record["budget_images"], record["generator"], record["seed"]) == (5000, "ema", 3)
+    assert record["headline_file"] == "dcgan_generator_ema.h5"
+
+
 def test_time_to_quality_at_the_headline_counts_only_the_runs_trained_to_it(tmp_path):
     from sweeps.study.analysis import write
 

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from ganlib import registry  # noqa: E402
 from ganlib.divergence import SENTINEL_FID  # noqa: E402
 from sweeps.reporting.figures import class_shares, fid_strip, seed_grids, variant_colour  # noqa: E402
-from sweeps.study.analysis import as_scored, chosen_generator, with_alone_rates  # noqa: E402
+from sweeps.study.analysis import as_chosen, chosen_generators, with_alone_rates  # noqa: E402
 from sweeps.study.tables import lost_runs  # noqa: E402
 
 QUALITY = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"]
@@ -496,27 +496,39 @@ def winners_generators(final: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+GENERATORS = {
+    "ema": "each run's exponential moving average of generator weights (EMA)",
+    "weights": "each run's generator weights",
+}
+
+
+def evidence(choice: dict, where: bool = True) -> str:
+    """The test behind one budget's generator_choice, as a clause."""
+    if "wilcoxon_p" not in choice:
+        return f" ({choice['why']})" if choice.get("why") else ""
+    at = f" at {choice['budget_images']:,} training images" if where and choice.get("budget_images") else ""
+    return (
+        f": over the {choice['runs']} runs scored both ways{at}, the average's FID is lower in "
+        f"{choice['lower_in']}, median ratio {choice['median_ratio']:.3f}, Wilcoxon signed-rank "
+        f"p={choice['wilcoxon_p']:.2g}"
+    )
+
+
 def generator_sentence(final: Path) -> str:
     """Which generator the final stage's tables score and why (analysis.generator_choice)."""
     path = final / "generator_choice.json"
     if not path.is_file():
         return ""
     choice = json.loads(path.read_text())
-    which = (
-        "each run's exponential moving average of generator weights (EMA)"
-        if choice["generator"] == "ema"
-        else "each run's generator weights"
-    )
-    said = f"The final stage's tables and strip plots score {which}"
-    if "wilcoxon_p" in choice:
-        where = f" at {choice['budget_images']:,} training images" if choice.get("budget_images") else ""
+    said = f"The final stage's tables and strip plots score {GENERATORS[choice['generator']]}"
+    said += evidence(choice)
+    # a budget that chose otherwise (the ladder's first, where an average has not forgotten its start)
+    others = [c for c in choice.get("by_budget", []) if c["generator"] != choice["generator"]]
+    for other in others:
         said += (
-            f": over the {choice['runs']} runs scored both ways{where}, the average's FID is lower in "
-            f"{choice['lower_in']}, median ratio {choice['median_ratio']:.3f}, Wilcoxon signed-rank "
-            f"p={choice['wilcoxon_p']:.2g}"
+            f"; at {other['budget_images']:,} training images, {GENERATORS[other['generator']]}"
+            f"{evidence(other, where=False)}"
         )
-    else:
-        said += f" ({choice.get('why', '')})" if choice.get("why") else ""
     if choice["generator"] == "ema":  # the average is scored only at each budget's end
         weights = ["the FID curves", "time to quality", "class shares", "seeds' grids"]
         names = {"cas": "CAS", "cas_evaluator": "CAS on the evaluator's labels"}
@@ -557,7 +569,7 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
     if not (final / "leaderboard.csv").exists():
         return None
     board, runs, winners = load_final(final)
-    scored = as_scored(runs, chosen_generator(final)) if not runs.empty else runs
+    scored = as_chosen(runs, chosen_generators(final)) if not runs.empty else runs
     ttq = read_table(final / "time_to_quality.csv")
     alone_path = results / "throughput.csv"
     # one row a variant (a re-measured variant's last row), read once for the table and the finding

@@ -80,7 +80,7 @@ def render_axes(axes: dict | None) -> str:
         if len(ladder["order"]):
             parts += [f"<p>{html.escape(tables.ORDER_NOTE)}</p>", table(tables.order_table(ladder["order"]))]
         for budget, board in ladder["boards"].groupby("budget_images"):
-            parts.append(f"<h3>{int(budget):,} training images</h3>")
+            parts.append(f"<h3>{html.escape(tables.budget_heading(budget, board))}</h3>")
             for family, rows in tables.by_family(board):
                 heading = f"<h4>{html.escape(tables.heading(family))}</h4>"
                 parts += [heading, table(tables.leaderboard_table(rows))]
@@ -294,7 +294,7 @@ def render_markdown(
                 order = tables.order_table(ladder["order"])
                 markdown += [tables.ORDER_NOTE, "", order.to_markdown(index=False), ""]
             for budget, board in ladder["boards"].groupby("budget_images"):
-                markdown += [f"### {int(budget):,} training images", ""]
+                markdown += [f"### {tables.budget_heading(budget, board)}", ""]
                 markdown += [tables.markdown("", board, tables.leaderboard_table, level=4)]
                 if ladder["strips"].get(int(budget)):
                     strip = Path(ladder["strips"][int(budget)]).name

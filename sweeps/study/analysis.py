@@ -512,11 +512,11 @@ def coverage(runs: pd.DataFrame, goal: str, budget: int | None) -> dict:
 
 
 def generator_choice(table: pd.DataFrame, budget: int | None, alpha: float = 0.05) -> dict:
-    """Which generator the headline scores: each run's weight average (`ema`, where the stage kept
-    one) or its weights. The average is taken when, over every run scored both ways at the headline
-    budget, the paired log ratio of its FID to the weights' is below zero by a two-sided Wilcoxon
-    signed-rank test at `alpha`. One choice for every variant and budget: taking the lower of the
-    two per variant would report the minimum of two noisy figures."""
+    """Which generator scores `budget`: each run's weight average (`ema`, where the stage kept one)
+    or its weights. The average is taken when, over every run scored both ways at the budget, the
+    paired log ratio of its FID to the weights' is below zero by a two-sided Wilcoxon signed-rank
+    test at `alpha`. One choice for every variant at a budget: taking the lower of the two per
+    variant would report the minimum of two noisy figures."""
     rows = counted_once(at_budget(table, budget))  # a best that is the defaults: one pair, not two
     found = {"generator": "weights", "budget_images": budget}
     if "ema_fid" not in rows or rows["ema_fid"].isna().all():
@@ -565,10 +565,41 @@ def as_scored(table: pd.DataFrame, generator: str) -> pd.DataFrame:
     return table.assign(**swapped)
 
 
-def chosen_generator(final: Path) -> str:
-    """The headline's generator, as write recorded it (`weights` for a stage written before)."""
+def generator_choices(table: pd.DataFrame) -> dict:
+    """generator_choice at each budget, as the ladder chooses its climbers: a weight average that
+    has not yet forgotten its start (a short budget, a variant with few generator steps) does not
+    score that budget because it pays off at a longer one."""
+    return {budget: generator_choice(table, budget) for budget in budgets(table) or [None]}
+
+
+def as_chosen(table: pd.DataFrame, generators) -> pd.DataFrame:
+    """as_scored with each budget's generator: `generators` maps budget_images to `ema` or
+    `weights` (a budget it does not name: the weights), or is one generator for every run."""
+    if isinstance(generators, str):
+        return as_scored(table, generators)
+    if table.empty or "budget_images" not in table:
+        return as_scored(table, generators.get(None, "weights"))
+    parts = [
+        as_scored(part, generators.get(int(budget), "weights"))
+        for budget, part in table.groupby("budget_images", sort=False)
+    ]
+    unbudgeted = as_scored(table[table["budget_images"].isna()], generators.get(None, "weights"))
+    return pd.concat([*parts, unbudgeted]).loc[table.index]
+
+
+def chosen_generators(final: Path):
+    """Each budget's generator as write recorded it ({budget_images: generator}); the headline's
+    one for every budget where the stage was written before budgets chose their own."""
     path = final / "generator_choice.json"
-    return json.loads(path.read_text())["generator"] if path.is_file() else "weights"
+    if not path.is_file():
+        return "weights"
+    choice = json.loads(path.read_text())
+    if "by_budget" not in choice:
+        return choice["generator"]
+    return {
+        None if c.get("budget_images") is None else int(c["budget_images"]): c["generator"]
+        for c in choice["by_budget"]
+    }
 
 
 def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
@@ -576,8 +607,9 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     average, generator_choice), and at the headline budget (the longest every variant reached) the
     leaderboard, winners and time to quality; with a ladder, ladder.csv/.md: the leaderboard at
     every budget (the papers' defaults are scored at the first), and order.csv: each family's top 3
-    at each budget. Leaderboards and winners score the chosen generator; time to quality reads
-    every report's FID, which is the weights'."""
+    at each budget. Each budget's leaderboard (and the headline's winners) scores that budget's
+    chosen generator (generator_choices); time to quality reads every report's FID, which is the
+    weights'."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ladder = budgets(table)
     if not table.empty:  # the report's strip plot draws collapsed seeds hollow
@@ -591,9 +623,13 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     if not histories.empty:
         histories.to_csv(out_dir / "histories.csv", index=False)
     headline = headline_budget(table)
-    choice = generator_choice(table, headline) if not table.empty else {"generator": "weights"}
+    choices = generator_choices(table) if not table.empty else {None: {"generator": "weights"}}
+    generators = {budget: found["generator"] for budget, found in choices.items()}
+    # the headline's choice at the top (what the winners' generators and the report's sentence
+    # read), every budget's below it
+    choice = {**choices[headline], "by_budget": list(choices.values())}
     (out_dir / "generator_choice.json").write_text(json.dumps(choice, indent=1))
-    scored = as_scored(table, choice["generator"])
+    scored = as_chosen(table, generators)
     first = at_budget(scored, headline)
     # each budget's leaderboard once: the headline's, the goals' and the ladder's
     every = {b: leaderboard(at_budget(scored, b)) for b in ladder or [None]}
@@ -631,11 +667,11 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
         tables.markdown(tables.LEADERBOARD_NOTE, board, tables.leaderboard_table)
     )
     if len(ladder) > 1:
-        boards = [every[b].assign(budget_images=b) for b in ladder]
+        boards = [every[b].assign(budget_images=b, generator=generators[b]) for b in ladder]
         pd.concat(boards, ignore_index=True).to_csv(out_dir / "ladder.csv", index=False)
         parts = [tables.LEADERBOARD_NOTE, ""]
         for b, each in zip(ladder, boards):
-            parts += [f"## {b:,} training images", ""]
+            parts += [f"## {tables.budget_heading(b, each)}", ""]
             parts += [tables.markdown("", each, tables.leaderboard_table, level=3), ""]
         (out_dir / "ladder.md").write_text("\n".join(parts))
         order(boards, ladder).to_csv(out_dir / "order.csv", index=False)

@@ -30,7 +30,7 @@ from sweeps.search.experiment_state import Interrupted, check_finished
 from sweeps.search.plan import Setup, is_uri, storage_join, trial_resources, variant_run
 from sweeps.search.trainable import GANTrainable
 from sweeps.study import analysis
-from sweeps.study.analysis import METRICS, as_scored, plain
+from sweeps.study.analysis import METRICS, plain
 
 ARMS = ("best", "defaults")
 
@@ -394,10 +394,11 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
 
 
 def winner_generators(
-    table: pd.DataFrame, out_dir: Path, n: int, data: str | None, generator: str = "weights"
+    table: pd.DataFrame, out_dir: Path, n: int, data: str | None, generator="weights"
 ) -> list[Path]:
     """For anyone to check the answer: each family's winner (the best arm's lowest median FID, as
-    the headline's `generator` scored it, at the longest budget the family reached), its median
+    `generator` scored it at the longest budget the family reached: `ema` or `weights`, or a mapping
+    of budgets to them, analysis.as_chosen), its median
     seed's generator there (the lower middle of an even count), copied from OUT_DIR/runs/
     (collect_runs) into OUT_DIR/generators/<variant>/ as .h5 (the weights' and, where the run kept
     one, their average's), with metrics.json: the run's row of runs.csv, which file the headline
@@ -411,7 +412,7 @@ def winner_generators(
         return []
     written = []
     raw = table
-    table = as_scored(table, generator)
+    table = analysis.as_chosen(table, generator)
     best = table[table["arm"] == "best"]
     best = best.assign(fid=analysis.fid_scores(best)).dropna(subset=["fid"])  # a diverged run worst
     for family in registry.FAMILIES:
@@ -427,6 +428,7 @@ def winner_generators(
             continue
         row = raw.loc[lower_median(runs.index)]  # the run's own columns, both generators'
         seed = int(row["seed"])
+        scored_by = generator if isinstance(generator, str) else generator.get(budget, "weights")
         source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
         files = sorted(source.glob(f"{variant}_generator*.h5"))
         if not files:
@@ -452,8 +454,8 @@ def winner_generators(
             "budget_images": budget,
             "of_seeds": len(runs),
             "why": "the median seed (lower middle) of the family's best median FID at its longest budget",
-            "generator": generator,
-            "headline_file": f"{variant}_generator{'_ema' if generator == 'ema' else ''}.h5",
+            "generator": scored_by,
+            "headline_file": f"{variant}_generator{'_ema' if scored_by == 'ema' else ''}.h5",
             "run": {key: plain(value) for key, value in row.items()},
             "rescore": rescore,
             "rescore_from": "this folder; add --data PATH to score against a local copy of Keras's mnist.npz"
@@ -569,7 +571,7 @@ def final(setup: Setup, seed: int, verbose: bool):
         setup.export_dir / "final",
         setup.run["final_eval_samples"],
         setup.run["data"],
-        analysis.chosen_generator(setup.export_dir / "final"),
+        analysis.chosen_generators(setup.export_dir / "final"),
     )
     if setup.preset.final_evaluator_cas:  # the CAS's real-data ceiling, in a worker (TensorFlow)
         import ray

@@ -125,6 +125,17 @@ def by_family(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(f, frame[frame["family"] == f]) for f in registry.FAMILIES if (frame["family"] == f).any()]
 
 
+def budget_heading(budget, board: pd.DataFrame) -> str:
+    """A budget's title in the ladder, with the generator its leaderboard scores (each budget's own
+    choice, analysis.generator_choices) where the board records it."""
+    said = f"{int(budget):,} training images"
+    if "generator" in board and board["generator"].notna().any():
+        which = board["generator"].dropna().iloc[0]
+        scored_by = "the weights' moving average" if which == "ema" else "the weights"
+        said += f" (scored by {scored_by})"
+    return said
+
+
 def heading(family: str) -> str:
     return f"{family.capitalize()} variants"
 
