@@ -1090,6 +1090,16 @@ def test_each_budget_scores_the_generator_its_own_runs_choose(tmp_path):
     scored = as_chosen(table, generators)
     assert scored.index.equals(table.index)
     assert scored["fid"].tolist() == [*table["fid"][:18], *table["ema_fid"][18:]]
+    shuffled = table.sample(frac=1, random_state=0).set_axis([7] * len(table))  # any order, any index
+    again = as_chosen(shuffled, generators)
+    assert again.index.equals(shuffled.index)
+    expected = shuffled["fid"].where(shuffled["budget_images"] == 1000, shuffled["ema_fid"])
+    assert again["fid"].tolist() == expected.tolist()
+    # a stage written before budgets chose their own: its one generator for every budget
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "generator_choice.json").write_text(json.dumps({"generator": "ema", "budget_images": 5000}))
+    assert chosen_generators(old) == "ema" and as_chosen(table, "ema")["fid"].equals(table["ema_fid"])
     # the winners' generator: as the family's longest budget chose
     for _, row in table.iterrows():
         folder = tmp_path / "runs" / f"{row['variant']}_{row['arm']}_s{row['seed']}_{row['budget_images']}"

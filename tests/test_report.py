@@ -3,6 +3,7 @@ final-stage part, a family at a time, from a final stage whose answers are known
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -202,6 +203,8 @@ def test_the_report_says_whether_each_familys_top_3_kept_their_order_along_the_l
     ).assign(budget_images=1000)
     later = first.assign(budget_images=10_000, fid=lambda t: t["fid"] / 2)
     later.loc[later["variant"] == "gan", "fid"] = [40.0, 41.0, 42.0]  # gan overtakes dcgan
+    # the weight average: worse in every run at the first budget, better at the second
+    first, later = first.assign(ema_fid=first["fid"] * 3), later.assign(ema_fid=later["fid"] * 0.9)
     analysis.write(tmp_path / "final", pd.concat([first, later], ignore_index=True), pd.DataFrame())
     (tmp_path / "figures").mkdir()
     axes = load_axes(tmp_path, {}, {}, tmp_path / "figures")
@@ -215,6 +218,24 @@ def test_the_report_says_whether_each_familys_top_3_kept_their_order_along_the_l
         pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], {}, None, None, axes
     )
     assert "same order as the budget before" in page and "top 3 keep their order" in page
+    # each budget's boards name the generator that budget's runs chose
+    assert "### 1,000 training images (scored by the weights)" in markdown
+    assert "<h3>10,000 training images (scored by the weights&#x27; moving average)</h3>" in page
+    assert "at 1,000 training images, each run's generator weights" in axes["generator"]
+
+
+def test_the_report_says_the_weights_score_the_curves_wherever_a_budget_chose_the_average(tmp_path):
+    from sweeps.reporting.axes import generator_sentence
+
+    weights = {"generator": "weights", "budget_images": 1000, "why": "too few runs"}
+    averaged = {"generator": "ema", "budget_images": 5000, "why": "lower", "weights_only": ["cas"]}
+    (tmp_path / "generator_choice.json").write_text(json.dumps({**weights, "by_budget": [weights, averaged]}))
+    said = generator_sentence(tmp_path)
+    assert said.startswith("The final stage's tables and strip plots score each run's generator weights")
+    assert "at 5,000 training images, each run's exponential moving average" in said
+    assert "the FID curves, time to quality, class shares, seeds' grids and CAS are the weights'" in said
+    (tmp_path / "generator_choice.json").write_text(json.dumps({**weights, "by_budget": [weights]}))
+    assert "are the weights'" not in generator_sentence(tmp_path)
 
 
 def test_the_report_reads_and_draws_a_final_stage_without_ray_or_tensorflow(tmp_path):

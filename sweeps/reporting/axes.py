@@ -529,10 +529,12 @@ def generator_sentence(final: Path) -> str:
             f"; at {other['budget_images']:,} training images, {GENERATORS[other['generator']]}"
             f"{evidence(other, where=False)}"
         )
-    if choice["generator"] == "ema":  # the average is scored only at each budget's end
+    averaged = [c for c in [choice, *choice.get("by_budget", [])] if c["generator"] == "ema"]
+    if averaged:  # the average is scored only at each budget's end
         weights = ["the FID curves", "time to quality", "class shares", "seeds' grids"]
         names = {"cas": "CAS", "cas_evaluator": "CAS on the evaluator's labels"}
-        weights += [names.get(m, m.replace("_", " ")) for m in choice.get("weights_only", [])]
+        kept = dict.fromkeys(m for c in averaged for m in c.get("weights_only", []))
+        weights += [names.get(m, m.replace("_", " ")) for m in kept]
         said += f"; {', '.join(weights[:-1])} and {weights[-1]} are the weights'"
     return said + "."
 

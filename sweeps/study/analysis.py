@@ -579,12 +579,13 @@ def as_chosen(table: pd.DataFrame, generators) -> pd.DataFrame:
         return as_scored(table, generators)
     if table.empty or "budget_images" not in table:
         return as_scored(table, generators.get(None, "weights"))
+    frame = table.reset_index(drop=True)  # by position: the caller's index may repeat
     parts = [
         as_scored(part, generators.get(int(budget), "weights"))
-        for budget, part in table.groupby("budget_images", sort=False)
+        for budget, part in frame.groupby("budget_images", sort=False)
     ]
-    unbudgeted = as_scored(table[table["budget_images"].isna()], generators.get(None, "weights"))
-    return pd.concat([*parts, unbudgeted]).loc[table.index]
+    unbudgeted = as_scored(frame[frame["budget_images"].isna()], generators.get(None, "weights"))
+    return pd.concat([*parts, unbudgeted]).sort_index().set_axis(table.index)
 
 
 def chosen_generators(final: Path):
@@ -625,8 +626,8 @@ def write(out_dir: Path, table: pd.DataFrame, histories: pd.DataFrame) -> pd.Dat
     headline = headline_budget(table)
     choices = generator_choices(table) if not table.empty else {None: {"generator": "weights"}}
     generators = {budget: found["generator"] for budget, found in choices.items()}
-    # the headline's choice at the top (what the winners' generators and the report's sentence
-    # read), every budget's below it
+    # the headline's choice at the top (the report's sentence leads with it), every budget's below
+    # it (what the report's runs and the winners' generators read: chosen_generators)
     choice = {**choices[headline], "by_budget": list(choices.values())}
     (out_dir / "generator_choice.json").write_text(json.dumps(choice, indent=1))
     scored = as_chosen(table, generators)

@@ -398,12 +398,11 @@ def winner_generators(
 ) -> list[Path]:
     """For anyone to check the answer: each family's winner (the best arm's lowest median FID, as
     `generator` scored it at the longest budget the family reached: `ema` or `weights`, or a mapping
-    of budgets to them, analysis.as_chosen), its median
-    seed's generator there (the lower middle of an even count), copied from OUT_DIR/runs/
-    (collect_runs) into OUT_DIR/generators/<variant>/ as .h5 (the weights' and, where the run kept
-    one, their average's), with metrics.json: the run's row of runs.csv, which file the headline
-    scores, and per file the command that scores it again (run from that folder) and the column it
-    reproduces."""
+    of budgets to them, analysis.as_chosen), its median seed's generator there (the lower middle of
+    an even count), copied from OUT_DIR/runs/ (collect_runs) into OUT_DIR/generators/<variant>/ as
+    .h5 (the weights' and, where the run kept one, their average's), with metrics.json: the run's
+    row of runs.csv, which file that budget's generator is (`headline_file`), and per file the
+    command that scores it again (run from that folder) and the column it reproduces."""
     import shlex
     import shutil
 
