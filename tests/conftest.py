@@ -251,6 +251,28 @@ INTEGRATION_FIXTURES = {"smoke_sweep", "s3_bucket", "ssh_node", "aws"}
 # tests sharing one run on one worker, which builds it once, not once a worker.
 SHARED_RUN_FIXTURES = ("trained", "trained_gan", "resumed_runs")
 
+# The integration tests in two groups, one a worker, each group's tests one after another as in a
+# serial run (each starts a cluster or a server sized for the whole machine, so no more than two run
+# at once). In one group they were CI's critical path, the other worker long done with the unit
+# tests. These files go to the first group, the rest (the smoke sweep's tests among them, which build
+# it once) to the second: about even by `--durations`.
+FIRST_INTEGRATION_GROUP = {
+    "test_adapters.py",
+    "test_aws.py",
+    "test_cluster.py",
+    "test_final_stage.py",
+    "test_mlflow.py",
+    "test_ray_up.py",
+}
+INTEGRATION_GROUPS = ("integration-1", "integration-2")
+
+
+def pytest_configure(config):
+    # xdist hands out groups by size unless told to keep the collection's order, which puts the two
+    # integration groups first (below): the first to one worker, the second to the other
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
@@ -258,12 +280,17 @@ def pytest_collection_modifyitems(config, items):
         names = set(getattr(item, "fixturenames", ()))
         if INTEGRATION_FIXTURES & names:
             item.add_marker(pytest.mark.integration)
-        # The integration tests run one after another on one worker, as in a serial run: each starts
-        # a cluster or a server sized for the whole machine, and the smoke sweep is built once. The
-        # other worker takes the unit tests meanwhile.
         if item.get_closest_marker("integration"):
-            item.add_marker(pytest.mark.xdist_group("integration"))
+            first = item.path.name in FIRST_INTEGRATION_GROUP
+            item.add_marker(pytest.mark.xdist_group(INTEGRATION_GROUPS[0 if first else 1]))
             continue
         shared = [name for name in SHARED_RUN_FIXTURES if name in names]
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+    def order(item):
+        marker = item.get_closest_marker("xdist_group")
+        group = marker.args[0] if marker else None
+        return INTEGRATION_GROUPS.index(group) if group in INTEGRATION_GROUPS else len(INTEGRATION_GROUPS)
+
+    items.sort(key=order)  # stable: each group, and the rest, in collection order

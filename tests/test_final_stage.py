@@ -334,7 +334,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,  # beside the other integration group's sweeps
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # a variant whose search's best is its papers' defaults trains those once (both rows read them)
