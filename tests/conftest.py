@@ -7,6 +7,7 @@ import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -144,6 +145,32 @@ def smoke_sweep(tmp_path_factory, mnist_path):
     return store / "smoke", result
 
 
+@pytest.fixture(scope="session")
+def final_sweep(tmp_path_factory, mnist_path):
+    """One real sweep of gan and dcgan through the final stage and its budget ladder (two seeds an
+    arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing
+    the same runs), logged to an MLflow file store: the final-stage and MLflow tests read it.
+    (storage folder, MLflow URI, completed process)."""
+    root = tmp_path_factory.mktemp("final-sweep")
+    uri = (root / "mlruns").as_uri()
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "sweeps" / "tune_all.py"),
+            *("--preset", "smoke", "--name", "f", "--variants", "gan,dcgan"),
+            *("--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1"),
+            *("--final-seeds", "2", "--final-rounds", "1", "--ladder", "2,3", "--ladder-seeds", "1"),
+            *("--data", str(mnist_path), "--storage", str(root / "store"), "--mlflow", uri),
+        ],
+        capture_output=True,
+        text=True,
+        # MLflow's own file store, which MLflow 3 keeps behind this opt-in
+        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
+        timeout=1500,
+    )
+    return root / "store", uri, result
+
+
 @pytest.fixture()
 def s3_bucket():
     """An S3-compatible server on 127.0.0.1 (moto's), started and stopped by the test, with one
@@ -244,7 +271,7 @@ def interrupt_once_a_trial_is_done(process: subprocess.Popen, max_rounds: int, t
 
 # Tests that take one of these start a real Ray sweep, an S3 or AWS server, or sshd: `-m "not
 # integration"` leaves them out (explicit marks cover the tests that start Ray themselves).
-INTEGRATION_FIXTURES = {"smoke_sweep", "s3_bucket", "ssh_node", "aws"}
+INTEGRATION_FIXTURES = {"smoke_sweep", "final_sweep", "s3_bucket", "ssh_node", "aws"}
 
 
 # Fixtures that train or start a process once for several tests: under `-n 2 --dist loadgroup` the

@@ -299,43 +299,8 @@ def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
     )
 
 
-@pytest.mark.integration
-def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tmp_path, mnist_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            "--preset",
-            "smoke",
-            "--name",
-            "f",
-            "--variants",
-            "gan,dcgan",
-            "--num-samples",
-            "2",
-            "--max-rounds",
-            "2",
-            "--grace-rounds",
-            "1",
-            "--final-seeds",
-            "2",
-            "--final-rounds",
-            "1",
-            # the budget ladder: one seed of each best on to 2 reports, then the best 2 unconditional
-            # (both) on to 3, continuing the same runs
-            "--ladder",
-            "2,3",
-            "--ladder-seeds",
-            "1",
-            "--data",
-            str(mnist_path),
-            "--storage",
-            str(tmp_path / "store"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1500,  # beside the other integration group's sweeps
-    )
+def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(final_sweep, mnist_path):
+    store, _, result = final_sweep
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # a variant whose search's best is its papers' defaults trains those once (both rows read them)
     fixed = presets.get("smoke").fixed
@@ -344,7 +309,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         for v in ("dcgan", "gan")
         if {
             k: x
-            for k, x in json.loads((tmp_path / "store" / "f" / "best" / v / "config.json").read_text())[
+            for k, x in json.loads((store / "f" / "best" / v / "config.json").read_text())[
                 "hyperparameters"
             ].items()
             if k not in fixed
@@ -357,7 +322,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         "1,600 training images each; 1 seeds of each best on to 3,200" in result.stdout
     )
     assert "final stage, ladder: dcgan, gan (2 runs) on from 3,200 to 4,800 training images" in result.stdout
-    final = tmp_path / "store" / "f" / "final"
+    final = store / "f" / "final"
     every = pd.read_csv(final / "runs.csv")
     runs = every[every["budget_images"] == 1600]
     assert len(runs) == 8 and set(runs["seed"]) == {0, 1} and set(runs["arm"]) == {"best", "defaults"}
@@ -417,7 +382,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
     assert "## Unconditional variants" in table and "## Conditional variants" not in table
     assert set(pd.read_csv(final / "winners.csv")["variant"]) <= {"gan", "dcgan"}
     # the report answers the four questions from it, each with a finding drawn from its table
-    report = (tmp_path / "store" / "f" / "report.md").read_text()
+    report = (store / "f" / "report.md").read_text()
     for title in (
         "### The winners' generators, to score again",
         "## Final stage at 4,800 training images (median",
@@ -435,7 +400,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(tm
         in report
     )
     # images/s measured alone, one variant after another, then the report's computing answer from it
-    export = tmp_path / "store" / "f"
+    export = store / "f"
     # as a study's final stage would have trained them: with a weight average, which the rate pays for
     sweep = json.loads((export / "sweep.json").read_text())
     sweep["preset"]["final_ema_half_life"] = 1000

@@ -3,19 +3,12 @@ MLflow file store: the runs are there with their parameters and metrics."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 # MLflow's own file store, which MLflow 3 keeps behind this opt-in (it recommends sqlite:/// now;
-# both work with --mlflow): given to these tests' runs and, by the fixture, to their reading of the
-# store in this process, and to no other test of the session
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MLFLOW_ALLOW_FILE_STORE": "true"}
+# both work with --mlflow): given to the sweep's run by conftest's final_sweep and, by this fixture,
+# to these tests' reading of the store, and to no other test of the session
 
 
 @pytest.fixture(autouse=True)
@@ -71,49 +64,20 @@ def test_a_training_run_is_logged_with_its_config_and_each_epochs_metrics(tmp_pa
     assert [m.step for m in history] == [1, 2]
 
 
-@pytest.mark.integration
-def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(tmp_path, mnist_path):
-    uri = (tmp_path / "mlruns").as_uri()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            "--preset",
-            "smoke",
-            "--name",
-            "m",
-            "--variants",
-            "gan",
-            "--num-samples",
-            "2",
-            "--max-rounds",
-            "2",
-            "--grace-rounds",
-            "1",
-            "--final-seeds",
-            "1",
-            "--final-rounds",
-            "1",
-            "--data",
-            str(mnist_path),
-            "--storage",
-            str(tmp_path / "store"),
-            "--no-report",
-            "--mlflow",
-            uri,
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=900,
-    )
+def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(final_sweep):
+    store, uri, result = final_sweep
     assert result.returncode == 0, result.stderr[-3000:]
-    found = runs(uri, "m")  # the sweep's experiment, a run per trial
-    assert len(found) == 2 and set(found["params.run/variant"]) == {"gan"}
+    found = runs(uri, "f")  # the sweep's experiment, a run per trial
+    assert len(found) == 4 and sorted(found["params.run/variant"]) == ["dcgan", "dcgan", "gan", "gan"]
     assert found["metrics.fid"].notna().all() and (found["metrics.training_images"] > 0).all()
     assert {"params.g_lr", "params.d_lr"} <= set(found.columns)
     # the final stage's runs, the published figures, in one experiment NAME-final (the stage runs
-    # in parts, a Ray experiment each)
-    final = runs(uri, "m-final")
-    assert len(final) == len(pd.read_csv(tmp_path / "store" / "m" / "final" / "runs.csv")) >= 1
-    assert set(final["params.final/run/variant"]) == {"gan"} and final["metrics.fid"].notna().all()
+    # in parts, a Ray experiment each, the ladder's continued runs among them): a run per trial
+    final = runs(uri, "f-final")
+    trials = list(store.glob("f-final-*/*/params.json"))
+    assert (
+        len(final)
+        == len(trials)
+        > len(pd.read_csv(store / "f" / "final" / "runs.csv").query("budget_images == 1600"))
+    )
+    assert set(final["params.final/run/variant"]) == {"gan", "dcgan"} and final["metrics.fid"].notna().all()
