@@ -281,8 +281,9 @@ SHARED_RUN_FIXTURES = ("trained", "trained_gan", "resumed_runs")
 # The integration tests in two groups, one a worker, each group's tests one after another as in a
 # serial run (each starts a cluster or a server sized for the whole machine, so no more than two run
 # at once). In one group they were CI's critical path, the other worker long done with the unit
-# tests. These files go to the first group, the rest (the smoke sweep's tests among them, which build
-# it once) to the second: about even by `--durations`.
+# tests. These files go to the first group (final_sweep's tests among them: it is built once, on the
+# worker that runs them), the rest (smoke_sweep's tests among them) to the second; the first is the
+# shorter by `--durations`, and its worker goes on to the unit tests.
 FIRST_INTEGRATION_GROUP = {
     "test_adapters.py",
     "test_aws.py",
