@@ -7,7 +7,6 @@ import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -151,19 +150,15 @@ def final_sweep(tmp_path_factory, mnist_path):
     arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing
     the same runs), logged to an MLflow file store: the final-stage and MLflow tests read it.
     (storage folder, MLflow URI, completed process)."""
+    from sweep_runs import tune_all
+
     root = tmp_path_factory.mktemp("final-sweep")
     uri = (root / "mlruns").as_uri()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            *("--preset", "smoke", "--name", "f", "--variants", "gan,dcgan"),
-            *("--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1"),
-            *("--final-seeds", "2", "--final-rounds", "1", "--ladder", "2,3", "--ladder-seeds", "1"),
-            *("--data", str(mnist_path), "--storage", str(root / "store"), "--mlflow", uri),
-        ],
-        capture_output=True,
-        text=True,
+    result = tune_all(
+        *("--preset", "smoke", "--name", "f", "--variants", "gan,dcgan"),
+        *("--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1"),
+        *("--final-seeds", "2", "--final-rounds", "1", "--ladder", "2,3", "--ladder-seeds", "1"),
+        *("--data", str(mnist_path), "--storage", str(root / "store"), "--mlflow", uri),
         # MLflow's own file store, which MLflow 3 keeps behind this opt-in
         env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
         timeout=1500,

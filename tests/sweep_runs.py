@@ -1,5 +1,5 @@
 """`python sweeps/tune_all.py ...` as a user runs it, in a process of its own, for the tests that
-start a real sweep (conftest's smoke_sweep, test_pbt)."""
+start a real sweep (conftest's smoke_sweep and final_sweep, test_pbt)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tune_all(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def tune_all(*args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "sweeps" / "tune_all.py"), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
