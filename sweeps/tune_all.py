@@ -426,7 +426,9 @@ def exported_board(export_dir: Path):
 def searched_before(setup: Setup) -> bool:
     """Whether the search finished before, here or on another checkout: its export (written once
     every trial has finished) is of this experiment, or came from --record with no experiment here
-    to resume. Resuming a finished search would only export it again, under this command's wall time."""
+    to resume. Resuming a finished search would only export it again, under this command's wall time.
+    The experiment is known by its name, not its path: a storage folder moved elsewhere (with its
+    exports) holds the same sweep."""
     from ray import tune
 
     files = [setup.export_dir / name for name in ("sweep.json", "leaderboard.csv")]
@@ -434,12 +436,17 @@ def searched_before(setup: Setup) -> bool:
         return False
     done = json.loads(files[0].read_text())
     experiment = storage_join(setup.storage, setup.experiment)
-    same = (done.get("experiment"), done.get("variants"), done.get("num_samples")) == (
-        experiment,
+    same = (experiment_name(done.get("experiment", "")), done.get("variants"), done.get("num_samples")) == (
+        setup.experiment,
         setup.variants,
         setup.num_samples,
     )
     return same or not tune.Tuner.can_restore(experiment)
+
+
+def experiment_name(path: str) -> str:
+    """The last part of an experiment's path or URI (query left out)."""
+    return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def keep_in_storage(setup: Setup) -> None:

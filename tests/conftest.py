@@ -120,50 +120,56 @@ def test_features(test_digits):
     return features_and_probabilities(to_unit_range(test_digits.images))
 
 
-@pytest.fixture(scope="session")
-def smoke_sweep(tmp_path_factory, mnist_path):
-    """One real smoke sweep (two variants, four trials each, report included) that the sweep and
-    report tests read: (export folder, completed process)."""
-    from sweep_runs import tune_all
-
-    store = tmp_path_factory.mktemp("smoke-sweep") / "store"
-    result = tune_all(
-        "--preset",
-        "smoke",
-        "--name",
-        "smoke",
-        "--variants",
-        "gan,lsgan",
-        "--num-samples",
-        "4",
-        "--data",
-        str(mnist_path),
-        "--storage",
-        str(store),
-    )
-    return store / "smoke", result
+# One real sweep as a user runs it, with every stage: a search of gan and dcgan (four trials each,
+# ASHA stopping some after their first report), the final stage and its budget ladder (two seeds an
+# arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing the
+# same runs), the report, an MLflow file store and the record. The search, export, report, final
+# stage, MLflow and record tests read it: a sweep each was a third of the suite's time.
+SHARED_SWEEP_NAME = "s"
 
 
-@pytest.fixture(scope="session")
-def final_sweep(tmp_path_factory, mnist_path):
-    """One real sweep of gan and dcgan through the final stage and its budget ladder (two seeds an
-    arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing
-    the same runs), logged to an MLflow file store: the final-stage and MLflow tests read it.
-    (storage folder, MLflow URI, completed process)."""
-    from sweep_runs import tune_all
-
-    root = tmp_path_factory.mktemp("final-sweep")
-    uri = (root / "mlruns").as_uri()
-    result = tune_all(
-        *("--preset", "smoke", "--name", "f", "--variants", "gan,dcgan"),
-        *("--num-samples", "2", "--max-rounds", "2", "--grace-rounds", "1"),
+def shared_sweep_args(storage: Path, record: Path, mnist_path: Path) -> list[str]:
+    """The shared sweep's command line, but for where it keeps its trials and record (test_record
+    runs it again with --resume on copies)."""
+    return [
+        *("--preset", "smoke", "--name", SHARED_SWEEP_NAME, "--variants", "gan,dcgan"),
+        *("--num-samples", "4", "--max-rounds", "2", "--grace-rounds", "1"),
         *("--final-seeds", "2", "--final-rounds", "1", "--ladder", "2,3", "--ladder-seeds", "1"),
-        *("--data", str(mnist_path), "--storage", str(root / "store"), "--mlflow", uri),
-        # MLflow's own file store, which MLflow 3 keeps behind this opt-in
-        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
+        *("--data", str(mnist_path), "--storage", str(storage), "--record", str(record)),
+    ]
+
+
+# MLflow's own file store, which MLflow 3 keeps behind this opt-in
+SHARED_SWEEP_ENV = {"MLFLOW_ALLOW_FILE_STORE": "true"}
+
+
+@pytest.fixture(scope="session")
+def shared_sweep(tmp_path_factory, mnist_path):
+    """(storage folder, MLflow URI, record folder, completed process); the export is the storage's
+    SHARED_SWEEP_NAME folder. Read-only: a test that changes it works on a copy. The MLflow URI is a
+    copy of the store as the sweep left it: a resumed copy of the sweep (test_record) logs on to the
+    sweep's own store, as Ray restores the experiment's callbacks with it."""
+    import shutil
+
+    from sweep_runs import tune_all
+
+    root = tmp_path_factory.mktemp("shared-sweep")
+    result = tune_all(
+        *shared_sweep_args(root / "store", root / "record", mnist_path),
+        *("--mlflow", (root / "mlruns").as_uri()),
+        env={**os.environ, **SHARED_SWEEP_ENV},
         timeout=1500,
     )
-    return root / "store", uri, result
+    if (root / "mlruns").is_dir():
+        shutil.copytree(root / "mlruns", root / "mlruns-as-left")
+    return root / "store", (root / "mlruns-as-left").as_uri(), root / "record", result
+
+
+@pytest.fixture(scope="session")
+def sweep_export(shared_sweep):
+    """The shared sweep's export folder and completed process."""
+    store, _, _, result = shared_sweep
+    return store / SHARED_SWEEP_NAME, result
 
 
 @pytest.fixture()
@@ -266,7 +272,7 @@ def interrupt_once_a_trial_is_done(process: subprocess.Popen, max_rounds: int, t
 
 # Tests that take one of these start a real Ray sweep, an S3 or AWS server, or sshd: `-m "not
 # integration"` leaves them out (explicit marks cover the tests that start Ray themselves).
-INTEGRATION_FIXTURES = {"smoke_sweep", "final_sweep", "s3_bucket", "ssh_node", "aws"}
+INTEGRATION_FIXTURES = {"shared_sweep", "s3_bucket", "ssh_node", "aws"}
 
 
 # Fixtures that train or start a process once for several tests: under `-n 2 --dist loadgroup` the
@@ -276,16 +282,14 @@ SHARED_RUN_FIXTURES = ("trained", "trained_gan", "resumed_runs")
 # The integration tests in two groups, one a worker, each group's tests one after another as in a
 # serial run (each starts a cluster or a server sized for the whole machine, so no more than two run
 # at once). In one group they were CI's critical path, the other worker long done with the unit
-# tests. These files go to the first group (final_sweep's tests among them: it is built once, on the
-# worker that runs them), the rest (smoke_sweep's tests among them) to the second; the first is the
-# shorter by `--durations`, and its worker goes on to the unit tests.
+# tests. The first group holds every test of shared_sweep (built once, on the worker that runs them)
+# and these files; the rest go to the second. The two are about even by `--durations`.
 FIRST_INTEGRATION_GROUP = {
     "test_adapters.py",
     "test_aws.py",
     "test_cluster.py",
     "test_final_stage.py",
     "test_mlflow.py",
-    "test_ray_up.py",
 }
 INTEGRATION_GROUPS = ("integration-1", "integration-2")
 
@@ -304,7 +308,7 @@ def pytest_collection_modifyitems(config, items):
         if INTEGRATION_FIXTURES & names:
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("integration"):
-            first = item.path.name in FIRST_INTEGRATION_GROUP
+            first = "shared_sweep" in names or item.path.name in FIRST_INTEGRATION_GROUP
             item.add_marker(pytest.mark.xdist_group(INTEGRATION_GROUPS[0 if first else 1]))
             continue
         shared = [name for name in SHARED_RUN_FIXTURES if name in names]

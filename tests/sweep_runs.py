@@ -1,5 +1,5 @@
 """`python sweeps/tune_all.py ...` as a user runs it, in a process of its own, for the tests that
-start a real sweep (conftest's smoke_sweep and final_sweep, test_pbt)."""
+start a real sweep (conftest's shared_sweep, test_pbt)."""
 
 from __future__ import annotations
 

@@ -299,8 +299,10 @@ def test_time_to_quality_is_the_first_report_at_or_under_each_threshold():
     )
 
 
-def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(final_sweep, mnist_path):
-    store, _, result = final_sweep
+def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(
+    shared_sweep, mnist_path, tmp_path
+):
+    store, _, _, result = shared_sweep
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # a variant whose search's best is its papers' defaults trains those once (both rows read them)
     fixed = presets.get("smoke").fixed
@@ -309,7 +311,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(fi
         for v in ("dcgan", "gan")
         if {
             k: x
-            for k, x in json.loads((store / "f" / "best" / v / "config.json").read_text())[
+            for k, x in json.loads((store / "s" / "best" / v / "config.json").read_text())[
                 "hyperparameters"
             ].items()
             if k not in fixed
@@ -322,7 +324,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(fi
         "1,600 training images each; 1 seeds of each best on to 3,200" in result.stdout
     )
     assert "final stage, ladder: dcgan, gan (2 runs) on from 3,200 to 4,800 training images" in result.stdout
-    final = store / "f" / "final"
+    final = store / "s" / "final"
     every = pd.read_csv(final / "runs.csv")
     runs = every[every["budget_images"] == 1600]
     assert len(runs) == 8 and set(runs["seed"]) == {0, 1} and set(runs["arm"]) == {"best", "defaults"}
@@ -382,7 +384,7 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(fi
     assert "## Unconditional variants" in table and "## Conditional variants" not in table
     assert set(pd.read_csv(final / "winners.csv")["variant"]) <= {"gan", "dcgan"}
     # the report answers the four questions from it, each with a finding drawn from its table
-    report = (store / "f" / "report.md").read_text()
+    report = (store / "s" / "report.md").read_text()
     for title in (
         "### The winners' generators, to score again",
         "## Final stage at 4,800 training images (median",
@@ -399,8 +401,10 @@ def test_the_final_stage_retrains_best_and_defaults_over_seeds_and_ranks_them(fi
         f"median FID, {top['fid']:.4g} over 1 seed"  # one seed: no interval
         in report
     )
-    # images/s measured alone, one variant after another, then the report's computing answer from it
-    export = store / "f"
+    # images/s measured alone, one variant after another, then the report's computing answer from it,
+    # in a copy of the export (the shared sweep's is read by other tests)
+    export = tmp_path / "s"
+    shutil.copytree(store / "s", export, symlinks=True)
     # as a study's final stage would have trained them: with a weight average, which the rate pays for
     sweep = json.loads((export / "sweep.json").read_text())
     sweep["preset"]["final_ema_half_life"] = 1000

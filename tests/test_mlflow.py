@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 # MLflow's own file store, which MLflow 3 keeps behind this opt-in (it recommends sqlite:/// now;
-# both work with --mlflow): given to the sweep's run by conftest's final_sweep and, by this fixture,
+# both work with --mlflow): given to the sweep's run by conftest's shared_sweep and, by this fixture,
 # to these tests' reading of the store, and to no other test of the session
 
 
@@ -64,20 +64,20 @@ def test_a_training_run_is_logged_with_its_config_and_each_epochs_metrics(tmp_pa
     assert [m.step for m in history] == [1, 2]
 
 
-def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(final_sweep):
-    store, uri, result = final_sweep
+def test_a_sweep_logs_every_search_and_final_stage_trial_to_mlflow(shared_sweep):
+    store, uri, _, result = shared_sweep
     assert result.returncode == 0, result.stderr[-3000:]
-    found = runs(uri, "f")  # the sweep's experiment, a run per trial
-    assert len(found) == 4 and sorted(found["params.run/variant"]) == ["dcgan", "dcgan", "gan", "gan"]
+    found = runs(uri, "s")  # the sweep's experiment, a run per trial
+    assert len(found) == 8 and sorted(found["params.run/variant"]) == ["dcgan"] * 4 + ["gan"] * 4
     assert found["metrics.fid"].notna().all() and (found["metrics.training_images"] > 0).all()
     assert {"params.g_lr", "params.d_lr"} <= set(found.columns)
     # the final stage's runs, the published figures, in one experiment NAME-final (the stage runs
     # in parts, a Ray experiment each, the ladder's continued runs among them): a run per trial
-    final = runs(uri, "f-final")
-    trials = list(store.glob("f-final-*/*/params.json"))
+    final = runs(uri, "s-final")
+    trials = list(store.glob("s-final-*/*/params.json"))
     assert (
         len(final)
         == len(trials)
-        > len(pd.read_csv(store / "f" / "final" / "runs.csv").query("budget_images == 1600"))
+        > len(pd.read_csv(store / "s" / "final" / "runs.csv").query("budget_images == 1600"))
     )
     assert set(final["params.final/run/variant"]) == {"gan", "dcgan"} and final["metrics.fid"].notna().all()

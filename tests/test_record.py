@@ -2,55 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from conftest import SHARED_SWEEP_ENV, SHARED_SWEEP_NAME, shared_sweep_args
+from sweep_runs import tune_all
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def study(tmp_path: Path, mnist_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    # a search, a first budget of 2 seeds, one of them on to a longer budget: every kind of part
-    return subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "sweeps" / "tune_all.py"),
-            "--preset",
-            "smoke",
-            "--name",
-            "r",
-            "--variants",
-            "gan",
-            "--num-samples",
-            "2",
-            "--max-rounds",
-            "2",
-            "--grace-rounds",
-            "1",
-            "--final-seeds",
-            "2",
-            "--final-rounds",
-            "1",
-            "--ladder",
-            "2,3",
-            "--ladder-seeds",
-            "1",
-            "--no-report",
-            "--data",
-            str(mnist_path),
-            "--storage",
-            str(tmp_path / "store"),
-            "--record",
-            str(tmp_path / "record"),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+def resume(tmp_path: Path, mnist_path: Path) -> subprocess.CompletedProcess:
+    """The shared sweep's command with --resume, on the copies in tmp_path."""
+    return tune_all(
+        *shared_sweep_args(tmp_path / "store", tmp_path / "record", mnist_path),
+        "--resume",
+        env={**os.environ, **SHARED_SWEEP_ENV},
     )
 
 
@@ -61,51 +31,61 @@ def write_files(root: Path, contents: dict[str, str]) -> None:
 
 
 def runs_table(tmp_path: Path) -> pd.DataFrame:
-    return pd.read_csv(tmp_path / "store" / "r" / "final" / "runs.csv")
+    return pd.read_csv(tmp_path / "store" / SHARED_SWEEP_NAME / "final" / "runs.csv")
 
 
-@pytest.mark.integration
-def test_a_study_goes_on_from_its_record_without_its_storage(tmp_path, mnist_path):
-    done = study(tmp_path, mnist_path)
+def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_path, mnist_path):
+    # conftest's shared sweep: a search, a first budget of 2 seeds, one of them on to two longer
+    # budgets: every kind of part
+    store, _, record, done = shared_sweep
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    before = runs_table(tmp_path)
-    record = tmp_path / "record"
-    # small: no training state, no weights but the longest budget's generators (the winners')
+    name = SHARED_SWEEP_NAME
+    # small: no training state, no weights but the longest budget's generators (the winner's among them)
     assert not list(record.rglob("training_state.npz"))
+    (winner,) = (store / name / "final" / "generators").iterdir()
     kept = {p.relative_to(record).parts[:2] for p in record.rglob("*.h5")}
-    assert kept == {("ray", "r-final-3-gan"), ("export", "final")}, kept
+    longest = {("ray", f"{name}-final-3-{variant}") for variant in ("dcgan", "gan")}
+    assert kept == longest | {("export", "final")}, kept
     assert not list(record.rglob("*.keras"))
     assert (record / "export" / "sweep.json").is_file() and (record / "export" / "optuna.db").is_file()
 
+    # copies of both, which the resumed runs below may change; the storage moved with its copy
+    shutil.copytree(store, tmp_path / "store", symlinks=True)
+    shutil.copytree(record, tmp_path / "record", symlinks=True)
+    record = tmp_path / "record"
+    before = runs_table(tmp_path)
+
     # the same checkout: the finished search is not exported again (its wall time would be the resume's)
-    searched = (tmp_path / "store" / "r" / "sweep.json").read_text()
-    again = study(tmp_path, mnist_path, "--resume")
+    searched = (tmp_path / "store" / name / "sweep.json").read_text()
+    again = resume(tmp_path, mnist_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "the search finished before" in again.stdout
-    assert (tmp_path / "store" / "r" / "sweep.json").read_text() == searched
+    assert (tmp_path / "store" / name / "sweep.json").read_text() == searched
 
     # a new checkout: the record only. Nothing is trained again; the tables are the same
     shutil.rmtree(tmp_path / "store")
-    again = study(tmp_path, mnist_path, "--resume")
+    again = resume(tmp_path, mnist_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "the search finished before" in again.stdout
     assert " report " not in again.stdout and "trained again" not in again.stdout
     pd.testing.assert_frame_equal(runs_table(tmp_path), before)
-    assert (tmp_path / "store" / "r" / "final" / "generators" / "gan" / "gan_generator.h5").is_file()
+    generators = tmp_path / "store" / name / "final" / "generators"
+    assert (generators / winner.name / f"{winner.name}_generator.h5").is_file()
 
     # a record that stopped before the longer budget: the runs to continue hold no training state,
     # so the part they are in is trained again, then continued
     shutil.rmtree(tmp_path / "store")
-    shutil.rmtree(record / "ray" / "r-final-3-gan")
-    again = study(tmp_path, mnist_path, "--resume")
+    shutil.rmtree(record / "ray" / f"{name}-final-3-{winner.name}")
+    again = resume(tmp_path, mnist_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "final stage, ladder: r-final-gan-best holds no training state (the record's): trained again" in (
-        again.stdout
+    assert (
+        f"final stage, ladder: {name}-final-{winner.name}-best holds no training state (the record's): "
+        "trained again" in again.stdout
     )
     after = runs_table(tmp_path)
     assert sorted(after["budget_images"].unique()) == [1600, 3200, 4800]
     assert (after[after["budget_images"] == 4800]["fid"] > 0).all()
-    assert (record / "ray" / "r-final-3-gan").is_dir()  # kept again
+    assert (record / "ray" / f"{name}-final-3-{winner.name}").is_dir()  # kept again
 
 
 def test_a_record_beside_object_storage_is_refused_in_one_line(tmp_path):

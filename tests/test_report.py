@@ -1,5 +1,6 @@
-"""The comparison report, built from a real smoke sweep and opened in headless Chromium; and its
-final-stage part, a family at a time, from a final stage whose answers are known."""
+"""The comparison report, built from a real smoke sweep (conftest's shared sweep) and opened in
+headless Chromium; and its final-stage part, a family at a time, from a final stage whose answers
+are known."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from conftest import REPO
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_report_holds_the_sweeps_numbers(smoke_sweep):
-    export_dir, result = smoke_sweep
+def test_report_holds_the_sweeps_numbers(sweep_export):
+    export_dir, result = sweep_export
     assert result.returncode == 0, result.stderr[-3000:]
     page = (export_dir / "report.html").read_text()
     board = pd.read_csv(export_dir / "leaderboard.csv")
@@ -44,10 +45,10 @@ def test_report_holds_the_sweeps_numbers(smoke_sweep):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_report_opens_in_headless_chromium(smoke_sweep):
+def test_report_opens_in_headless_chromium(sweep_export, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    export_dir, _ = smoke_sweep
+    export_dir, _ = sweep_export
     errors = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -74,14 +75,14 @@ def test_report_opens_in_headless_chromium(smoke_sweep):
                 "Array.from(document.querySelectorAll('#leaderboard tbody tr td:first-child'))"
                 ".map(td => td.textContent)"
             )
-            page.screenshot(path=str(export_dir / "report.png"), full_page=True)
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:
             browser.close()
     assert errors == []
     assert images and all(loaded for _, loaded in images), images
-    assert sorted(variants) == ["gan", "lsgan"]
-    assert (export_dir / "report.png").stat().st_size > 10_000
-    print(f"screenshot: {export_dir / 'report.png'}")
+    assert sorted(variants) == ["dcgan", "gan"]
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    print(f"screenshot: {tmp_path / 'report.png'}")
 
 
 def test_the_report_reads_the_study_beside_an_export_read_elsewhere_and_none_where_none_was_kept(tmp_path):

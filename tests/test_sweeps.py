@@ -29,14 +29,14 @@ def histories(export_dir: Path, variant: str) -> pd.DataFrame:
     return pd.read_csv(export_dir / "trials" / f"{variant}_history.csv")
 
 
-def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
-    export_dir, result = smoke_sweep
+def test_smoke_sweep_searches_stops_early_and_exports_the_best(sweep_export):
+    export_dir, result = sweep_export
     assert result.returncode == 0, result.stderr[-3000:]
     board = pd.read_csv(export_dir / "leaderboard.csv")
-    assert sorted(board["variant"]) == ["gan", "lsgan"]
+    assert sorted(board["variant"]) == ["dcgan", "gan"]
     assert (board["fid"] > 0).all() and (board["fid"] < 1e6).all() and (board["trials"] == 4).all()
     assert board["stopped_early"].sum() >= 1, "ASHA stopped no trial"
-    for variant in ("gan", "lsgan"):
+    for variant in ("gan", "dcgan"):
         best = export_dir / "best" / variant
         for name in (
             "config.json",
@@ -78,17 +78,17 @@ def test_smoke_sweep_searches_stops_early_and_exports_the_best(smoke_sweep):
     assert sweep_record["seed"] == 0 and sweep_record["versions"]["ray"].startswith("2.")
 
 
-def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(smoke_sweep):
+def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(sweep_export):
     """optuna.load_study (what optuna-dashboard opens) finds every trial: its hyperparameters, its
     FID at each report as an intermediate value, and its state."""
     import optuna
 
-    export_dir, result = smoke_sweep
+    export_dir, result = sweep_export
     assert result.returncode == 0, result.stderr[-3000:]
     storage = f"sqlite:///{export_dir / 'optuna.db'}"
     assert json.loads((export_dir / "sweep.json").read_text())["optuna_storage"] == storage
-    for variant in ("gan", "lsgan"):
-        study = optuna.load_study(study_name=f"smoke-{variant}", storage=storage)
+    for variant in ("gan", "dcgan"):
+        study = optuna.load_study(study_name=f"{export_dir.name}-{variant}", storage=storage)
         history = histories(export_dir, variant)
         trials = pd.read_csv(export_dir / "trials" / f"{variant}.csv")
         assert len(study.trials) == len(trials) == 4
@@ -105,12 +105,12 @@ def test_each_variants_optuna_study_is_stored_with_params_fids_and_states(smoke_
     assert (export_dir / "importance.csv").is_file()
 
 
-def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_report(smoke_sweep):
+def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_report(sweep_export):
     import tensorflow as tf
 
-    export_dir, result = smoke_sweep
+    export_dir, result = sweep_export
     assert result.returncode == 0, result.stderr[-3000:]
-    trials = sorted((export_dir.parent / "smoke-trials").glob("gan_*"))
+    trials = sorted((export_dir.parent / f"{export_dir.name}-trials").glob("gan_*"))
     assert len(trials) == 4
     for trial in trials:
         reports = len((trial / "result.json").read_text().splitlines())
@@ -125,10 +125,10 @@ def test_every_trial_folder_holds_tensorboard_scalars_and_its_grid_at_each_repor
         assert sorted(grid_steps) == list(range(1, reports + 1)), (trial.name, grid_steps, reports)
 
 
-def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metrics(smoke_sweep, mnist_path):
+def test_an_exported_best_generator_rescored_in_a_fresh_process_matches_its_metrics(sweep_export, mnist_path):
     """The file a user takes away scores what the sweep reported: same samples (same seed and n),
     same evaluator, a fresh process; FID within 1e-3 relative (float32 reductions in another order)."""
-    export_dir, result = smoke_sweep
+    export_dir, result = sweep_export
     assert result.returncode == 0, result.stderr[-3000:]
     best = export_dir / "best" / "gan"
     metrics = json.loads((best / "metrics.json").read_text())
@@ -257,6 +257,8 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mni
         "gan,dcgan",
         "--num-samples",
         "2",
+        "--max-rounds",
+        "2",
         "--data",
         str(mnist_path),
         "--storage",
@@ -268,7 +270,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mni
         [sys.executable, str(TUNE_ALL), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
-    output = interrupt_once_a_trial_is_done(process, max_rounds=presets.get("smoke").max_rounds)
+    output = interrupt_once_a_trial_is_done(process, max_rounds=2)
     assert process.returncode != 0, output[-3000:]
     assert "run the same command with --resume" in output, output[-3000:]
 
@@ -290,7 +292,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(tmp_path, mni
     # each variant's rung records after the resume hold every report of its trials, those made
     # before the interruption included, as a scheduler that had never stopped would have them
     for variant in ("gan", "dcgan"):
-        assert rungs_in(experiment, variant) == rungs_from_histories(experiment, variant)
+        assert rungs_in(experiment, variant) == rungs_from_histories(experiment, variant, max_rounds=2)
 
 
 def saved_statuses(experiment: Path) -> dict[str, str]:
@@ -303,12 +305,14 @@ def rungs_in(experiment: Path, variant: str) -> dict:
     return json.loads((experiment / f"rungs-{variant}.json").read_text())["rungs"]
 
 
-def rungs_from_histories(experiment: Path, variant: str) -> dict:
+def rungs_from_histories(experiment: Path, variant: str, max_rounds: int) -> dict:
     from sweeps.search.finalist import Rungs
 
     preset = presets.get("smoke")
     rungs = Rungs(
-        preset.grace_rounds * preset.eval_every_images, preset.max_training_images, preset.reduction_factor
+        preset.grace_rounds * preset.eval_every_images,
+        max_rounds * preset.eval_every_images,
+        preset.reduction_factor,
     )
     for path in sorted(experiment.glob(f"{variant}_*/result.json")):
         trial_id = path.parent.name.removeprefix(f"{variant}_")
