@@ -469,3 +469,14 @@ def test_a_sweep_started_in_the_same_second_as_another_gets_a_name_of_its_own(tm
     assert plan.new_name("smoke", tmp_path, str(tmp_path)) == "smoke-2026-12-04_15-00-00-2"
     (tmp_path / "smoke-2026-12-04_15-00-00-2").mkdir()
     assert plan.new_name("smoke", tmp_path, "s3://bucket/x") == "smoke-2026-12-04_15-00-00-3"
+
+
+def test_a_finished_searchs_experiment_is_known_by_its_name_wherever_its_storage_is():
+    from sweeps.tune_all import experiment_name
+
+    assert experiment_name("/home/me/ray_results/study-trials") == "study-trials"
+    assert experiment_name("/mnt/bigger-disk/ray_results/study-trials/") == "study-trials"
+    assert (
+        experiment_name("s3://bucket/sweeps/study-trials?endpoint_override=127.0.0.1:9000&scheme=http")
+        == "study-trials"
+    )
