@@ -162,8 +162,10 @@ def test_ray_up_job_submit_rsync_down_and_ray_down_on_this_machine(ssh_node, tmp
                 "python",
                 "sweeps/tune_all.py",
                 "--variants",
-                "gan,dcgan",
+                "gan",
                 "--num-samples",
+                "2",
+                "--max-rounds",
                 "2",
             )
             if "No available agent to submit job" not in job.stdout + job.stderr or time.time() > deadline:
@@ -188,11 +190,7 @@ def test_ray_up_job_submit_rsync_down_and_ray_down_on_this_machine(ssh_node, tmp
         down = ray("rsync-down", str(config_path), "~/ganlib-results/", f"{fetched}/")
         assert down.returncode == 0, down.stderr[-3000:]
         board = pd.read_csv(fetched / "latest" / "leaderboard.csv")
-        assert (
-            sorted(board["variant"]) == ["dcgan", "gan"]
-            and (board["fid"] > 0).all()
-            and (board["trials"] == 2).all()
-        )
+        assert list(board["variant"]) == ["gan"] and (board["fid"] > 0).all() and (board["trials"] == 2).all()
         assert (fetched / "latest" / "best" / "gan" / "gan_generator.keras").is_file()
         assert list((base / "storage").glob("*-trials/gan_*/checkpoint_*")), (
             "no trial checkpointed into GANLIB_STORAGE"
