@@ -426,9 +426,7 @@ def exported_board(export_dir: Path):
 def searched_before(setup: Setup) -> bool:
     """Whether the search finished before, here or on another checkout: its export (written once
     every trial has finished) is of this experiment, or came from --record with no experiment here
-    to resume. Resuming a finished search would only export it again, under this command's wall time.
-    The experiment is known by its name, not its path: a storage folder moved elsewhere (with its
-    exports) holds the same sweep."""
+    to resume. Resuming a finished search would only export it again, under this command's wall time."""
     from ray import tune
 
     files = [setup.export_dir / name for name in ("sweep.json", "leaderboard.csv")]
@@ -436,17 +434,20 @@ def searched_before(setup: Setup) -> bool:
         return False
     done = json.loads(files[0].read_text())
     experiment = storage_join(setup.storage, setup.experiment)
-    same = (experiment_name(done.get("experiment", "")), done.get("variants"), done.get("num_samples")) == (
-        setup.experiment,
-        setup.variants,
-        setup.num_samples,
-    )
+    same = is_this_experiment(
+        done.get("experiment", ""), setup.storage, setup.experiment, setup.export_dir
+    ) and (done.get("variants"), done.get("num_samples")) == (setup.variants, setup.num_samples)
     return same or not tune.Tuner.can_restore(experiment)
 
 
-def experiment_name(path: str) -> str:
-    """The last part of an experiment's path or URI (query left out)."""
-    return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+def is_this_experiment(recorded: str, storage: str, experiment: str, export_dir: Path) -> bool:
+    """Whether an export's recorded experiment path is this sweep's. An export inside a local
+    storage folder moved with it (a folder moved to a bigger disk): there the name says it. An
+    export kept apart from its trials (--export-dir, object storage) may sit beside another storage's
+    sweep of the same name: there only the whole path or URI does."""
+    if not is_uri(storage) and Path(export_dir).resolve().parent == Path(storage).resolve():
+        return Path(recorded).name == experiment
+    return recorded == storage_join(storage, experiment)
 
 
 def keep_in_storage(setup: Setup) -> None:

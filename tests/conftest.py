@@ -120,7 +120,7 @@ def test_features(test_digits):
     return features_and_probabilities(to_unit_range(test_digits.images))
 
 
-# One real sweep as a user runs it, with every stage: a search of gan and dcgan (four trials each,
+# One real sweep as a user runs it, with every stage: a search of gan and dcgan (three trials each,
 # ASHA stopping some after their first report), the final stage and its budget ladder (two seeds an
 # arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing the
 # same runs), the report, an MLflow file store and the record. The search, export, report, final
@@ -133,7 +133,7 @@ def shared_sweep_args(storage: Path, record: Path, mnist_path: Path) -> list[str
     runs it again with --resume on copies)."""
     return [
         *("--preset", "smoke", "--name", SHARED_SWEEP_NAME, "--variants", "gan,dcgan"),
-        *("--num-samples", "4", "--max-rounds", "2", "--grace-rounds", "1"),
+        *("--num-samples", "3", "--max-rounds", "2", "--grace-rounds", "1"),
         *("--final-seeds", "2", "--final-rounds", "1", "--ladder", "2,3", "--ladder-seeds", "1"),
         *("--data", str(mnist_path), "--storage", str(storage), "--record", str(record)),
     ]
@@ -283,7 +283,8 @@ SHARED_RUN_FIXTURES = ("trained", "trained_gan", "resumed_runs")
 # serial run (each starts a cluster or a server sized for the whole machine, so no more than two run
 # at once). In one group they were CI's critical path, the other worker long done with the unit
 # tests. The first group holds every test of shared_sweep (built once, on the worker that runs them)
-# and these files; the rest go to the second. The two are about even by `--durations`.
+# and these files; the rest go to the second: files chosen by `--durations` on a fresh clone so that
+# the two groups take about as long (the unit tests go to whichever worker is free).
 FIRST_INTEGRATION_GROUP = {
     "test_adapters.py",
     "test_aws.py",
