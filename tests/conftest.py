@@ -124,7 +124,7 @@ def test_features(test_digits):
 # ASHA stopping some after their first report), the final stage and its budget ladder (two seeds an
 # arm, then one seed of each best on to 2 reports and, the best 2 unconditional, to 3, continuing the
 # same runs), the report, an MLflow file store and the record. The search, export, report, final
-# stage, MLflow and record tests read it: a sweep each was a third of the suite's time.
+# stage, MLflow and record tests read it: their own sweeps were the largest part of the suite.
 SHARED_SWEEP_NAME = "s"
 
 
