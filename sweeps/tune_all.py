@@ -433,11 +433,10 @@ def searched_before(setup: Setup) -> bool:
     if not all(file.is_file() for file in files):
         return False
     done = json.loads(files[0].read_text())
-    experiment = storage_join(setup.storage, setup.experiment)
-    same = is_this_experiment(
-        done.get("experiment", ""), setup.storage, setup.experiment, setup.export_dir
-    ) and (done.get("variants"), done.get("num_samples")) == (setup.variants, setup.num_samples)
-    return same or not tune.Tuner.can_restore(experiment)
+    here = is_this_experiment(done.get("experiment", ""), setup.storage, setup.experiment, setup.export_dir)
+    if here and (done.get("variants"), done.get("num_samples")) == (setup.variants, setup.num_samples):
+        return True
+    return not tune.Tuner.can_restore(storage_join(setup.storage, setup.experiment))
 
 
 def is_this_experiment(recorded: str, storage: str, experiment: str, export_dir: Path) -> bool:
