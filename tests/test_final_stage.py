@@ -1377,3 +1377,30 @@ def test_the_record_keeps_the_median_trial_the_winners_generator_will_be_taken_f
     grid = [result(s, f) for s, f in enumerate([40.0, 10.0, 30.0, 20.0, math.nan])]
     grid.append(result(5, 1.0, error=RuntimeError("worker died")))
     assert median_trials(grid) == {"gan_best_s2_x"}
+
+
+def test_the_record_keeps_the_state_of_the_runs_a_later_budget_may_continue_and_only_theirs():
+    from types import SimpleNamespace
+
+    from sweeps.study.final_stage import continuable_trials
+
+    def result(seed, arm="best", rounds=10, error=None, diverged=False, checkpoint=True):
+        return SimpleNamespace(
+            config={"final": {"run": {"variant": "gan", "arm": arm, "seed": seed, "max_rounds": rounds}}},
+            metrics={"diverged": diverged},
+            path=f"/storage/study-final-gan-best/gan_{arm}_s{seed}_x",
+            error=error,
+            checkpoint=SimpleNamespace(path="/c") if checkpoint else None,
+        )
+
+    grid = [
+        result(0),
+        result(1),
+        result(2, rounds=2),  # an extra seed that stops at the first budget
+        result(3, error=RuntimeError("worker died")),
+        result(4, diverged=True),
+        result(5, checkpoint=False),
+        result(6, arm="defaults", rounds=2),
+    ]
+    assert continuable_trials(grid) == {"gan_best_s0_x", "gan_best_s1_x"}
+    assert continuable_trials([result(0, arm="defaults", rounds=2)]) == frozenset()

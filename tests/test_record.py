@@ -40,8 +40,11 @@ def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_p
     store, _, record, done = shared_sweep
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     name = SHARED_SWEEP_NAME
-    # small: no training state, no weights but the longest budget's generators (the winner's among them)
-    assert not list(record.rglob("training_state.npz"))
+    # small: no training state but the runs that went on to a longer budget (one seed a variant), no
+    # weights but the longest budget's generators (the winner's among them)
+    states = {p.relative_to(record).parts[:2] for p in record.rglob("training_state.npz")}
+    first = {("ray", f"{name}-final-{variant}-best") for variant in ("dcgan", "gan")}
+    assert states == first and len(list(record.rglob("training_state.npz"))) == 2, states
     (winner,) = (store / name / "final" / "generators").iterdir()
     kept = {p.relative_to(record).parts[:2] for p in record.rglob("*.h5")}
     longest = {("ray", f"{name}-final-3-{variant}") for variant in ("dcgan", "gan")}
@@ -72,20 +75,24 @@ def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_p
     generators = tmp_path / "store" / name / "final" / "generators"
     assert (generators / winner.name / f"{winner.name}_generator.h5").is_file()
 
-    # a record that stopped before the longer budget: the runs to continue hold no training state,
-    # so the part they are in is trained again, then continued
+    # a record that stopped before the longer budgets: the runs to continue go on from the training
+    # state it kept; a part recorded before states were kept is trained again first, then continued
     shutil.rmtree(tmp_path / "store")
-    shutil.rmtree(record / "ray" / f"{name}-final-3-{winner.name}")
+    for variant in ("dcgan", "gan"):
+        shutil.rmtree(record / "ray" / f"{name}-final-3-{variant}")
+    (other,) = {"dcgan", "gan"} - {winner.name}
+    for path in (record / "ray" / f"{name}-final-{other}-best").rglob("training_state.npz"):
+        path.unlink()
     again = resume(tmp_path, mnist_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert (
-        f"final stage, ladder: {name}-final-{winner.name}-best holds no training state (the record's): "
-        "trained again" in again.stdout
-    )
+    assert f"final stage, ladder: {name}-final-{other}-best holds no training state" in again.stdout
+    assert f"{name}-final-{winner.name}-best holds" not in again.stdout
     after = runs_table(tmp_path)
     assert sorted(after["budget_images"].unique()) == [1600, 3200, 4800]
-    assert (after[after["budget_images"] == 4800]["fid"] > 0).all()
+    longest = after[after["budget_images"] == 4800]
+    assert (longest["fid"] > 0).all() and set(longest["variant"]) == {"dcgan", "gan"}
     assert (record / "ray" / f"{name}-final-3-{winner.name}").is_dir()  # kept again
+    assert len(list((record / "ray" / f"{name}-final-{other}-best").rglob("training_state.npz"))) == 1
 
 
 def test_a_record_beside_object_storage_is_refused_in_one_line(tmp_path):
@@ -183,3 +190,38 @@ def test_a_recorded_part_keeps_only_rays_newest_state_and_is_not_copied_again_wh
     record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
     assert (kept / "experiment_state-2026-12-06_09-00-00.json").read_text() == "restored"
     assert not (kept / "experiment_state-2026-12-05_18-26-06.json").exists()
+
+
+def test_a_recorded_part_keeps_the_training_state_asked_for_and_adds_it_to_a_record_made_without(tmp_path):
+    from sweeps.search import record
+
+    part = tmp_path / "store" / "s-final-gan-best"
+    trial = "gan_best_s{}_1/checkpoint_000009/"
+    write_files(
+        part,
+        {
+            **{trial.format(s) + "training_state.npz": "state" for s in (0, 1)},
+            **{trial.format(s) + "state.json": "{}" for s in (0, 1)},
+            **{trial.format(s) + "final/samples.png": "png" for s in (0, 1)},
+            **{f"gan_best_s{s}_1/result.json": '{"fid": 1}\n' for s in (0, 1)},
+        },
+    )
+    # recorded without: no training state anywhere
+    kept = record.keep_experiment(str(tmp_path / "store"), part.name, tmp_path / "record")
+    assert not list(kept.rglob("training_state.npz")) and len(list(kept.rglob("samples.png"))) == 2
+    # asked for one run's, with nothing trained since: copied again, that run's state only
+    record.keep_experiment(
+        str(tmp_path / "store"), part.name, tmp_path / "record", states=frozenset({"gan_best_s0_1"})
+    )
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*state*")) == [
+        trial.format(0) + "state.json",
+        trial.format(0) + "training_state.npz",
+    ]
+    # a part restored from that record (no state of its own beside the one kept) is not copied again
+    restored = tmp_path / "restored"
+    shutil.copytree(kept, restored / part.name)
+    (kept / "marker").write_text("the record's own copy")
+    record.keep_experiment(
+        str(restored), part.name, tmp_path / "record", states=frozenset({"gan_best_s0_1", "gan_best_s1_1"})
+    )
+    assert (kept / "marker").is_file()

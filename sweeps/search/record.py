@@ -4,10 +4,11 @@ to go on, small enough to commit beside the code.
 A long sweep on one machine runs in parts (`--resume`); its Ray storage (every trial's
 checkpoints: gigabytes) lives on that machine's disk. The record holds instead the search's
 export once the search has finished (its best configurations, trial tables and Optuna studies,
-no weights) and every finished experiment of the final stage without its training state (each
-run's reports, config and sample grid; the generators too where `generators` asks). `--resume`
-with the record copies back what the storage lacks, and Ray restores a finished experiment without
-training anything. What a part had not finished when it stopped is trained again.
+no weights) and every finished experiment of the final stage (each run's reports, config and sample
+grid; the generators too where `generators` asks), without the training state but of the runs that
+a later budget of the ladder continues (`states`): without it a checkout would train them again.
+`--resume` with the record copies back what the storage lacks, and Ray restores a finished
+experiment without training anything. What a part had not finished when it stopped is trained again.
 
 The storage must be a local folder: object storage (s3://...) is itself what a new machine reads.
 """
@@ -57,14 +58,21 @@ def _export_ignore(root: Path):
     return ignore
 
 
-def keep_experiment(storage: str, name: str, record: Path, generators: frozenset[str] = frozenset()) -> Path:
-    """A finished experiment into the record: everything but its checkpoints' training state and
-    TensorBoard's grids (a checkpoint keeps its run's sample grid, and the .h5 generators of the
-    trials named in `generators`)."""
+def keep_experiment(
+    storage: str,
+    name: str,
+    record: Path,
+    generators: frozenset[str] = frozenset(),
+    states: frozenset[str] = frozenset(),
+) -> Path:
+    """A finished experiment into the record: everything but TensorBoard's grids and its checkpoints'
+    training state, which the trials named in `states` keep (a checkpoint keeps its run's sample
+    grid, and the .h5 generators of the trials named in `generators`)."""
     source, target = Path(storage) / name, record / EXPERIMENTS / name
-    if _same_reports(source, target):  # a recorded part restored, nothing trained: kept as it is
+    # a recorded part restored, nothing trained: kept as it is, unless the record lacks a state asked
+    if _same_reports(source, target) and not _states_missing(source, target, states):
         return target
-    return _replace(source, target, _experiment_ignore(source, generators))
+    return _replace(source, target, _experiment_ignore(source, generators, states))
 
 
 def _same_reports(source: Path, target: Path) -> bool:
@@ -74,12 +82,22 @@ def _same_reports(source: Path, target: Path) -> bool:
     return target.is_dir() and reports(source) == reports(target)
 
 
+def _states_missing(source: Path, target: Path, states: frozenset[str]) -> bool:
+    """Whether the storage holds a training state asked for that the record does not (a part
+    recorded before its states were kept)."""
+    return any(
+        not (target / path.relative_to(source)).is_file()
+        for trial in states
+        for path in (source / trial).glob(f"checkpoint_*/{STATE_NAME}")
+    )
+
+
 # Ray writes its experiment's state anew at every start (the resumed finished parts too) and reads
 # the newest by name (a timestamp): the older ones would only grow the record at each session
 STATES = ("experiment_state-*.json", "basic-variant-state-*.json")
 
 
-def _experiment_ignore(source: Path, generators: frozenset[str]):
+def _experiment_ignore(source: Path, generators: frozenset[str], states: frozenset[str] = frozenset()):
     def ignore(folder: str, names: list[str]) -> set[str]:
         inside = Path(folder).relative_to(source).parts  # (trial, checkpoint, ...) below the experiment
         if not inside:
@@ -87,7 +105,7 @@ def _experiment_ignore(source: Path, generators: frozenset[str]):
         if len(inside) == 1:
             return {GRIDS} & set(names)
         if len(inside) == 2 and inside[1].startswith("checkpoint_"):  # the training state; final files stay
-            return {n for n in names if n != FINAL_FILES}
+            return set() if inside[0] in states else {n for n in names if n != FINAL_FILES}
         if len(inside) > 2 and inside[1].startswith("checkpoint_"):
             left = set(shutil.ignore_patterns(*WEIGHTS)(folder, names))
             return left - {n for n in names if n.endswith(".h5")} if inside[0] in generators else left

@@ -609,8 +609,8 @@ def saved(path: str) -> bool:
 
 def finished_part(setup: Setup, configs: list[dict], name: str, verbose: bool, longest: bool = False):
     """One part of the stage run to its end (continued if saved) and kept in the record, with the
-    generators that may be a winner's where the part is at the longest budget; its results, or
-    None if interrupted."""
+    generators that may be a winner's where the part is at the longest budget, and the training state
+    of the runs that a later budget may continue where it is not; its results, or None if interrupted."""
     grid = run(setup, configs, name, verbose)
     try:
         check_finished(grid, storage_join(setup.storage, name), len(configs))
@@ -619,9 +619,29 @@ def finished_part(setup: Setup, configs: list[dict], name: str, verbose: bool, l
         return None
     if setup.record:
         record.keep_experiment(
-            setup.storage, name, setup.record, median_trials(grid) if longest else frozenset()
+            setup.storage,
+            name,
+            setup.record,
+            median_trials(grid) if longest else frozenset(),
+            continuable_trials(grid) if setup.ladder[1:] and not longest else frozenset(),
         )
     return list(grid)
+
+
+def continuable_trials(grid) -> frozenset[str]:
+    """The trial folders a later budget may continue (as `continued` picks them): the runs of the
+    best configuration that went to the part's longest budget and got through it."""
+    runs = [(result, (result.config or {}).get("final", {}).get("run", {})) for result in grid]
+    best = [(result, run) for result, run in runs if run.get("arm") == "best"]
+    top = max((run.get("max_rounds", 0) for _, run in best), default=None)
+    return frozenset(
+        Path(result.path).name
+        for result, run in best
+        if run.get("max_rounds") == top
+        and result.error is None
+        and result.checkpoint is not None
+        and not (result.metrics or {}).get("diverged")
+    )
 
 
 def median_trials(grid) -> frozenset[str]:
