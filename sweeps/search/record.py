@@ -5,8 +5,8 @@ A long sweep on one machine runs in parts (`--resume`); its Ray storage (every t
 checkpoints: gigabytes) lives on that machine's disk. The record holds instead the search's
 export once the search has finished (its best configurations, trial tables and Optuna studies,
 no weights) and every finished experiment of the final stage (each run's reports, config and sample
-grid; the generators too where `generators` asks), without the training state but of the runs that
-a later budget of the ladder continues (`states`): without it a checkout would train them again.
+grid; the generators too where `generators` asks) without training state, except that of the runs a
+later budget of the ladder continues (`states`): without it a checkout would train them again.
 `--resume` with the record copies back what the storage lacks, and Ray restores a finished
 experiment without training anything. What a part had not finished when it stopped is trained again.
 
