@@ -140,10 +140,8 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
         run = config.get("run", {})
         if run.get("variant") not in variants or run.get("arm") != "best":
             continue
-        if run.get("max_rounds") != from_rounds or result.error is not None or result.checkpoint is None:
+        if run.get("max_rounds") != from_rounds or not went_through(result):
             continue
-        if (result.metrics or {}).get("diverged"):
-            continue  # a run that did not reach its budget has nothing to carry on
         found.append(
             {
                 **config,
@@ -156,6 +154,12 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
             }
         )
     return found
+
+
+def went_through(result) -> bool:
+    """Whether a run reached its budget with a checkpoint to carry on from (not failed, not diverged)."""
+    diverged = (result.metrics or {}).get("diverged")
+    return result.error is None and result.checkpoint is not None and not diverged
 
 
 def run(setup: Setup, configs: list[dict], name: str, verbose: bool = False):
@@ -637,10 +641,7 @@ def continuable_trials(grid) -> frozenset[str]:
     return frozenset(
         Path(result.path).name
         for result, run in best
-        if run.get("max_rounds") == top
-        and result.error is None
-        and result.checkpoint is not None
-        and not (result.metrics or {}).get("diverged")
+        if run.get("max_rounds") == top and went_through(result)
     )
 
 
