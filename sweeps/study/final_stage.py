@@ -156,6 +156,11 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
     return found
 
 
+def run_settings(result) -> dict:
+    """A final-stage result's run settings (its config's "final" "run"; empty for a result without)."""
+    return (result.config or {}).get("final", {}).get("run", {})
+
+
 def went_through(result) -> bool:
     """Whether a run reached its budget with a checkpoint to carry on from (not failed, not diverged)."""
     diverged = (result.metrics or {}).get("diverged")
@@ -379,7 +384,7 @@ def collect_runs(grid, out_dir: Path) -> list[Path]:
 
     found = []
     for result in grid:
-        run, metrics = (result.config or {}).get("final", {}).get("run", {}), result.metrics or {}
+        run, metrics = run_settings(result), result.metrics or {}
         if result.checkpoint is None or not metrics.get("done"):
             continue
         with result.checkpoint.as_directory() as directory:
@@ -635,7 +640,7 @@ def finished_part(setup: Setup, configs: list[dict], name: str, verbose: bool, l
 def continuable_trials(grid) -> frozenset[str]:
     """The trial folders a later budget may continue (as `continued` picks them): the runs of the
     best configuration that went to the part's longest budget and got through it."""
-    runs = [(result, (result.config or {}).get("final", {}).get("run", {})) for result in grid]
+    runs = [(result, run_settings(result)) for result in grid]
     best = [(result, run) for result, run in runs if run.get("arm") == "best"]
     top = max((run.get("max_rounds", 0) for _, run in best), default=None)
     return frozenset(
@@ -652,7 +657,7 @@ def median_trials(grid) -> frozenset[str]:
     for key in ("full_fid", "full_ema_fid"):
         scored = []
         for result in grid:
-            run = (result.config or {}).get("final", {}).get("run", {})
+            run = run_settings(result)
             value = (result.metrics or {}).get(key)
             if run.get("arm") == "best" and result.error is None:  # as analysis.fid_scores ranks it
                 value = value if value is not None and math.isfinite(value) else math.inf
