@@ -43,6 +43,25 @@ def test_cluster_configs_pass_rays_validation(name):
     assert any('pip install -e "$HOME/ganlib[cluster]"' in command for command in config["setup_commands"])
 
 
+def test_a_job_and_a_node_sync_carry_the_code_and_leave_the_history_and_the_record_behind(tmp_path):
+    """`ray job submit --working-dir .` zips this checkout and Ray refuses one over its gRPC limit
+    (100 MiB); the git history and records/study are each near that, and a node needs neither."""
+    from zipfile import ZipFile
+
+    from ray._private.runtime_env.packaging import GCS_STORAGE_MAX_SIZE, create_package
+
+    package = tmp_path / "working_dir.zip"
+    create_package(str(REPO), package, include_gitignore=True)  # as `ray job submit` packs it
+    names = ZipFile(package).namelist()
+    assert {"pyproject.toml", "ganlib/__init__.py", "sweeps/tune_all.py"} <= set(names)
+    assert not [name for name in names if name.startswith((".git/", "records/", "docs/results/"))]
+    assert package.stat().st_size < GCS_STORAGE_MAX_SIZE // 10, package.stat().st_size
+    for name in ["cluster.yaml", "cluster-local.yaml"]:  # what `ray up` rsyncs to every node
+        assert {"**/.git", "**/records", "**/results"} <= set(
+            yaml.safe_load((REPO / name).read_text())["rsync_exclude"]
+        )
+
+
 def node_environment(config_name: str, home: Path) -> dict:
     """The environment a node's shells (and so `ray start` and Ray's jobs) have after the config's
     first setup command, as Ray's launcher runs it: bash, then ~/.bashrc sourced."""
