@@ -1404,3 +1404,24 @@ def test_the_record_keeps_the_state_of_the_runs_a_later_budget_may_continue_and_
     ]
     assert continuable_trials(grid) == {"gan_best_s0_x", "gan_best_s1_x"}
     assert continuable_trials([result(0, arm="defaults", rounds=2)]) == frozenset()
+
+
+def test_a_state_has_served_once_a_recorded_part_went_on_from_it_and_only_that_parts(tmp_path):
+    from sweeps.study.final_stage import served
+
+    def recorded(part, trial, continue_from):
+        folder = tmp_path / "ray" / part / trial
+        folder.mkdir(parents=True)
+        run = {"variant": "gan", "seed": 0, **({"continue_from": continue_from} if continue_from else {})}
+        (folder / "params.json").write_text(json.dumps({"final": {"run": run}}))
+
+    recorded("s-final-gan-best", "gan_best_s0_a", None)  # a first budget's run: went on from nothing
+    recorded("s-final-30-gan", "gan_best_s0_b", "/storage/s-final-gan-best/gan_best_s0_a/checkpoint_000009")
+    recorded("s-final-30-gan", "gan_best_s1_b", "/storage/s-final-gan-best/gan_best_s1_a/checkpoint_000009")
+    recorded(
+        "s-final-30-dcgan", "dcgan_best_s0_b", "/storage/s-final-dcgan-best/dcgan_best_s0_a/checkpoint_000009"
+    )
+    assert served(tmp_path, "s-final-gan-best") == {"gan_best_s0_a", "gan_best_s1_a"}
+    assert served(tmp_path, "s-final-dcgan-best") == {"dcgan_best_s0_a"}
+    assert served(tmp_path, "s-final-cgan-best") == frozenset()
+    assert served(tmp_path / "no record yet", "s-final-gan-best") == frozenset()

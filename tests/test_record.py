@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,11 +41,10 @@ def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_p
     store, _, record, done = shared_sweep
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     name = SHARED_SWEEP_NAME
-    # small: no training state but the runs that went on to a longer budget (one seed a variant), no
-    # weights but the longest budget's generators (the winner's among them)
-    states = {p.relative_to(record).parts[:2] for p in record.rglob("training_state.npz")}
-    first = {("ray", f"{name}-final-{variant}-best") for variant in ("dcgan", "gan")}
-    assert states == first and len(list(record.rglob("training_state.npz"))) == 2, states
+    # small: no training state (the runs that went on to a longer budget kept theirs until the longer
+    # budget's part was recorded), no weights but the longest budget's generators (the winner's among them)
+    assert not list(record.rglob("training_state.npz"))
+    assert (store / f"{name}-final-gan-best").is_dir() and len(list(store.rglob("training_state.npz"))) > 2
     (winner,) = (store / name / "final" / "generators").iterdir()
     kept = {p.relative_to(record).parts[:2] for p in record.rglob("*.h5")}
     longest = {("ray", f"{name}-final-3-{variant}") for variant in ("dcgan", "gan")}
@@ -76,13 +76,18 @@ def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_p
     assert (generators / winner.name / f"{winner.name}_generator.h5").is_file()
 
     # a record that stopped before the longer budgets: the runs to continue go on from the training
-    # state it kept; a part recorded before states were kept is trained again first, then continued
+    # state it kept then (put back here from the sweep's storage, as the record copied it); a part
+    # recorded without its states is trained again first, then continued
     shutil.rmtree(tmp_path / "store")
     for variant in ("dcgan", "gan"):
         shutil.rmtree(record / "ray" / f"{name}-final-3-{variant}")
     (other,) = {"dcgan", "gan"} - {winner.name}
-    for path in (record / "ray" / f"{name}-final-{other}-best").rglob("training_state.npz"):
-        path.unlink()
+    first = f"{name}-final-{winner.name}-best"
+    for params in (store / f"{name}-final-3-{winner.name}").glob("*/params.json"):
+        checkpoint = Path(json.loads(params.read_text())["final"]["run"]["continue_from"])
+        for state in (store / first / checkpoint.parent.name / checkpoint.name).glob("*state*"):
+            shutil.copyfile(state, record / "ray" / first / state.relative_to(store / first))
+    assert len(list((record / "ray" / first).rglob("training_state.npz"))) == 1
     again = resume(tmp_path, mnist_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert f"final stage, ladder: {name}-final-{other}-best holds no training state" in again.stdout
@@ -92,7 +97,7 @@ def test_a_study_goes_on_from_its_record_without_its_storage(shared_sweep, tmp_p
     longest = after[after["budget_images"] == 4800]
     assert (longest["fid"] > 0).all() and set(longest["variant"]) == {"dcgan", "gan"}
     assert (record / "ray" / f"{name}-final-3-{winner.name}").is_dir()  # kept again
-    assert len(list((record / "ray" / f"{name}-final-{other}-best").rglob("training_state.npz"))) == 1
+    assert not list(record.rglob("training_state.npz"))  # and the states it went on from dropped
 
 
 def test_a_record_beside_object_storage_is_refused_in_one_line(tmp_path):
@@ -192,7 +197,7 @@ def test_a_recorded_part_keeps_only_rays_newest_state_and_is_not_copied_again_wh
     assert not (kept / "experiment_state-2026-12-05_18-26-06.json").exists()
 
 
-def test_a_recorded_part_keeps_the_training_state_asked_for_and_adds_it_to_a_record_made_without(tmp_path):
+def test_a_recorded_part_keeps_the_training_states_asked_for_and_only_those(tmp_path):
     from sweeps.search import record
 
     part = tmp_path / "store" / "s-final-gan-best"
@@ -225,3 +230,7 @@ def test_a_recorded_part_keeps_the_training_state_asked_for_and_adds_it_to_a_rec
         str(restored), part.name, tmp_path / "record", states=frozenset({"gan_best_s0_1", "gan_best_s1_1"})
     )
     assert (kept / "marker").is_file()
+    # no longer asked for (a recorded later part went on from it): the record drops it, keeps the rest
+    record.keep_experiment(str(restored), part.name, tmp_path / "record")
+    assert not list(kept.rglob("*state*")) and not (kept / "marker").exists()
+    assert len(list(kept.rglob("samples.png"))) == 2 and len(list(kept.rglob("result.json"))) == 2

@@ -6,7 +6,8 @@ checkpoints: gigabytes) lives on that machine's disk. The record holds instead t
 export once the search has finished (its best configurations, trial tables and Optuna studies,
 no weights) and every finished experiment of the final stage (each run's reports, config and sample
 grid; the generators too where `generators` asks) without training state, except that of the runs a
-later budget of the ladder continues (`states`): without it a checkout would train them again.
+later budget of the ladder continues (`states`), until that budget's part is recorded: without it a
+checkout would train them again.
 `--resume` with the record copies back what the storage lacks, and Ray restores a finished
 experiment without training anything. What a part had not finished when it stopped is trained again.
 
@@ -66,11 +67,12 @@ def keep_experiment(
     states: frozenset[str] = frozenset(),
 ) -> Path:
     """A finished experiment into the record: everything but TensorBoard's grids and its checkpoints'
-    training state, which the trials named in `states` keep (a checkpoint keeps its run's sample
-    grid, and the .h5 generators of the trials named in `generators`)."""
+    training state, which the trials named in `states` keep, and only they (a checkpoint keeps its
+    run's sample grid, and the .h5 generators of the trials named in `generators`)."""
     source, target = Path(storage) / name, record / EXPERIMENTS / name
-    # a recorded part restored, nothing trained: kept as it is, unless the record lacks a state asked
-    if _same_reports(source, target) and not _states_missing(source, target, states):
+    # a recorded part restored, nothing trained: kept as it is, unless its states are not those asked
+    # for (a part recorded before its states were kept; states a recorded later part went on from)
+    if _same_reports(source, target) and _held_states(target) == _asked_states(source, states):
         return target
     return _replace(source, target, _experiment_ignore(source, generators, states))
 
@@ -82,14 +84,17 @@ def _same_reports(source: Path, target: Path) -> bool:
     return target.is_dir() and reports(source) == reports(target)
 
 
-def _states_missing(source: Path, target: Path, states: frozenset[str]) -> bool:
-    """Whether the storage holds a training state asked for that the record does not (a part
-    recorded before its states were kept)."""
-    return any(
-        not (target / path.relative_to(source)).is_file()
+def _asked_states(source: Path, states: frozenset[str]) -> set[Path]:
+    """The training states of the trials named in `states` that the storage holds."""
+    return {
+        path.relative_to(source)
         for trial in states
         for path in (source / trial).glob(f"checkpoint_*/{STATE_NAME}")
-    )
+    }
+
+
+def _held_states(target: Path) -> set[Path]:
+    return {path.relative_to(target) for path in target.glob(f"*/checkpoint_*/{STATE_NAME}")}
 
 
 # Ray writes its experiment's state anew at every start (the resumed finished parts too) and reads

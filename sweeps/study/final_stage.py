@@ -569,6 +569,9 @@ def final(setup: Setup, seed: int, verbose: bool):
             if parts[name] is None:
                 return None
             before.append(name)
+            if setup.record:  # what this part went on from no longer needs its training state
+                for earlier in sorted({Path(c["run"]["continue_from"]).parents[1].name for c in group}):
+                    keep(setup, parts[earlier], earlier)
         previous = rounds
     grid = [r for results in parts.values() for r in results]
     table, histories = results_table(grid)
@@ -627,14 +630,30 @@ def finished_part(setup: Setup, configs: list[dict], name: str, verbose: bool, l
         print(f"stopped: {interruption}", file=sys.stderr)
         return None
     if setup.record:
-        record.keep_experiment(
-            setup.storage,
-            name,
-            setup.record,
-            median_trials(grid) if longest else frozenset(),
-            continuable_trials(grid) if setup.ladder[1:] and not longest else frozenset(),
-        )
+        keep(setup, grid, name, longest)
     return list(grid)
+
+
+def keep(setup: Setup, grid, name: str, longest: bool = False) -> None:
+    """A finished part into the record, with the training state of the runs that a later budget may
+    continue and that no recorded part has gone on from yet."""
+    states = frozenset()
+    if setup.ladder[1:] and not longest:
+        states = continuable_trials(grid) - served(setup.record, name)
+    record.keep_experiment(
+        setup.storage, name, setup.record, median_trials(grid) if longest else frozenset(), states
+    )
+
+
+def served(record_dir: Path, name: str) -> frozenset[str]:
+    """The trials of part `name` that a part in the record went on from (a recorded part is finished,
+    so their training state has done its work)."""
+    trials = set()
+    for params in (record_dir / record.EXPERIMENTS).glob("*/*/params.json"):
+        source = json.loads(params.read_text()).get("final", {}).get("run", {}).get("continue_from")
+        if source and Path(source).parents[1].name == name:
+            trials.add(Path(source).parent.name)
+    return frozenset(trials)
 
 
 def continuable_trials(grid) -> frozenset[str]:
