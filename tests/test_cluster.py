@@ -45,7 +45,7 @@ def test_cluster_configs_pass_rays_validation(name):
 
 def test_a_job_and_a_node_sync_carry_the_code_and_leave_the_history_and_the_record_behind(tmp_path):
     """`ray job submit --working-dir .` zips this checkout and Ray refuses one over its gRPC limit
-    (100 MiB); the git history and records/study are each near that, and a node needs neither."""
+    (100 MiB), which the git history and records/study can each pass; a node needs neither."""
     from zipfile import ZipFile
 
     from ray._private.runtime_env.packaging import GCS_STORAGE_MAX_SIZE, create_package
