@@ -158,7 +158,17 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
 
 def run_settings(result) -> dict:
     """A final-stage result's run settings (its config's "final" "run"; empty for a result without)."""
-    return (result.config or {}).get("final", {}).get("run", {})
+    return settings_of(result.config)
+
+
+def settings_of(config: dict | None) -> dict:
+    """The run settings in a final-stage trial's config (as Ray keeps it: params.json)."""
+    return (config or {}).get("final", {}).get("run", {})
+
+
+def origin(checkpoint: str) -> tuple[str, str]:
+    """(part, trial) of the checkpoint a later budget's run continues from (its `continue_from`)."""
+    return Path(checkpoint).parents[1].name, Path(checkpoint).parent.name
 
 
 def went_through(result) -> bool:
@@ -570,7 +580,7 @@ def final(setup: Setup, seed: int, verbose: bool):
                 return None
             before.append(name)
             if setup.record:  # what this part went on from no longer needs its training state
-                for earlier in sorted({Path(c["run"]["continue_from"]).parents[1].name for c in group}):
+                for earlier in sorted({origin(c["run"]["continue_from"])[0] for c in group}):
                     keep(setup, parts[earlier], earlier)
         previous = rounds
     grid = [r for results in parts.values() for r in results]
@@ -606,7 +616,7 @@ def stateless_parts(configs: list[dict]) -> set[str]:
     """The experiments whose checkpoints these configs continue from hold no training state (parts
     restored from the record)."""
     return {
-        Path(uri).parents[1].name
+        origin(uri)[0]
         for config in configs
         if not is_uri(uri := config["run"]["continue_from"]) and not record.has_state(uri)
     }
@@ -648,12 +658,11 @@ def keep(setup: Setup, grid, name: str, longest: bool = False) -> None:
 def served(record_dir: Path, name: str) -> frozenset[str]:
     """The trials of part `name` that a part in the record went on from (a recorded part is finished,
     so their training state has done its work)."""
-    trials = set()
-    for params in (record_dir / record.EXPERIMENTS).glob("*/*/params.json"):
-        source = json.loads(params.read_text()).get("final", {}).get("run", {}).get("continue_from")
-        if source and Path(source).parents[1].name == name:
-            trials.add(Path(source).parent.name)
-    return frozenset(trials)
+    sources = (
+        settings_of(json.loads(params.read_text())).get("continue_from")
+        for params in (record_dir / record.EXPERIMENTS).glob("*/*/params.json")
+    )
+    return frozenset(trial for part, trial in map(origin, filter(None, sources)) if part == name)
 
 
 def continuable_trials(grid) -> frozenset[str]:
