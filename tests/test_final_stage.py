@@ -694,8 +694,8 @@ def test_the_report_states_the_evaluators_agreement_with_both_rankings(tmp_path)
     (tmp_path / "evaluator_agreement.json").write_text(json.dumps(agreement(rows)))
     found = load_agreement(tmp_path)
     assert found["sentence"].startswith(
-        "The 3 variants' best generators rank differently under the two evaluators (the second: "
-        "another architecture and seed): Spearman's rho -0.500"
+        "The 3 variants' generators (each variant's exported best) rank differently under the two "
+        "evaluators (the second: another architecture and seed): Spearman's rho -0.500"
     )
     assert found["sentence"].endswith("the two put different variants first.")
     assert list(found["table"]["variant"]) == ["a", "b", "c"] and list(found["table"]["rank, second"]) == [
@@ -715,8 +715,87 @@ def test_evaluator_agreement_on_a_folder_without_generators_is_refused_in_one_li
         cwd=REPO,
     )
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
-        f"error: no exported generators in {tmp_path / 'best'}: give a sweep's export folder"
+        f"error: no generators in {tmp_path / 'best'} or {tmp_path / 'final'}: give a sweep's export folder"
     ]
+
+
+def test_evaluator_agreement_scores_each_variants_median_seed_at_its_longest_budget_as_the_stage_chose(
+    tmp_path,
+):
+    from sweeps.study.evaluator_agreement import BEST, FINAL, generators
+
+    final = tmp_path / "final"
+    (tmp_path / "best" / "a").mkdir(parents=True)
+    (tmp_path / "best" / "a" / "a_generator.keras").write_text("")
+    rows = []
+    # a: 4 seeds at 512,000 (the average chosen there) and 102,400; seed 3 diverged (ranks worst);
+    # by the average's FID the lower middle is seed 1, by the weights' it would be seed 2
+    for seed, fid, ema in ((0, 30.0, 20.0), (1, 10.0, 25.0), (2, 20.0, 30.0), (3, None, None)):
+        rows.append(
+            {
+                "variant": "a",
+                "arm": "best",
+                "seed": seed,
+                "budget_images": 512_000,
+                "fid": fid,
+                "ema_fid": ema,
+            }
+        )
+        rows.append(
+            {
+                "variant": "a",
+                "arm": "best",
+                "seed": seed,
+                "budget_images": 102_400,
+                "fid": 1.0,
+                "ema_fid": 1.0,
+            }
+        )
+    # b: reached only 102,400 (the weights chosen there); its defaults arm is not scored
+    for seed, fid in ((0, 50.0), (1, 40.0), (2, 60.0)):
+        rows.append(
+            {
+                "variant": "b",
+                "arm": "best",
+                "seed": seed,
+                "budget_images": 102_400,
+                "fid": fid,
+                "ema_fid": 1.0,
+            }
+        )
+        rows.append({"variant": "b", "arm": "defaults", "seed": seed, "budget_images": 102_400, "fid": 1.0})
+    # c: its median seed's generator was not kept
+    rows.append({"variant": "c", "arm": "best", "seed": 0, "budget_images": 102_400, "fid": 5.0})
+    final.mkdir()
+    pd.DataFrame(rows).to_csv(final / "runs.csv", index=False)
+    (final / "generator_choice.json").write_text(
+        json.dumps(
+            {
+                "generator": "ema",
+                "by_budget": [
+                    {"budget_images": 102_400, "generator": "weights"},
+                    {"budget_images": 512_000, "generator": "ema"},
+                ],
+            }
+        )
+    )
+    kept = {
+        "a": final / "runs" / "a_best_s1_512000" / "a_generator_ema.h5",
+        "b": final / "runs" / "b_best_s0_102400" / "b_generator.h5",
+    }
+    decoys = [
+        final / "runs" / "a_best_s1_512000" / "a_generator.h5",
+        final / "runs" / "a_best_s2_512000" / "a_generator_ema.h5",
+        final / "runs" / "b_best_s1_102400" / "b_generator.h5",
+    ]
+    for path in [*kept.values(), *decoys]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    assert generators(tmp_path) == (FINAL, kept)
+    # without a final stage's generators: the search's exported bests
+    for path in [*kept.values(), *decoys]:
+        path.unlink()
+    assert generators(tmp_path) == (BEST, {"a": tmp_path / "best" / "a" / "a_generator.keras"})
 
 
 def ladder_run(mnist_path, **run) -> dict:

@@ -403,8 +403,9 @@ def load_agreement(results: Path) -> dict | None:
     )
     rho = said["spearman_rho"]
     verdict = "rank alike" if rho >= 0.7 else ("rank only partly alike" if rho >= 0.3 else "rank differently")
+    scored = said.get("generators", "each variant's exported best")  # an agreement written before it said
     sentence = (
-        f"The {said['variants']} variants' best generators {verdict} under the two evaluators "
+        f"The {said['variants']} variants' generators ({scored}) {verdict} under the two evaluators "
         "(the second: another architecture and seed): "
         f"Spearman's rho {rho:.3f} (permutation p {said['spearman_p']:.2g}), "
         f"Kendall's tau {said['kendall_tau']:.3f} (p {said['kendall_p']:.2g}); "

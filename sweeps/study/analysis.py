@@ -84,6 +84,11 @@ def fid_scores(runs: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(values) & ~failed, math.inf, values)
 
 
+def lower_median(ordered):
+    """The middle of an ordered sequence, the lower one of an even count: a run that exists."""
+    return ordered[(len(ordered) - 1) // 2]
+
+
 # how runs' FIDs rank, wherever a variant is chosen by them (leaderboard, ladder, winners'
 # generators): the median, then the lower quartile and the best seed where medians tie (infinite)
 RANK = ["fid", "fid_q1", "fid_min"]

@@ -1,12 +1,16 @@
-"""Whether a sweep's ranking of variants is an artefact of the evaluator: every exported best
-generator scored by both shipped evaluators (ganlib.metrics.evaluator: another architecture,
+"""Whether a sweep's ranking of variants is an artefact of the evaluator: a generator of each
+variant scored by both shipped evaluators (ganlib.metrics.evaluator: another architecture,
 another seed) on the same samples, and the rank correlation of the variants' FIDs under the two.
 
     python -m sweeps.study.evaluator_agreement EXPORT_DIR [--n 10000] [--data mnist.npz]
 
+The generators are those the answer rests on: where the final stage kept them, each variant's
+median seed of its best configuration at the longest budget it was trained to (weights or their
+average, as the stage chose at that budget); else each variant's exported best (EXPORT_DIR/best).
 Writes EXPORT_DIR/evaluator_agreement.csv (FID, KID and classes covered per variant under each)
 and evaluator_agreement.json (Spearman's rho with its permutation p-value, Kendall's tau with
-scipy's). Each evaluator scores in a process of its own (the evaluator is chosen per process).
+scipy's, which generators were scored). Each evaluator scores in a process of its own (the
+evaluator is chosen per process).
 """
 
 from __future__ import annotations
@@ -21,20 +25,56 @@ from pathlib import Path
 import pandas as pd
 
 EVALUATORS = ("main", "second")
+FINAL = "the final stage's median seed of each variant's best configuration at its longest budget"
+BEST = "each variant's exported best"
 
 
-def generators(export_dir: Path) -> dict[str, Path]:
-    return {path.parent.name: path for path in sorted((export_dir / "best").glob("*/*_generator.keras"))}
+def final_generators(export_dir: Path) -> dict[str, Path]:
+    """Per variant, the generator file of its best configuration's median seed (the lower middle,
+    as the winners' generators are chosen) at the longest budget it reached, the one that budget's
+    tables score; a variant whose file the stage did not keep is left out."""
+    from sweeps.study import analysis
+
+    final = export_dir / "final"
+    if not (final / "runs.csv").is_file():
+        return {}
+    choice = analysis.chosen_generators(final)
+    table = pd.read_csv(final / "runs.csv")
+    best = table[table["arm"] == "best"]
+    if best.empty:
+        return {}
+    best = analysis.as_chosen(best, choice)
+    best = best.assign(fid=analysis.fid_scores(best)).dropna(subset=["fid"])  # a diverged run worst
+    found = {}
+    for variant, mine in best.groupby("variant"):
+        budget = int(mine["budget_images"].max())
+        runs = mine[mine["budget_images"] == budget].sort_values(["fid", "seed"], kind="stable")
+        seed = int(runs["seed"].iloc[analysis.lower_median(range(len(runs)))])
+        generator = choice if isinstance(choice, str) else choice.get(budget, "weights")
+        name = f"{variant}_generator{'_ema' if generator == 'ema' else ''}.h5"
+        path = final / "runs" / f"{variant}_best_s{seed}_{budget}" / name
+        if path.is_file():
+            found[variant] = path
+    return found
+
+
+def generators(export_dir: Path) -> tuple[str, dict[str, Path]]:
+    """What is scored (FINAL or BEST) and each variant's generator file."""
+    final = final_generators(export_dir)
+    if final:
+        return FINAL, final
+    exported = sorted((export_dir / "best").glob("*/*_generator.keras"))
+    return BEST, {path.parent.name: path for path in exported}
 
 
 def score_all(export_dir: Path, n: int, data: str | None, seed: int) -> list[dict]:
-    """Every exported generator under this process's evaluator."""
+    """Every generator of `generators` under this process's evaluator."""
     from ganlib.export import load_generator
     from ganlib.metrics import evaluator
     from ganlib.metrics.scoring import evaluate
 
     rows = []
-    for variant, path in generators(export_dir).items():
+    for variant, path in generators(export_dir)[1].items():
         scores = evaluate(load_generator(path), n=n, seed=seed, data=data, cas=False)
         rows.append(
             {
@@ -101,9 +141,11 @@ def main(argv=None) -> int:
     if args.score_with:
         print(json.dumps(score_all(export_dir, args.n, args.data, args.seed)))
         return 0
-    if not generators(export_dir):
+    scored, files = generators(export_dir)
+    if not files:
         print(
-            f"error: no exported generators in {export_dir / 'best'}: give a sweep's export folder",
+            f"error: no generators in {export_dir / 'best'} or {export_dir / 'final'}: "
+            "give a sweep's export folder",
             file=sys.stderr,
         )
         return 2
@@ -133,7 +175,11 @@ def main(argv=None) -> int:
         rows += json.loads(done.stdout.strip().splitlines()[-1])
     table = pd.DataFrame(rows)
     table.to_csv(export_dir / "evaluator_agreement.csv", index=False)
-    found = agreement(table)
+    found = {
+        **agreement(table),
+        "generators": scored,
+        "files": {variant: str(path.relative_to(export_dir)) for variant, path in files.items()},
+    }
     (export_dir / "evaluator_agreement.json").write_text(json.dumps(found, indent=2))
     fids = table.pivot(index="variant", columns="evaluator", values="fid")
     print(fids.sort_values("main").to_string(float_format="%.1f"))

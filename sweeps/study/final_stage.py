@@ -444,7 +444,7 @@ def winner_generators(
         if not math.isfinite(runs["fid"].median()):
             print(f"final stage: {family}'s best median FID is not finite; no generator kept", flush=True)
             continue
-        row = raw.loc[lower_median(runs.index)]  # the run's own columns, both generators'
+        row = raw.loc[analysis.lower_median(runs.index)]  # the run's own columns, both generators'
         seed = int(row["seed"])
         scored_by = generator if isinstance(generator, str) else generator.get(budget, "weights")
         source = out_dir / "runs" / f"{variant}_best_s{seed}_{budget}"
@@ -680,7 +680,7 @@ def continuable_trials(grid) -> frozenset[str]:
 
 def median_trials(grid) -> frozenset[str]:
     """The trial folders of a variant's runs that winner_generators may pick: by the weights' FID
-    and by their average's, the median run (lower_median) of the runs scored at their budget."""
+    and by their average's, the median run (analysis.lower_median) of the runs scored at their budget."""
     chosen = set()
     for key in ("full_fid", "full_ema_fid"):
         scored = []
@@ -691,10 +691,5 @@ def median_trials(grid) -> frozenset[str]:
                 value = value if value is not None and math.isfinite(value) else math.inf
                 scored.append((value, run["seed"], Path(result.path).name))
         if scored:
-            chosen.add(lower_median(sorted(scored))[2])
+            chosen.add(analysis.lower_median(sorted(scored))[2])
     return frozenset(chosen)
-
-
-def lower_median(ordered):
-    """The middle of an ordered sequence, the lower one of an even count: a run that exists."""
-    return ordered[(len(ordered) - 1) // 2]
