@@ -29,12 +29,10 @@ EXPORT = {
 }
 PUBLISHED = {
     "report.md",
-    "report.html",
     "figures/fid_strip.png",
     "best/gan/config.json",
     "best/gan/samples.png",
     "final/leaderboard.md",
-    "final/runs/gan_best_s0_512000/samples.png",
     "final/generators/cgan/cgan_generator_ema.h5",
     "final/generators/cgan/metrics.json",
     "precision_control.md",
@@ -64,7 +62,7 @@ def tree(root):
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def test_publishing_copies_the_report_and_the_winners_generators_and_leaves_the_runs_weights(
+def test_publishing_copies_the_report_and_the_winners_generators_and_leaves_the_runs_weights_and_grids(
     export, tmp_path
 ):
     dest = tmp_path / "docs" / "cpu"

@@ -1,7 +1,9 @@
 """The study's export as it is published (docs/results/cpu in this repository): the report, its
-tables and figures, each variant's best configuration and samples, every final run's sample grid
-and the family winners' generators, without what only the machine that ran the study needs (the
-per-run weights, the Optuna database, the control runs' folders).
+tables and figures, each variant's best configuration and samples and the family winners'
+generators, without what only the machine that ran the study needs (the per-run weights, the
+Optuna database, the control runs' folders) or what the published report already shows (each final
+run's own sample grid: the report's figures/seeds_<variant>.png draw every one; report.html: the
+same report with the figures embedded again).
 
     python -m sweeps.study.publish EXPORT_DIR DEST [--replace]
 
@@ -21,8 +23,10 @@ from pathlib import Path
 
 MARKER = "publication.json"
 # relative to the export; matched on the path's parts so a folder's whole tree is left
-LEFT_FOLDERS = (("precision_control",),)
+LEFT_FOLDERS = (("precision_control",), ("final", "runs"))
 LEFT_PREFIXES = ("optuna.db",)  # with SQLite's journal and WAL files beside it
+# report.md renders where the publication is read; the html would commit every figure twice
+LEFT_NAMES = ("report.html",)
 LEFT_SUFFIXES = (".keras", ".h5")
 # weights that are published: each family winner's median-seed generator, for anyone to score again
 KEPT_WEIGHTS = (("final", "generators"),)
@@ -31,7 +35,11 @@ KEPT_WEIGHTS = (("final", "generators"),)
 def published(relative: Path) -> bool:
     parts = relative.parts
     starts = lambda prefixes: any(parts[: len(p)] == p for p in prefixes)  # noqa: E731
-    if starts(LEFT_FOLDERS) or relative.name.startswith(LEFT_PREFIXES) or relative.name == MARKER:
+    if (
+        starts(LEFT_FOLDERS)
+        or relative.name.startswith(LEFT_PREFIXES)
+        or relative.name in (MARKER, *LEFT_NAMES)
+    ):
         return False
     return relative.suffix not in LEFT_SUFFIXES or starts(KEPT_WEIGHTS)
 
