@@ -207,7 +207,9 @@ def test_loss_spreads_are_read_within_their_loss_family_and_fid_jumps_are_counte
     assert fid_jumps(history) == 1  # a's 250 after its 100; b's diverged report is not a jump
 
 
-def test_every_final_seeds_grid_is_drawn_a_row_an_arm_with_its_fid_and_collapsed_ones_marked(tmp_path):
+def test_every_final_seeds_grid_is_drawn_a_row_an_arm_and_budget_with_its_fid_and_collapsed_ones_marked(
+    tmp_path,
+):
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
 
@@ -234,12 +236,13 @@ def test_every_final_seeds_grid_is_drawn_a_row_an_arm_with_its_fid_and_collapsed
     )
     drawn = seed_grids(tmp_path / "final", runs, tmp_path)
     assert sorted(drawn) == ["gan", "wgan_gp"] and drawn["gan"].stat().st_size > 1000
-    one_row = mpimg.imread(drawn["gan"]).shape[0]
-    # the papers' defaults are final seeds too: their grids a second row
+    one_row = mpimg.imread(drawn["wgan_gp"]).shape[0]
+    assert mpimg.imread(drawn["gan"]).shape[0] == 2 * one_row  # gan's best at 100 and at 300 images
+    # the papers' defaults are final seeds too: their grids a row of their own
     grid("gan_defaults_s0_100_")  # not a run's folder name: left out
     (tmp_path / "final" / "runs" / "gan_defaults_s0_100" / "samples.png").write_bytes(
         (tmp_path / "final" / "runs" / "gan_best_s1_100" / "samples.png").read_bytes()
     )
     drawn = seed_grids(tmp_path / "final", runs, tmp_path)
-    assert mpimg.imread(drawn["gan"]).shape[0] == 2 * one_row
+    assert mpimg.imread(drawn["gan"]).shape[0] == 3 * one_row
     assert seed_grids(tmp_path / "nothing", runs, tmp_path) == {}

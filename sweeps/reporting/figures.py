@@ -380,8 +380,11 @@ def class_shares(runs: pd.DataFrame, path: Path) -> Path | None:
 
 def seed_grids(final: Path, runs: pd.DataFrame, figures: Path) -> dict[str, Path]:
     """A figure a variant: the sample grid of each of its final runs (every seed, at the budget each
-    ran to; final/runs/, final_stage.collect_runs), a row an arm (the best configuration, then the
-    papers' defaults), titled with its seed, budget and FID, a collapsed seed's title in red."""
+    ran to; final/runs/, final_stage.collect_runs), a row an arm and budget (the best configuration's
+    budgets from the shortest, then the papers' defaults; a row of one ladder's length stays
+    readable where a row an arm would hold every budget's seeds), titled with its seed, budget and
+    FID (the weights', which drew the grid, where a table may score their average), a collapsed
+    seed's title in red."""
     import matplotlib.image as mpimg
 
     drawn = {}
@@ -393,17 +396,19 @@ def seed_grids(final: Path, runs: pd.DataFrame, figures: Path) -> dict[str, Path
         if named is None or not (folder / "samples.png").is_file():
             continue
         variant, arm, seed, images = named[1], named[2], int(named[3]), int(named[4])
-        by_variant.setdefault(variant, {}).setdefault(arm, []).append((images, seed, folder / "samples.png"))
-    for variant, arms in by_variant.items():
-        shown = [a for a in ("best", "defaults") if a in arms]
-        columns = max(len(arms[a]) for a in shown)
+        by_variant.setdefault(variant, {}).setdefault((arm, images), []).append(
+            (seed, folder / "samples.png")
+        )
+    for variant, rows in by_variant.items():
+        shown = sorted(rows, key=lambda key: (key[0] != "best", key[1]))  # best first, shortest first
+        columns = max(len(rows[key]) for key in shown)
         fig, axes = plt.subplots(
             len(shown), columns, figsize=(2.2 * columns, 2.6 * len(shown)), squeeze=False
         )
-        for line, arm in zip(axes, shown):
+        for line, (arm, images) in zip(axes, shown):
             for ax in line:
                 ax.axis("off")
-            for ax, (images, seed, png) in zip(line, sorted(arms[arm])):
+            for ax, (seed, png) in zip(line, sorted(rows[(arm, images)])):
                 ax.imshow(mpimg.imread(png), cmap="gray")
                 row = runs[
                     (runs["variant"] == variant)
@@ -414,7 +419,8 @@ def seed_grids(final: Path, runs: pd.DataFrame, figures: Path) -> dict[str, Path
                 fid = float(row["fid"].iloc[0]) if len(row) else float("nan")
                 collapsed = bool(row["collapsed"].iloc[0]) if len(row) and "collapsed" in row else False
                 ax.set_title(
-                    f"{arm}, seed {seed}, {images:,}\nFID {fid:.1f}" + (" (collapsed)" if collapsed else ""),
+                    f"{arm}, seed {seed}, {images:,}\nthe weights' FID {fid:.1f}"
+                    + (" (collapsed)" if collapsed else ""),
                     fontsize=7,
                     color="tab:red" if collapsed else "black",
                 )
