@@ -183,9 +183,11 @@ class AdaIN(layers.Layer):
     def build(self, input_shapes):
         feature_shape, style_shape = input_shapes
         channels = feature_shape[-1]
-        # scale starts at 1 (bias 0 on the "1 + y_s" form) and shift at 0: AdaIN begins as plain IN
-        self.style_scale = EqualizedDense(channels, gain=1.0, name="style_scale")
-        self.style_bias = EqualizedDense(channels, gain=1.0, name="style_bias")
+        # scale starts at 1 (bias 0 on the "1 + y_s" form) and shift at 0: AdaIN begins as plain IN.
+        # The maps take this layer's policy, not the global one: a generator trained in bfloat16 and
+        # loaded where the global policy is float32 would otherwise mix the two dtypes
+        self.style_scale = EqualizedDense(channels, gain=1.0, name="style_scale", dtype=self.dtype_policy)
+        self.style_bias = EqualizedDense(channels, gain=1.0, name="style_bias", dtype=self.dtype_policy)
         self.style_scale.build(style_shape)
         self.style_bias.build(style_shape)
 

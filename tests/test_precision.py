@@ -62,3 +62,22 @@ def test_bfloat16_trains_without_loss_scaling(small_digits, precision_policy):
 def test_unknown_precision_is_refused():
     with pytest.raises(ConfigError, match="float64.*float32, mixed_bfloat16, mixed_float16"):
         set_precision("float64")
+
+
+@pytest.mark.parametrize("variant", registry.names())
+def test_a_generator_trained_in_bfloat16_reloads_from_its_h5_to_the_same_images_under_float32(
+    variant, tmp_path, precision_policy
+):
+    """As the winners' rescore command loads it: `python -m ganlib.evaluate` runs under float32.
+    StyleGAN's AdaIN built its style maps under the global policy, so they came back in float32
+    beside bfloat16 features and the reloaded generator could not run."""
+    from ganlib import export
+
+    precision_policy("mixed_bfloat16")
+    model = registry.build(variant, TINY)
+    images = model.generate(4, seed=0)
+    paths = export.save_generator(model.generator, tmp_path, variant)
+    precision_policy("float32")
+    reloaded = export.load_generator(paths["h5"])
+    model.generator = reloaded
+    np.testing.assert_array_equal(model.generate(4, seed=0), images)
