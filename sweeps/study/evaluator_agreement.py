@@ -33,6 +33,7 @@ def final_generators(export_dir: Path) -> dict[str, Path]:
     """Per variant, the generator file of its best configuration's median seed (the lower middle,
     as the winners' generators are chosen) at the longest budget it reached, the one that budget's
     tables score; a variant whose file the stage did not keep is left out."""
+    from ganlib.export import generator_paths
     from sweeps.study import analysis
 
     final = export_dir / "final"
@@ -49,10 +50,10 @@ def final_generators(export_dir: Path) -> dict[str, Path]:
     for variant, mine in best.groupby("variant"):
         budget = int(mine["budget_images"].max())
         runs = mine[mine["budget_images"] == budget].sort_values(["fid", "seed"], kind="stable")
-        seed = int(runs["seed"].iloc[analysis.lower_median(range(len(runs)))])
+        seed = int(runs.loc[analysis.lower_median(runs.index), "seed"])
         generator = choice if isinstance(choice, str) else choice.get(budget, "weights")
-        name = f"{variant}_generator{'_ema' if generator == 'ema' else ''}.h5"
-        path = final / "runs" / f"{variant}_best_s{seed}_{budget}" / name
+        folder = final / "runs" / f"{variant}_best_s{seed}_{budget}"
+        path = generator_paths(folder, variant, "_ema" if generator == "ema" else "")["h5"]
         if path.is_file():
             found[variant] = path
     return found
