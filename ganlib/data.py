@@ -212,6 +212,13 @@ def balanced_subset(digits: Digits, per_class: int, seed: int = 0) -> Digits:
     return Digits(digits.images[index], digits.labels[index], digits.source)
 
 
+def order_seed(seed: int, index: int) -> int:
+    """The shuffle seed of pass `index` (an epoch, a trial's round) of a run seeded `seed`: a
+    function of the two alone, so a run stopped and resumed at any pass shuffles the rest as the
+    uninterrupted run did; spread apart so that seed s at pass i + 1 is not seed s + 1 at pass i."""
+    return seed * 100_003 + index
+
+
 def make_dataset(
     digits: Digits,
     batch_size: int,

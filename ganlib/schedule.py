@@ -4,11 +4,12 @@ schedule that retrains it from scratch: `python -m ganlib.train --schedule sched
 A schedule is the run's lineage: segments, each starting at a round with the config and seed the
 run trained with from there, and the trial whose state it was (a PBT member that copied a better
 one's state carries that one's schedule up to the copy). Training goes in rounds of
-`images_per_round` real images; a segment begins wherever the trainer rebuilt its model from a
-saved state and restarted its data (seeded by the segment's seed plus the round), which is where
-PBT copied or mutated and also wherever the member was paused and resumed. The replay does the
-same at the same rounds, so under op determinism it takes the member's steps bitwise; the
-member's losses at every round (`trace`) come with the schedule to check that against.
+`images_per_round` real images, each round on a pipeline shuffled by the segment's data seed and
+the round (`data.order_seed`); a segment begins wherever the trainer rebuilt its model from a
+saved state, which is where PBT copied or mutated and also wherever the member was paused and
+resumed. The replay does the same at the same rounds, so under op determinism it takes the
+member's steps bitwise; the member's losses at every round (`trace`) come with the schedule to
+check that against.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ganlib.data import order_seed
 from ganlib.errors import ConfigError, TrainingDiverged
 
 FILE = "schedule.json"
@@ -36,8 +38,8 @@ def segment(
     round_: int, images: int, trial: str, seed: int, config: dict, data_seed: int | None = None
 ) -> dict:
     """From round `round_` (`images` training images in) on: `config`, the model built with `seed`
-    (its state then restored) and the data shuffled by `data_seed` plus the round, the state
-    `trial`'s."""
+    (its state then restored) and each round's data shuffled by `data_seed` and the round, the
+    state `trial`'s."""
     return {
         "round": int(round_),
         "training_images": int(images),
@@ -154,8 +156,8 @@ def replay(schedule: dict, out_dir, *, data=None, verbose: int = 0) -> dict:
             with tempfile.TemporaryDirectory() as folder:
                 previous.save(folder)
                 run.restore(folder)
-        dataset = run.dataset(seed=each.get("data_seed", each["seed"]) + each["round"], repeat=True)
         for round_ in range(each["round"], end):
+            dataset = run.dataset(seed=order_seed(each.get("data_seed", each["seed"]), round_), repeat=True)
             steps = steps_in_round(round_ + 1, schedule["images_per_round"], images, run.images_per_step)
             history, diverged = run.train(dataset, steps_per_epoch=steps, verbose=verbose)
             images += steps * run.images_per_step

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ganlib import extras, registry
+from ganlib.data import order_seed
 from ganlib.divergence import bad_fid
 from ganlib.errors import ConfigError, GanlibError, TrainingDiverged, check_positive
 
@@ -121,7 +122,7 @@ def train(
     for epoch in range(first_epoch, epochs):
         start = time.perf_counter()
         _, diverged = run.train(
-            run.dataset(seed=epoch_seed(seed, epoch)),
+            run.dataset(seed=order_seed(seed, epoch)),
             epochs=epoch + 1,
             initial_epoch=epoch,
             steps_per_epoch=steps_per_epoch,
@@ -196,12 +197,6 @@ def start_mlflow_run(uri: str, out_dir: Path, variant: str, config: dict, resume
     mlflow.log_params({"variant": variant, **config})
     marker.write_text(active.info.run_id)
     return active
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The data order of each epoch: a function of the run's seed and the epoch alone, so a resumed
-    run shuffles its next epoch as the uninterrupted run did."""
-    return seed * 100_003 + epoch
 
 
 def save_state(run, state_dir: Path, **extra) -> None:

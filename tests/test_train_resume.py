@@ -1,6 +1,7 @@
 """`python -m ganlib.train --resume`: a run killed mid-way and continued takes the steps the
 uninterrupted run takes (op determinism on: bitwise), with model, optimizer, noise and data order;
-and what every run writes for TensorBoard."""
+the same for a sweep's trial that Ray saves and restores mid-way; and what every run writes for
+TensorBoard."""
 
 from __future__ import annotations
 
@@ -200,3 +201,74 @@ def test_a_run_killed_between_replacing_its_states_resumes_from_the_newer_one(tm
         == 3
     )
     assert not partial_state(state_dir).exists() and (state_dir / "state.json").is_file()
+
+
+# A sweep's trial through Ray's Trainable API, as Tune drives it when a stopped experiment goes on:
+# one trial trains straight through; another is saved at round 2, and a fresh one (a new actor's)
+# restores that checkpoint and trains on. No Ray cluster: the trainable runs in this process, with
+# the worker's own TensorFlow placement and op determinism (`deterministic`).
+RESTORED_TRIAL = """
+import json, sys, tempfile
+
+import numpy as np
+import ray
+
+from sweeps.search.trainable import GANTrainable
+
+ray.get_gpu_ids = lambda: []  # no Ray running here, so no GPU held (the call would start Ray)
+run, rounds, saved_at = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+
+def trial():
+    return GANTrainable({"run": run, "g_lr": 2e-4, "d_lr": 2e-4})
+
+
+straight = trial()
+for _ in range(rounds):
+    straight.train()
+first = trial()
+for _ in range(saved_at):
+    first.train()
+checkpoint = first.save(tempfile.mkdtemp())
+first.stop()
+restored = trial()
+restored.restore(checkpoint)
+for _ in range(rounds - saved_at):
+    restored.train()
+weights_equal = all(
+    np.array_equal(a, b) for a, b in zip(straight.model.get_weights(), restored.model.get_weights())
+)
+print(json.dumps({"straight": straight.trace, "restored": restored.trace, "weights_equal": weights_equal}))
+"""
+
+
+def test_a_trial_ray_restores_mid_way_trains_on_as_the_uninterrupted_trial(mnist_path):
+    run = {
+        "variant": "gan",
+        "data": str(mnist_path),
+        "seed": 3,
+        "per_class": 20,
+        "fixed": {"width": 0.25, "batch_size": 16},
+        "eval_every_images": 64,
+        "max_rounds": 100,  # never reached: no final evaluation
+        "eval_samples": 100,
+        "final_eval_samples": 100,
+        "cpus_per_trial": 1,
+        "gpus_per_trial": 0,
+        "scheduler": "none",
+        "deterministic": True,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", RESTORED_TRIAL, json.dumps(run), "4", "2"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    straight, restored = result["straight"], result["restored"]
+    assert [row["round"] for row in restored] == [1, 2, 3, 4]
+    # every round's losses and FID, to the bit: the restored trial saw the same batches
+    assert restored == straight
+    assert result["weights_equal"]

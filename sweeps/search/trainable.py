@@ -25,6 +25,7 @@ from ray import tune
 
 from ganlib import extras
 from ganlib import schedule as schedules
+from ganlib.data import order_seed
 from ganlib.divergence import SENTINEL_FID, bad_fid
 from sweeps.search.schedulers import POPULATION
 from sweeps.search.trial_layout import FINAL_FILES, hyperparameters
@@ -86,7 +87,8 @@ class GANTrainable(tune.Trainable):
         run = self.settings = config["run"]
         self.seed = run["seed"]
         self.build({**run["fixed"], **hyperparameters(config)})
-        self.dataset = None  # built at the first step, after a restore has set the round
+        # a segment of the lineage starts at the first step, after a restore has set the round
+        self.new_segment = True
         self.rounds, self.train_seconds, self.eval_seconds = 0, 0.0, 0.0
         # counted as they go: a PBT member's n_critic, and so its images per step, may change
         self.images, self.generator_steps = 0, 0
@@ -135,7 +137,7 @@ class GANTrainable(tune.Trainable):
             self.ganlib_run.save(folder)
             self.build(planned)
             self.ganlib_run.restore(folder)
-        self.dataset = None
+        self.new_segment = True
 
     @property
     def model(self):
@@ -144,21 +146,21 @@ class GANTrainable(tune.Trainable):
     def step(self) -> dict:
         self.follow_schedule()
         run = self.ganlib_run
-        if self.dataset is None:
-            # Built once per trial: each round's `fit` takes a new iterator, which reshuffles. Seeded by
-            # the round, so a restored trial does not replay the images the first run began with.
-            data_seed = self.data_seed()
-            self.dataset = run.dataset(seed=data_seed + self.rounds, repeat=True)
+        if self.new_segment:
+            self.new_segment = False
             self.segments.append(
                 schedules.segment(
-                    self.rounds, self.images, self.trial_id, self.seed, self.overrides, data_seed
+                    self.rounds, self.images, self.trial_id, self.seed, self.overrides, self.data_seed()
                 )
             )
+        # a pipeline a round, shuffled by the round: a trial Ray restores at any round trains on the
+        # batches the uninterrupted trial did (one pipeline's next reshuffle would restart the order)
+        dataset = run.dataset(seed=order_seed(self.data_seed(), self.rounds), repeat=True)
         start = time.perf_counter()
         steps = schedules.steps_in_round(
             self.rounds + 1, self.settings["eval_every_images"], self.images, run.images_per_step
         )
-        history, diverged = run.train(self.dataset, steps_per_epoch=steps)
+        history, diverged = run.train(dataset, steps_per_epoch=steps)
         self.train_seconds += time.perf_counter() - start
         self.rounds += 1
         self.images += steps * run.images_per_step
@@ -273,7 +275,7 @@ class GANTrainable(tune.Trainable):
         self.eval_seconds = state["eval_seconds"]
         self.images, self.generator_steps = state["images"], state["generator_steps"]
         self.segments, self.trace = state["segments"], state["trace"]
-        self.dataset = None  # restarted at the next step, as a new segment
+        self.new_segment = True  # a fresh model with the state restored: the replay rebuilds it here
         donor = self.segments[-1] if self.segments else None
         if donor and donor["trial"] != self.trial_id:
             changed = [
