@@ -57,6 +57,21 @@ def test_noise_injection_adds_one_noise_image_scaled_per_channel():
     np.testing.assert_allclose(np.asarray(layer(x, training=False)) - x, expected, atol=1e-6)
 
 
+def test_stylegans_noise_layers_draw_apart_from_its_latents_and_from_other_seeds_runs():
+    """A Keras SeedGenerator seeded s starts at state (s, 0) and counts up, so two that start alike
+    draw the same normals: the model's (latents, mixing) and each noise layer's must start apart,
+    in a run and across the seeds a study trains."""
+    starts = []
+    for seed in range(10):
+        model = registry.build("stylegan", TINY, seed=seed)
+        noise = [layer for layer in model.synthesis.layers if isinstance(layer, NoiseInjection)]
+        assert len(noise) == STYLES
+        generators = [model.seed_generator, *(layer.seed_generator for layer in noise)]
+        starts += [tuple(int(v) for v in np.asarray(g.state)) for g in generators]
+    assert all(counter == 0 for _, counter in starts)
+    assert len(set(starts)) == len(starts) == 10 * (1 + STYLES)
+
+
 @pytest.fixture(scope="module")
 def stylegan():
     return registry.build("stylegan", TINY, seed=0)

@@ -39,6 +39,15 @@ from ganlib.stylegan_layers import (
 RESOLUTIONS = (7, 14, 28)
 STYLES = 2 * len(RESOLUTIONS)  # one per convolution
 MAPPING_LR_MULTIPLIER = 0.01
+# Keras' SeedGenerator(s) starts at (s, 0) and counts up, so two seeded alike draw the same normals:
+# the noise layers' streams start above any run's own seed (the model's, its latents' and mixing's),
+# and apart from one another's in every run.
+NOISE_SEED_OFFSET = 1_000_003
+
+
+def noise_seed(seed: int, index: int) -> int:
+    """The seed of noise layer `index` in the synthesis network of a run seeded `seed`."""
+    return NOISE_SEED_OFFSET + seed * STYLES + index
 
 
 def mapping_network(latent_dim: int, style_dim: int, depth: int) -> keras.Model:
@@ -59,7 +68,7 @@ def synthesis_network(style_dim: int, width: float, seed: int = 0) -> keras.Mode
             x = layers.UpSampling2D(interpolation="bilinear")(x)
         if index > 0:  # the constant itself is the first layer's input
             x = EqualizedConv2D(channels[resolution], 3)(x)
-        x = NoiseInjection(seed=seed + index)(x)
+        x = NoiseInjection(seed=noise_seed(seed, index))(x)
         x = layers.LeakyReLU(0.2)(x)
         x = AdaIN()([x, StyleSelect(index)(styles)])
     image = layers.Activation("tanh")(EqualizedConv2D(1, 1, gain=1.0, name="to_image")(x))
