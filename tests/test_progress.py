@@ -63,6 +63,17 @@ def test_final_stage_lines_name_the_variant_and_take_rays_count_of_the_grid(caps
     assert "1/3 trials done" in capsys.readouterr().out
 
 
+def test_the_time_left_counts_a_continued_runs_rounds_from_where_it_carries_on():
+    # the ladder's 30-round part continues 10-round runs: one has reported round 12 (Ray's
+    # training_iteration 2), one waits to start; 18 + 20 rounds to come, not 28 + 30
+    lines = ReportLines(["cgan"], num_samples=2, max_rounds=30)
+    lines.setup(total_num_samples=2)
+    runs = [trial("i", "cgan", final=True), trial("j", "cgan", "PENDING", final=True)]
+    for each in runs:
+        each.config["final"]["run"].update(max_rounds=30, from_rounds=10, continue_from="file:///part/run")
+    assert lines.progress(runs, runs[0], {"round": 12, "training_iteration": 2}) == (0, 18 + 20)
+
+
 def test_a_cluster_that_adds_no_node_while_trials_wait_is_named_once(capsys):
     from sweeps.search.progress import WaitingForNodes
 

@@ -22,9 +22,13 @@ def duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def variant_of(trial) -> str:
+def settings_of(trial) -> dict:
     config = trial.config.get("final", trial.config)  # the final stage's trials keep theirs under "final"
-    return config.get("run", {}).get("variant", "?")
+    return config.get("run", {})
+
+
+def variant_of(trial) -> str:
+    return settings_of(trial).get("variant", "?")
 
 
 class ReportLines(Callback):
@@ -82,7 +86,11 @@ class ReportLines(Callback):
                 done += 1
                 continue
             last = result if trial is reporting else (trial.last_result or {})
-            rounds_left += max(0, self.max_rounds - int(last.get("training_iteration", 0) or 0))
+            settings = settings_of(trial)
+            # a later budget's run carries on from an earlier one's rounds: its own reports count
+            # from there, Ray's training_iteration from 0
+            rounds = last.get("round") or last.get("training_iteration") or settings.get("from_rounds") or 0
+            rounds_left += max(0, settings.get("max_rounds", self.max_rounds) - int(rounds))
         return done, rounds_left
 
     def on_trial_recover(self, iteration, trials, trial, **info):

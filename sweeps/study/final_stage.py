@@ -150,6 +150,7 @@ def continued(grid, variants: list[str], from_rounds: int, rounds: int, checkpoi
                     "max_rounds": rounds,
                     "rungs": [rounds],
                     "continue_from": checkpoint_uri(result),
+                    "from_rounds": from_rounds,  # for the console's time left before it reports
                 },
             }
         )
