@@ -18,6 +18,28 @@ def generator_paths(out_dir, variant: str, suffix: str = "") -> dict[str, Path]:
     return {kind: out_dir / f"{variant}_generator{suffix}.{kind}" for kind in ("h5", "keras")}
 
 
+def code_commit() -> str | None:
+    """The git commit of the ganlib checkout this runs from, with "+" when tracked files differ
+    from it: what a result was computed by, since the numbers move with the code as well as with
+    the seeds (a data order, a noise stream). None outside a git checkout (an installed wheel)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:  # a folder inside some other repository
+        return None
+    head, changes = git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=no")
+    return None if head is None else head + ("+" if changes else "")
+
+
 def versions() -> dict:
     import keras
     import numpy
@@ -28,6 +50,7 @@ def versions() -> dict:
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": numpy.__version__,
+        "ganlib": code_commit(),
     }
 
 

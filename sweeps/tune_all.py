@@ -467,7 +467,10 @@ def keep_in_storage(setup: Setup) -> None:
 def _versions() -> dict:
     from importlib.metadata import version
 
-    return {pkg: version(pkg) for pkg in ("tensorflow", "keras", "ray", "optuna", "pandas", "numpy")}
+    from ganlib.export import code_commit
+
+    found = {pkg: version(pkg) for pkg in ("tensorflow", "keras", "ray", "optuna", "pandas", "numpy")}
+    return {**found, "ganlib": code_commit()}
 
 
 if __name__ == "__main__":

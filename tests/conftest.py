@@ -26,6 +26,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.setdefault(_name, str(_share))
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def checkout_commit() -> str:
+    """The commit of the checkout the tests run in (CI's is a clean clone)."""
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 
 

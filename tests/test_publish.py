@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, checkout_commit
 
 # an export as the study leaves it (sweeps/report.py run), a file per kind
 EXPORT = {
@@ -69,7 +69,9 @@ def test_publishing_copies_the_report_and_the_winners_generators_and_leaves_the_
     done = publish(export, dest)
     assert done.returncode == 0, done.stderr
     assert tree(dest) == PUBLISHED | {"publication.json"}
-    assert json.loads((dest / "publication.json").read_text())["from"] == str(export.resolve())
+    marker = json.loads((dest / "publication.json").read_text())
+    assert marker["from"] == str(export.resolve())
+    assert marker["commit"].rstrip("+") == checkout_commit()
     assert (dest / "final/generators/cgan/cgan_generator_ema.h5").read_text() == "weights"
     assert f"published {len(PUBLISHED)} files" in done.stdout
     assert tree(export) == set(EXPORT)  # the export is left whole

@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from conftest import checkout_commit
 
 from ganlib.errors import TrainingDiverged
 from ganlib.train import train
@@ -67,6 +68,7 @@ def test_cli_writes_the_seed_papers_outputs_and_they_reload(tmp_path, mnist_path
         assert (out / name).is_file(), name
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 0 and config["config"]["width"] == 0.25 and config["versions"]["keras"]
+    assert config["versions"]["ganlib"].rstrip("+") == checkout_commit()  # the code that made it
     record = json.loads((out / "run.json").read_text())
     assert (
         record["generator_steps"] == 6 and record["training_images"] == 6 * 32 and record["images_per_s"] > 0

@@ -69,7 +69,15 @@ def publish(export_dir: Path, dest: Path, replace: bool = False) -> list[Path]:
     for relative in chosen:
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(export_dir / relative, staging / relative)
-    record = {"from": str(source), "files": len(chosen), "published_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    from ganlib.export import code_commit
+
+    record = {
+        "from": str(source),
+        "files": len(chosen),
+        "published_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # the publishing code's; each run's own is in the export's versions where it was recorded
+        "commit": code_commit(),
+    }
     (staging / MARKER).write_text(json.dumps(record, indent=1))
     if dest.exists():
         old = target.with_name(f".{target.name}.replaced")
