@@ -187,6 +187,32 @@ def test_the_report_answers_a_family_at_a_time_with_medians_and_rank_tests(tmp_p
     assert "t interval" not in page + markdown and "Welch" not in page + markdown
 
 
+def test_the_report_carries_the_precision_control_where_it_was_run(tmp_path):
+    from sweeps.reporting.axes import load_axes
+    from sweeps.reporting.page import render_html, render_markdown
+    from sweeps.study.precision_control import comparison, markdown
+
+    results = final_export(tmp_path)
+    (results / "figures").mkdir()
+    assert load_axes(results, {}, {}, results / "figures")["precision"] is None
+    runs = pd.DataFrame(
+        [
+            {"variant": "cgan", "precision": precision, "seed": seed, "fid": fid}
+            for precision, fids in (("mixed_bfloat16", [20.0, 22.0, 21.0]), ("float32", [30.0, 33.0, 31.0]))
+            for seed, fid in enumerate(fids)
+        ]
+    )
+    table = comparison(runs, "mixed_bfloat16", "float32")
+    (results / "precision_control.md").write_text(markdown(table, "mixed_bfloat16", "float32", 2))
+    axes = load_axes(results, {}, {}, results / "figures")
+    report = render_markdown(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), axes)
+    assert "\n## FID at mixed_bfloat16 against float32\n" in report
+    assert "| cgan | 3 vs 3 | 0 vs 0 | 21.0 [20.0, 22.0] | 31.0 [30.0, 33.0] | 0.677 |" in report
+    frames = [pd.DataFrame()] * 4
+    page = render_html(*frames, [], {}, None, None, axes)
+    assert "<h2>Precision control</h2>" in page and "| cgan | 3 vs 3 |" in page
+
+
 def test_the_report_says_whether_each_familys_top_3_kept_their_order_along_the_ladder(tmp_path):
     from test_final_stage import runs_table
 

@@ -418,6 +418,16 @@ def load_agreement(results: Path) -> dict | None:
     return {"sentence": sentence, "table": table.sort_values("FID, main evaluator").reset_index()}
 
 
+def load_precision(results: Path) -> str | None:
+    """The precision control's table (sweeps/study/precision_control.py writes it as markdown) as a
+    section of the report, or None if it has not been run."""
+    found = results / "precision_control.md"
+    if not found.exists():
+        return None
+    text = found.read_text().strip()
+    return "#" + text if text.startswith("# ") else text  # a section of the report, not its title
+
+
 def load_final(final: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The final stage's (leaderboard, runs, winners)."""
     board = pd.read_csv(final / "leaderboard.csv")
@@ -607,4 +617,5 @@ def load_axes(results: Path, histories: dict, trials: dict, figures: Path) -> di
         "generators": winners_generators(final),
         "time_to_quality": time_to_quality_figure(ttq, figures / "time_to_quality.png"),
         "agreement": load_agreement(results),
+        "precision": load_precision(results),
     }

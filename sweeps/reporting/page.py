@@ -101,6 +101,8 @@ def render_axes(axes: dict | None) -> str:
             f"<p><strong>{html.escape(axes['agreement']['sentence'])}</strong></p>",
             table(axes["agreement"]["table"]),
         ]
+    if axes.get("precision"):  # its own markdown, shown as written
+        parts += ["<h2>Precision control</h2>", f"<pre>{html.escape(axes['precision'])}</pre>"]
     return "".join(parts)
 
 
@@ -316,6 +318,8 @@ def render_markdown(
                 axes["agreement"]["table"].to_markdown(index=False, floatfmt=".4g"),
                 "",
             ]
+        if axes.get("precision"):
+            markdown += [axes["precision"], ""]
     markdown += [
         "## Search leaderboard",
         "",
