@@ -5,6 +5,7 @@ test_precision.py and test_train_cli.py."""
 from __future__ import annotations
 
 import json
+import math
 from types import SimpleNamespace
 
 import pandas as pd
@@ -43,6 +44,8 @@ def test_the_comparison_gives_medians_in_their_data_and_the_test_at_these_seeds(
     assert 10 <= cgan["fid_mixed_bfloat16_low"] <= 12.5 <= cgan["fid_mixed_bfloat16_high"] <= 15
     dcgan = table.loc["dcgan"]
     assert dcgan["p"] > 0.5 and dcgan["smallest_p"] == pytest.approx(0.1)  # interleaved: no difference
+    # beside "no difference", what could have been told: nothing at 3 vs 3, a finite ratio at 6 vs 6
+    assert dcgan["detectable_ratio"] == math.inf and 1 < cgan["detectable_ratio"] < 2
     text = precision_control.markdown(table.reset_index(), "mixed_bfloat16", "float32", 2)
     assert "| cgan | 6 vs 6 | 0 vs 0 | 12.5 [" in text and "| 0.556 | -1.00 |" in text
 
