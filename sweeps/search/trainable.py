@@ -145,17 +145,18 @@ class GANTrainable(tune.Trainable):
 
     def step(self) -> dict:
         self.follow_schedule()
-        run = self.ganlib_run
+        run, data_seed = self.ganlib_run, self.data_seed()
         if self.new_segment:
             self.new_segment = False
             self.segments.append(
                 schedules.segment(
-                    self.rounds, self.images, self.trial_id, self.seed, self.overrides, self.data_seed()
+                    self.rounds, self.images, self.trial_id, self.seed, self.overrides, data_seed
                 )
             )
         # a pipeline a round, shuffled by the round: a trial Ray restores at any round trains on the
-        # batches the uninterrupted trial did (one pipeline's next reshuffle would restart the order)
-        dataset = run.dataset(seed=order_seed(self.data_seed(), self.rounds), repeat=True)
+        # batches the uninterrupted trial did (one pipeline a trial, reshuffled by each round's fit,
+        # would start its order again at the restore)
+        dataset = run.dataset(seed=order_seed(data_seed, self.rounds), repeat=True)
         start = time.perf_counter()
         steps = schedules.steps_in_round(
             self.rounds + 1, self.settings["eval_every_images"], self.images, run.images_per_step
